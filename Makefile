@@ -1,0 +1,100 @@
+# otelcol-llt: build, run and test the distribution and its components.
+#   make run     build, provision llama-server and a demo model, start the collector (RUN_FOR=30s stops it)
+#   make test    every module's tests (with -race) plus the end-to-end tests, on a real llama-server
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO          ?= go
+OCB_VERSION := v0.165.0
+GOLANGCI_LINT_VERSION := v2.15.0
+TOOLS_BIN   := $(CURDIR)/.tools/bin
+OCB         := $(TOOLS_BIN)/builder
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint
+OUT         := $(CURDIR)/out
+BIN_DIR     := $(CURDIR)/bin
+OTELCOL     := $(CURDIR)/otelcol-llt/otelcol-llt
+LLTMODEL    := $(BIN_DIR)/lltmodel
+DEMO_MODEL  := $(OUT)/models/llt-demo.gguf
+CONFIG      ?= config.yaml
+RUN_FOR     ?=
+FUZZTIME    ?= 10m
+# Every Go module of ours except the generated distribution (built through ocb).
+MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './otelcol-llt/*' \
+             -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*')))
+
+export CGO_ENABLED ?= 1
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
+
+$(OCB):
+	GOBIN=$(TOOLS_BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+.PHONY: tools
+tools: $(OCB) ## install the build tools (ocb) into .tools/bin
+
+.PHONY: generate
+generate: $(OCB) ## regenerate otelcol-llt/ from builder-config.yaml
+	$(OCB) --config builder-config.yaml --skip-compilation
+
+.PHONY: check-generated
+check-generated: generate ## fail when otelcol-llt/ differs from what builder-config.yaml generates
+	@if [ -n "$$(git status --porcelain -- otelcol-llt)" ]; then \
+	  git status --short -- otelcol-llt; git --no-pager diff --stat -- otelcol-llt; \
+	  echo "otelcol-llt/ is not what 'make generate' produces: run it and commit the result" >&2; exit 1; fi
+
+.PHONY: build
+build: $(OTELCOL) $(LLTMODEL) ## build otelcol-llt and lltmodel
+
+# The distribution's sources are committed; compile them as ocb would, without regenerating.
+$(OTELCOL): $(OCB) builder-config.yaml $(shell find otelcol-llt receiver processor exporter launcher pkg internal \
+              -name '*.go' -o -name go.mod 2>/dev/null)
+	$(OCB) --config builder-config.yaml --skip-generate --skip-get-modules
+
+$(LLTMODEL): $(shell find cmd/lltmodel pkg/gguf -name '*.go' -o -name go.mod)
+	cd cmd/lltmodel && $(GO) build -trimpath -o $(LLTMODEL) .
+
+.PHONY: provision
+provision: ## make a real llama-server available (prints its path)
+	@scripts/provision-llama-server.sh
+
+$(DEMO_MODEL): $(LLTMODEL)
+	$(LLTMODEL) generate -o $@
+
+.PHONY: model
+model: $(DEMO_MODEL) ## generate the demo model (out/models/llt-demo.gguf)
+
+.PHONY: run
+run: build ## build, provision, and start otelcol-llt --config $(CONFIG) (RUN_FOR=30s stops it)
+	@OTELCOL=$(OTELCOL) LLTMODEL=$(LLTMODEL) DEMO_MODEL=$(DEMO_MODEL) RUN_FOR="$(RUN_FOR)" \
+	  scripts/run.sh --config $(CONFIG)
+
+.PHONY: test
+test: check-generated build ## run every test, including the real llama-server end-to-end tests
+	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1 \
+	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL); \
+	for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
+	$(MAKE) --no-print-directory run RUN_FOR=20s
+
+.PHONY: bench
+bench: build ## run the Go benchmarks of every module (baselines measured in the same run)
+	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1; \
+	for m in $(MODULES); do echo "== go test -bench $$m"; (cd $$m && $(GO) test -run='^$$' -bench=. -benchmem ./...); done
+
+.PHONY: fuzz
+fuzz: ## fuzz the GGUF reader for FUZZTIME (default 10m)
+	cd pkg/gguf && $(GO) test -run='^$$' -fuzz=FuzzRead -fuzztime=$(FUZZTIME) .
+
+.PHONY: lint
+lint: ## gofmt check, go vet, and golangci-lint when it can be installed
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	@for m in $(MODULES) otelcol-llt; do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done
+	@if [ -x $(GOLANGCI_LINT) ] || GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); then \
+	  for m in $(MODULES); do echo "== golangci-lint $$m"; (cd $$m && $(GOLANGCI_LINT) run ./...); done; \
+	else echo "golangci-lint could not be installed: skipped"; fi
+
+.PHONY: clean
+clean: ## remove build outputs (keeps the llama-server cache)
+	rm -rf $(OTELCOL) $(BIN_DIR) $(OUT)
