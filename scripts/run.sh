@@ -14,6 +14,7 @@ export LLAMA_SERVER
 if [ -z "${LLT_MODEL:-}" ]; then
 	: "${DEMO_MODEL:?DEMO_MODEL or LLT_MODEL must be set}"
 	if [ ! -f "$DEMO_MODEL" ]; then
+		mkdir -p "$(dirname "$DEMO_MODEL")"
 		"${LLTMODEL:?LLTMODEL must name the lltmodel binary}" generate -o "$DEMO_MODEL" >&2
 	fi
 	LLT_MODEL="$DEMO_MODEL"

@@ -1,0 +1,174 @@
+// Package modelgen writes small GGUF models with random weights that
+// llama.cpp loads and serves: the output text is gibberish, but every
+// counter, timing and slot state of a real server is real, which is what
+// tests of the telemetry around it need.
+//
+// A model has the llama (or qwen2) architecture, F32 or F16 weight matrices
+// drawn from N(0, 0.02), norm weights of 1, and a SentencePiece vocabulary
+// with byte fallback: <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF>
+// and a few word pieces. The same Spec always produces the same bytes.
+package modelgen // import "github.com/llamatelemetry/otelcol-llt/pkg/gguf/modelgen"
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
+)
+
+// Spec describes a random-weight model that llama.cpp loads and serves.
+// A zero field takes the default given in its comment, so Spec{} equals
+// Tiny().
+type Spec struct {
+	// Arch is the architecture: "llama" (default) or "qwen2" (which adds
+	// biases to the attention q, k and v projections).
+	Arch string
+	// Name is general.name; default "llt-tiny".
+	Name string
+	// EmbeddingLength is n_embd; default 64. It must be divisible by
+	// HeadCount, and the head dimension n_embd/HeadCount must be even.
+	EmbeddingLength int
+	// BlockCount is the number of layers; default 2, at most 512.
+	BlockCount int
+	// HeadCount is the number of attention heads; default 4.
+	HeadCount int
+	// HeadCountKV is the number of key/value heads; default HeadCount. It
+	// must divide HeadCount.
+	HeadCountKV int
+	// FeedForwardLength is n_ff; default 128.
+	FeedForwardLength int
+	// ContextLength is the training context length; default 2048.
+	ContextLength int
+	// WeightType is the type of the 2-D weight matrices:
+	// gguf.TensorTypeF32 (default) or gguf.TensorTypeF16. Norm weights and
+	// biases are always F32.
+	WeightType gguf.TensorType
+	// Seed seeds the random weights; default 1. The same Spec always
+	// produces a byte-identical file.
+	Seed int64
+}
+
+// Tiny returns the defaults: a llama model with n_embd 64, 2 blocks, 4
+// heads, n_ff 128, context 2048, F32 weights and 275 tokens; 117,440
+// parameters in a file of about 480 kB.
+func Tiny() Spec {
+	return Spec{
+		Arch:              "llama",
+		Name:              "llt-tiny",
+		EmbeddingLength:   64,
+		BlockCount:        2,
+		HeadCount:         4,
+		HeadCountKV:       4,
+		FeedForwardLength: 128,
+		ContextLength:     2048,
+		WeightType:        gguf.TensorTypeF32,
+		Seed:              1,
+	}
+}
+
+const (
+	// maxLayers is llama.cpp's LLAMA_MAX_LAYERS.
+	maxLayers = 512
+	// maxDim bounds every size so that tensor sizes cannot overflow.
+	maxDim = 1 << 20
+	// maxContext bounds ContextLength, which is written as a uint32.
+	maxContext = 1 << 30
+	// maxTensorBytes bounds the size of the weights, against a typo that
+	// would fill the disk.
+	maxTensorBytes = 64 << 30
+)
+
+// withDefaults returns s with zero fields replaced by their defaults.
+func (s Spec) withDefaults() Spec {
+	d := Tiny()
+	if s.Arch == "" {
+		s.Arch = d.Arch
+	}
+	if s.Name == "" {
+		s.Name = d.Name
+	}
+	if s.EmbeddingLength == 0 {
+		s.EmbeddingLength = d.EmbeddingLength
+	}
+	if s.BlockCount == 0 {
+		s.BlockCount = d.BlockCount
+	}
+	if s.HeadCount == 0 {
+		s.HeadCount = d.HeadCount
+	}
+	if s.HeadCountKV == 0 {
+		s.HeadCountKV = s.HeadCount
+	}
+	if s.FeedForwardLength == 0 {
+		s.FeedForwardLength = d.FeedForwardLength
+	}
+	if s.ContextLength == 0 {
+		s.ContextLength = d.ContextLength
+	}
+	if s.Seed == 0 {
+		s.Seed = d.Seed
+	}
+	return s
+}
+
+// Validate reports whether llama.cpp would accept a model made from s
+// (after defaults are applied), naming the first field at fault.
+func (s Spec) Validate() error {
+	s = s.withDefaults()
+	if s.Arch != "llama" && s.Arch != "qwen2" {
+		return fmt.Errorf("modelgen: Arch %q is not supported (want \"llama\" or \"qwen2\")", s.Arch)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+		max  int
+	}{
+		{"EmbeddingLength", s.EmbeddingLength, maxDim},
+		{"BlockCount", s.BlockCount, maxLayers},
+		{"HeadCount", s.HeadCount, maxDim},
+		{"HeadCountKV", s.HeadCountKV, maxDim},
+		{"FeedForwardLength", s.FeedForwardLength, maxDim},
+		{"ContextLength", s.ContextLength, maxContext},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("modelgen: %s %d must not be negative", f.name, f.v)
+		}
+		if f.v > f.max {
+			return fmt.Errorf("modelgen: %s %d exceeds the limit of %d", f.name, f.v, f.max)
+		}
+	}
+	if s.EmbeddingLength%s.HeadCount != 0 {
+		return fmt.Errorf("modelgen: EmbeddingLength %d must be divisible by HeadCount %d", s.EmbeddingLength, s.HeadCount)
+	}
+	if hd := s.EmbeddingLength / s.HeadCount; hd%2 != 0 {
+		return fmt.Errorf("modelgen: head dimension EmbeddingLength/HeadCount = %d must be even (rotary embeddings rotate pairs)", hd)
+	}
+	if s.HeadCountKV > s.HeadCount || s.HeadCount%s.HeadCountKV != 0 {
+		return fmt.Errorf("modelgen: HeadCountKV %d must divide HeadCount %d", s.HeadCountKV, s.HeadCount)
+	}
+	if s.WeightType != gguf.TensorTypeF32 && s.WeightType != gguf.TensorTypeF16 {
+		return fmt.Errorf("modelgen: WeightType %s is not supported (want F32 or F16)", s.WeightType)
+	}
+	if n := s.parameterCount() * int64(s.WeightType.BlockBytes()); n > maxTensorBytes {
+		return fmt.Errorf("modelgen: the weights would take %d bytes, the limit is %d (64 GiB)", n, int64(maxTensorBytes))
+	}
+	if len(s.Name) > 1<<16 {
+		return errors.New("modelgen: Name is longer than 65536 bytes")
+	}
+	return nil
+}
+
+// parameterCount returns the number of weights of the model s describes,
+// defaults applied and s valid up to the size check.
+func (s Spec) parameterCount() int64 {
+	embd, ff := int64(s.EmbeddingLength), int64(s.FeedForwardLength)
+	kv := embd / int64(s.HeadCount) * int64(s.HeadCountKV)
+	vocab := int64(vocabSize)
+	perBlock := 2*embd + // attn_norm, ffn_norm
+		2*embd*embd + 2*embd*kv + // attn_q, attn_output, attn_k, attn_v
+		3*embd*ff // ffn_gate, ffn_up, ffn_down
+	if s.Arch == "qwen2" {
+		perBlock += embd + 2*kv // q, k and v biases
+	}
+	return 2*embd*vocab + embd + int64(s.BlockCount)*perBlock // token_embd, output, output_norm
+}
