@@ -36,21 +36,24 @@ $(OCB):
 tools: $(OCB) ## install the build tools (ocb) into .tools/bin
 
 .PHONY: generate
-generate: $(OCB) ## regenerate otelcol-llt/ from builder-config.yaml
+generate: $(OCB) ## regenerate the components' mdatagen files and otelcol-llt/ from builder-config.yaml
+	@for m in $(MODULES); do if grep -rqs --include=doc.go '^//go:generate' $$m; then \
+	  echo "== go generate $$m"; (cd $$m && $(GO) generate ./...); fi; done
 	$(OCB) --config builder-config.yaml --skip-compilation
 
 .PHONY: check-generated
-check-generated: generate ## fail when otelcol-llt/ differs from what builder-config.yaml generates
-	@if [ -n "$$(git status --porcelain -- otelcol-llt)" ]; then \
-	  git status --short -- otelcol-llt; git --no-pager diff --stat -- otelcol-llt; \
-	  echo "otelcol-llt/ is not what 'make generate' produces: run it and commit the result" >&2; exit 1; fi
+check-generated: generate ## fail when generated files differ from what `make generate` produces
+	@paths="otelcol-llt :(glob)**/internal/metadata/** :(glob)**/generated_*.go :(glob)**/documentation.md"; \
+	if [ -n "$$(git status --porcelain -- $$paths)" ]; then \
+	  git status --short -- $$paths; git --no-pager diff --stat -- $$paths; \
+	  echo "the tree is not what 'make generate' produces: run it and commit the result" >&2; exit 1; fi
 
 .PHONY: build
 build: $(OTELCOL) $(LLTMODEL) ## build otelcol-llt and lltmodel
 
 # The distribution's sources are committed; compile them as ocb would, without regenerating.
 $(OTELCOL): $(OCB) builder-config.yaml $(shell find otelcol-llt receiver processor exporter launcher pkg internal \
-              -name '*.go' -o -name go.mod 2>/dev/null)
+              -name '*.go' -not -name '*_test.go' -o -name go.mod 2>/dev/null)
 	$(OCB) --config builder-config.yaml --skip-generate --skip-get-modules
 
 $(LLTMODEL): $(shell find cmd/lltmodel pkg/gguf -name '*.go' -o -name go.mod)
@@ -74,7 +77,7 @@ run: build ## build, provision, and start otelcol-llt --config $(CONFIG) (RUN_FO
 .PHONY: test
 test: check-generated build ## run every test, including the real llama-server end-to-end tests
 	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1 \
-	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL); \
+	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) OCB_BIN=$(OCB); \
 	for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
 	$(MAKE) --no-print-directory run RUN_FOR=20s
 

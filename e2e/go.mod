@@ -13,4 +13,4 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5
 )
 
-require github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
+require github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000

@@ -2,9 +2,10 @@
 
 module github.com/llamatelemetry/otelcol-llt/otelcol-llt
 
-go 1.26.0
+go 1.26.8
 
 require (
+	github.com/llamatelemetry/otelcol-llt/launcher v0.0.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.165.1
@@ -94,6 +95,9 @@ require (
 	github.com/knadh/koanf/providers/confmap v1.0.1 // indirect
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
 	github.com/lufia/plan9stats v0.0.0-20251013123823-9fd1530e3ec3 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
@@ -246,5 +250,15 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+replace github.com/llamatelemetry/otelcol-llt/launcher v0.0.0 => ../launcher
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/launcherapi => ../pkg/launcherapi
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../pkg/llamalog
+
+replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/llamatest
 
 replace github.com/open-telemetry/opentelemetry-collector-contrib/extension/encoding/otlpencodingextension => github.com/open-telemetry/opentelemetry-collector-contrib/extension/encoding/otlpencodingextension v0.161.0

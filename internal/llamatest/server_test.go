@@ -14,12 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	Cleanup()
-	os.Exit(code)
-}
-
 func TestStartServeStop(t *testing.T) {
 	s := Start(t, Options{Alias: "tiny-test"})
 
