@@ -61,7 +61,7 @@ func startCollector(t *testing.T, bin, cfg string, port int) (*exec.Cmd, *locked
 		if err != nil {
 			return false
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, time.Minute, 20*time.Millisecond, "llama-server never became healthy:\n%s", logs)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "llama-server ready") },

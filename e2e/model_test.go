@@ -48,7 +48,7 @@ func TestGeneratedModelIsServed(t *testing.T) {
 			body := `{"messages":[{"role":"user","content":"Hello"}],"max_tokens":8,"temperature":0}`
 			resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
 			require.NoError(t, err)
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			raw, _ := io.ReadAll(resp.Body)
 			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
 			var out struct {

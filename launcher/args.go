@@ -25,6 +25,8 @@ func buildCommand(cfg *Config, path, alias string, port int) command {
 		"--ctx-size", strconv.Itoa(cfg.ContextSize),
 		"--parallel", strconv.Itoa(cfg.Parallel),
 		"--metrics", "--slots",
+		// The log parser reads the level letter and the server's own timestamp from each line.
+		"--log-prefix", "--log-timestamps",
 		"--alias", alias,
 	}
 	if cfg.Threads > 0 {

@@ -13,7 +13,7 @@ func TestBuildCommand(t *testing.T) {
 		return cfg
 	}
 	common := []string{"/bin/llama-server", "--model", "/models/m.gguf", "--host", "127.0.0.1", "--port", "8080",
-		"--ctx-size", "4096", "--parallel", "4", "--metrics", "--slots", "--alias", "m"}
+		"--ctx-size", "4096", "--parallel", "4", "--metrics", "--slots", "--log-prefix", "--log-timestamps", "--alias", "m"}
 	tests := []struct {
 		name string
 		cfg  func() *Config

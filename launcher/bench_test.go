@@ -55,7 +55,7 @@ func pollHealth(b *testing.B, l *llamaLauncher) time.Time {
 	for time.Now().Before(deadline) {
 		if url := l.BaseURL(); url != "" {
 			if resp, err := client.Get(url + "/health"); err == nil {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
 					return time.Now()
 				}

@@ -79,7 +79,7 @@ func readModel(cfg *Config) (launcherapi.Model, error) {
 	if err != nil {
 		return launcherapi.Model{}, fmt.Errorf("`model` %q: %w", cfg.Model, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	m := launcherapi.Model{Path: cfg.Model, Alias: cfg.Alias, Facts: f.Facts()}
 	if m.Alias == "" {
 		m.Alias = m.Facts.Name

@@ -139,19 +139,19 @@ func TestStartReadyShutdown(t *testing.T) {
 
 	resp, err := http.Get(s.BaseURL() + "/health")
 	require.NoError(t, err)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
 	// The key reaches llama-server through its environment, not the command line.
 	resp, err = http.Get(s.BaseURL() + "/slots")
 	require.NoError(t, err)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	req, _ := http.NewRequest(http.MethodGet, s.BaseURL()+"/slots", nil)
 	req.Header.Set("Authorization", "Bearer "+s.APIKey())
 	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	require.NoError(t, err)
@@ -234,7 +234,7 @@ func TestLogsAreParsedAndForwarded(t *testing.T) {
 	resp, err := http.Post(s.BaseURL()+"/completion", "application/json",
 		strings.NewReader(`{"prompt":"hi","n_predict":3,"ignore_eos":true}`))
 	require.NoError(t, err)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	require.Eventually(t, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -329,7 +329,7 @@ func TestReadyTimeout(t *testing.T) {
 func TestPortInUse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	cfg := testConfig(t)
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port
 	cfg.Restart.InitialInterval = 100 * time.Millisecond

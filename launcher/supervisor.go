@@ -93,8 +93,8 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
+		_ = outR.Close()
+		_ = outW.Close()
 		return 0, err
 	}
 	cmd := exec.Command(c.path, c.argv[1:]...)
@@ -106,11 +106,11 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 	exited := make(chan error, 1)
 	go func() { exited <- startAndWait(cmd, func(err error) { started <- err }) }()
 	err = <-started
-	outW.Close() // the child holds its own copies
-	errW.Close()
+	_ = outW.Close() // the child holds its own copies
+	_ = errW.Close()
 	if err != nil {
-		outR.Close()
-		errR.Close()
+		_ = outR.Close()
+		_ = errR.Close()
 		return 0, fmt.Errorf("start %s: %w", c.path, err)
 	}
 	pid := cmd.Process.Pid
@@ -241,7 +241,7 @@ func freePort(host string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("find a free port on %s: %w", host, err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 

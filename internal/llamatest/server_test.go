@@ -19,14 +19,14 @@ func TestStartServeStop(t *testing.T) {
 
 	resp, err := http.Get(s.URL + "/health")
 	require.NoError(t, err)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
 	resp, err = http.Post(s.URL+"/completion", "application/json",
 		strings.NewReader(`{"prompt":"Hello","n_predict":4,"ignore_eos":true}`))
 	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 	var out struct {
 		TokensPredicted int `json:"tokens_predicted"`
@@ -37,7 +37,7 @@ func TestStartServeStop(t *testing.T) {
 	resp, err = http.Get(s.URL + "/metrics")
 	require.NoError(t, err)
 	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Contains(t, string(metrics), "llamacpp:tokens_predicted_total 4")
 
 	assert.Equal(t, []int{s.PID}, ProcessesWithArgs("--port", strconv.Itoa(s.Port)))

@@ -40,7 +40,7 @@ const (
 	ValueFloat
 	// ValuePositiveFloat is a ValueFloat greater than 0.
 	ValuePositiveFloat
-	// ValueString is free text.
+	// ValueString is non-empty free text.
 	ValueString
 	// ValuePath is a file or directory path; it may not start with "-".
 	ValuePath
@@ -545,8 +545,7 @@ func isCPUMask(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if !isHexDigit(s[i]) {
 			return false
 		}
 	}
@@ -615,4 +614,8 @@ func isHostPort(s string) bool {
 	}
 	p, err := strconv.Atoi(port)
 	return err == nil && p >= 1 && p <= 65535
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }

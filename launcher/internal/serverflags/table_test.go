@@ -96,7 +96,7 @@ func parseHelp(t *testing.T, path string) []helpEntry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var entries []helpEntry
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
