@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -26,6 +27,8 @@ type llamaLauncher struct {
 	cfg    *Config
 	logger *zap.Logger
 	client httpGetter
+	// resetAfter is healthyResetAfter; tests shorten it.
+	resetAfter time.Duration
 
 	mu      sync.Mutex
 	state   launcherapi.State
@@ -47,11 +50,12 @@ var _ launcherapi.Launcher = (*llamaLauncher)(nil)
 
 func newLauncher(cfg *Config, set extension.Settings) *llamaLauncher {
 	return &llamaLauncher{
-		cfg:     cfg,
-		logger:  set.Logger,
-		client:  newHealthClient(),
-		changed: make(chan struct{}),
-		subs:    map[int]func(launcherapi.LogRecord){},
+		cfg:        cfg,
+		logger:     set.Logger,
+		resetAfter: healthyResetAfter,
+		client:     newHealthClient(),
+		changed:    make(chan struct{}),
+		subs:       map[int]func(launcherapi.LogRecord){},
 	}
 }
 

@@ -360,3 +360,61 @@ func TestFind(t *testing.T) {
 	_, err = launcherapi.Find(host, other)
 	assert.EqualError(t, err, `launcher "zpages/x": extension is a "zpages", not a llamalauncher`)
 }
+
+// TestBackoffGrowsAndResets: restarts back off exponentially while the server keeps dying, and
+// a healthy run (a minute in production, 300 ms here) brings the delay back to the start.
+func TestBackoffGrowsAndResets(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Restart.InitialInterval = 10 * time.Millisecond
+	cfg.Restart.MaxInterval = 40 * time.Millisecond
+	s := startLauncher(t, cfg)
+	s.resetAfter = 300 * time.Millisecond
+	waitReady(t, s)
+	killAndWait := func() {
+		pid := s.PID()
+		require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+		require.Eventually(t, func() bool {
+			return s.State() == launcherapi.StateReady && s.PID() != pid && s.PID() != 0
+		}, time.Minute, 5*time.Millisecond)
+	}
+	for range 4 { // killed as soon as ready: each run is shorter than resetAfter
+		killAndWait()
+	}
+	time.Sleep(400 * time.Millisecond) // a healthy run longer than resetAfter
+	killAndWait()
+	var delays []time.Duration
+	for _, e := range s.logs.FilterMessage("Restarting llama-server").All() {
+		delays = append(delays, e.ContextMap()["delay"].(time.Duration))
+	}
+	ms := time.Millisecond
+	assert.Equal(t, []time.Duration{10 * ms, 20 * ms, 40 * ms, 40 * ms, 10 * ms}, delays)
+}
+
+// TestShutdownKillsAfterTimeout: a llama-server that does not act on SIGTERM (stopped with
+// SIGSTOP here) is killed once shutdown_timeout has passed.
+func TestShutdownKillsAfterTimeout(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ShutdownTimeout = 200 * time.Millisecond
+	s := startLauncher(t, cfg)
+	waitReady(t, s)
+	pid := s.PID()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	start := time.Now()
+	require.NoError(t, s.Shutdown(context.Background()))
+	assert.GreaterOrEqual(t, time.Since(start), cfg.ShutdownTimeout)
+	assert.False(t, llamatest.Alive(pid))
+	killed := s.logs.FilterMessage("llama-server ignored SIGTERM and was killed").All()
+	require.Len(t, killed, 1)
+	assert.Equal(t, "killed by signal killed", killed[0].ContextMap()["exit"])
+}
+
+// TestOwnProcessGroup: llama-server leads a process group of its own, so signals to the
+// collector's group (a terminal's Ctrl-C) do not reach it behind the launcher's back.
+func TestOwnProcessGroup(t *testing.T) {
+	s := startLauncher(t, testConfig(t))
+	waitReady(t, s)
+	pgid, err := syscall.Getpgid(s.PID())
+	require.NoError(t, err)
+	assert.Equal(t, s.PID(), pgid)
+	assert.NotEqual(t, syscall.Getpgrp(), pgid)
+}

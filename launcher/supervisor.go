@@ -41,7 +41,7 @@ func (l *llamaLauncher) supervise(ctx context.Context, path string) {
 			l.setState(launcherapi.StateStopped, nil)
 			return
 		}
-		if healthyFor >= healthyResetAfter {
+		if healthyFor >= l.resetAfter {
 			delay, restarts = rc.InitialInterval, 0
 		}
 		if !rc.Enabled {
@@ -53,8 +53,8 @@ func (l *llamaLauncher) supervise(ctx context.Context, path string) {
 			return
 		}
 		restarts++
-		l.setState(launcherapi.StateRestarting, err)
 		l.report(componentstatus.NewRecoverableErrorEvent(err))
+		l.setState(launcherapi.StateRestarting, err)
 		l.logger.Warn("Restarting llama-server", zap.Duration("delay", delay), zap.Int("restart", restarts), zap.Error(err))
 		select {
 		case <-ctx.Done():
@@ -67,8 +67,9 @@ func (l *llamaLauncher) supervise(ctx context.Context, path string) {
 }
 
 func (l *llamaLauncher) fail(err error) {
-	l.setState(launcherapi.StateFailed, err)
+	// Report first: WaitReady callers wake at the state change and may read the status.
 	l.report(componentstatus.NewPermanentErrorEvent(err))
+	l.setState(launcherapi.StateFailed, err)
 	l.logger.Error("llama-server failed; not restarting", zap.Error(err))
 }
 
@@ -137,8 +138,8 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 			readyCh = nil
 			if ok {
 				readyAt = time.Now()
-				l.setState(launcherapi.StateReady, nil)
 				l.report(componentstatus.NewEvent(componentstatus.StatusOK))
+				l.setState(launcherapi.StateReady, nil)
 				l.logger.Info("llama-server ready", zap.Int("pid", pid), zap.String("url", baseURL),
 					zap.Duration("load_time", readyAt.Sub(startedAt)))
 				continue
