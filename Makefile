@@ -21,7 +21,9 @@ RUN_FOR     ?=
 FUZZTIME    ?= 1m
 # Every parser of outside data, as module-folder:FuzzTarget.
 FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzScan \
-                launcher/internal/serverflags:FuzzValidate
+                launcher/internal/serverflags:FuzzValidate \
+                receiver/llamacppreceiver:FuzzSlots receiver/llamacppreceiver:FuzzMetrics \
+                receiver/llamacppreceiver/internal/gateway:FuzzSSE
 # Every Go module of ours except the generated distribution (built through ocb).
 MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './otelcol-llt/*' \
              -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*')))
@@ -93,7 +95,7 @@ bench: build ## run the Go benchmarks of every module (baselines measured in the
 fuzz: ## run every fuzz target for FUZZTIME each (default 1m); new crashers land in testdata/fuzz/
 	@for t in $(FUZZ_TARGETS); do dir=$${t%%:*}; name=$${t##*:}; \
 	  echo "== fuzz $$name in $$dir for $(FUZZTIME)"; \
-	  (cd $$dir && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) .); done
+	  (cd $$dir && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s .); done
 
 .PHONY: lint
 lint: ## gofmt check, go vet, and golangci-lint when it can be installed

@@ -6,6 +6,7 @@ go 1.26.8
 
 require (
 	github.com/llamatelemetry/otelcol-llt/launcher v0.0.0
+	github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.165.1
@@ -95,6 +96,7 @@ require (
 	github.com/knadh/koanf/providers/confmap v1.0.1 // indirect
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
@@ -111,13 +113,14 @@ require (
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/resourcetotelemetry v0.165.1 // indirect
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/status v0.165.1 // indirect
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/translator/prometheus v0.165.1 // indirect
+	github.com/pandatix/go-abnf v0.5.3 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c // indirect
 	github.com/power-devops/perfstat v0.0.0-20260805114148-88456608a4f6 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_golang/exp v0.0.0-20260907100614-57bb367da472 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
-	github.com/prometheus/common v0.72.1 // indirect
+	github.com/prometheus/common v0.73.1 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/prometheus/prometheus v0.315.1 // indirect
@@ -165,6 +168,7 @@ require (
 	go.opentelemetry.io/collector/extension/extensiontest v0.165.0 // indirect
 	go.opentelemetry.io/collector/extension/xextension v0.165.0 // indirect
 	go.opentelemetry.io/collector/featuregate v1.71.0 // indirect
+	go.opentelemetry.io/collector/filter v0.165.0 // indirect
 	go.opentelemetry.io/collector/internal/componentalias v0.165.0 // indirect
 	go.opentelemetry.io/collector/internal/fanoutconsumer v0.165.0 // indirect
 	go.opentelemetry.io/collector/internal/memorylimiter v0.165.0 // indirect
@@ -185,6 +189,8 @@ require (
 	go.opentelemetry.io/collector/receiver/receiverhelper/xreceiverhelper v0.165.0 // indirect
 	go.opentelemetry.io/collector/receiver/receivertest v0.165.0 // indirect
 	go.opentelemetry.io/collector/receiver/xreceiver v0.165.0 // indirect
+	go.opentelemetry.io/collector/scraper v0.165.0 // indirect
+	go.opentelemetry.io/collector/scraper/scraperhelper v0.165.0 // indirect
 	go.opentelemetry.io/collector/service/hostcapabilities v0.165.0 // indirect
 	go.opentelemetry.io/contrib/bridges/otelzap v0.21.0 // indirect
 	go.opentelemetry.io/contrib/detectors/aws/ec2/v2 v2.6.0 // indirect
@@ -253,11 +259,15 @@ require (
 
 replace github.com/llamatelemetry/otelcol-llt/launcher v0.0.0 => ../launcher
 
+replace github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0 => ../receiver/llamacppreceiver
+
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/launcherapi => ../pkg/launcherapi
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../pkg/llamalog
+
+replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../internal/sharedcomponent
 
 replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/llamatest
 

@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
+)
+
+// The benchmarks compare going straight to a real llama-server (llamatest's tiny model) with
+// going through the gateway, in one run:
+//
+//	go test -run '^$' -bench . -benchtime 2000x ./internal/gateway/
+//
+// BenchmarkProxy reports each path's median and p99 latency and requests/s at concurrency 1
+// and 8. BenchmarkGatewayOverhead interleaves the two paths request by request, so both see the
+// same load, and reports what the gateway adds. BenchmarkProxyFixture does the same against an
+// in-process fake server, which isolates the gateway's own cost.
+
+var benchBody = []byte(`{"model":"tiny-test","messages":[{"role":"user","content":"hi"}],"max_tokens":4}`)
+
+type benchTargets struct {
+	direct, gateway string
+	client          *http.Client
+}
+
+func newBenchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 4 * time.Second, DisableCompression: true,
+	}}
+}
+
+// startBenchGateway puts a gateway (spans built and handed to a no-op consumer, metrics kept)
+// in front of upstream.
+func startBenchGateway(b *testing.B, upstream string) string {
+	g, err := New(Config{Endpoint: "127.0.0.1:0"}, Settings{
+		Upstream:  fixedURL(upstream),
+		Traces:    consumertest.NewNop(),
+		ScopeName: "bench",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := g.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = g.Shutdown(context.Background()) })
+	return "http://" + g.Addr()
+}
+
+// llamaTargets starts one llama-server (8 slots, so concurrency 8 is served in parallel) and
+// one gateway for all benchmarks of the binary.
+func llamaTargets(b *testing.B) benchTargets {
+	srv := llamatest.Start(b, llamatest.Options{Alias: "tiny-test", Parallel: 8, ContextSize: 4096})
+	gw := startBenchGateway(b, srv.URL)
+	return benchTargets{direct: srv.URL + "/v1/chat/completions", gateway: gw + "/v1/chat/completions", client: newBenchClient()}
+}
+
+func fixtureTargets(b *testing.B) benchTargets {
+	answer := fixture(b, "b11669/chat-completion.json")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(answer)
+	}))
+	b.Cleanup(up.Close)
+	gw := startBenchGateway(b, up.URL)
+	return benchTargets{direct: up.URL + "/v1/chat/completions", gateway: gw + "/v1/chat/completions", client: newBenchClient()}
+}
+
+// do sends one request; it may run on any goroutine, so it reports failures with Errorf.
+func (t benchTargets) do(b *testing.B, url string) time.Duration {
+	start := time.Now()
+	resp, err := t.client.Post(url, "application/json", bytes.NewReader(benchBody))
+	if err != nil {
+		b.Errorf("%s: %v", url, err)
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	d := time.Since(start)
+	if resp.StatusCode != http.StatusOK {
+		b.Errorf("%s: HTTP %d", url, resp.StatusCode)
+	}
+	return d
+}
+
+func (t benchTargets) warm(b *testing.B, conc int) {
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				t.do(b, t.direct)
+				t.do(b, t.gateway)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// run calls fn(i) for i in [0, b.N) from conc goroutines.
+func run(b *testing.B, conc int, fn func(i int)) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	return elapsed
+}
+
+func quantile(d []time.Duration, q float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mean(d []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, v := range d {
+		sum += v
+	}
+	return sum / time.Duration(len(d))
+}
+
+func benchPaths(b *testing.B, t benchTargets) {
+	for _, conc := range []int{1, 8} {
+		for _, path := range []string{"direct", "gateway"} {
+			b.Run(fmt.Sprintf("%s/conc=%d", path, conc), func(b *testing.B) {
+				url := t.direct
+				if path == "gateway" {
+					url = t.gateway
+				}
+				t.warm(b, conc)
+				lat := make([]time.Duration, b.N)
+				elapsed := run(b, conc, func(i int) { lat[i] = t.do(b, url) })
+				b.ReportMetric(ms(quantile(lat, 0.5)), "p50-ms")
+				b.ReportMetric(ms(quantile(lat, 0.99)), "p99-ms")
+				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+			})
+		}
+	}
+}
+
+func benchOverhead(b *testing.B, t benchTargets) {
+	for _, conc := range []int{1, 8} {
+		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
+			t.warm(b, conc)
+			direct := make([]time.Duration, b.N)
+			gateway := make([]time.Duration, b.N)
+			run(b, conc, func(i int) {
+				// Alternate the order so neither path always runs right after the other.
+				if i%2 == 0 {
+					direct[i] = t.do(b, t.direct)
+					gateway[i] = t.do(b, t.gateway)
+				} else {
+					gateway[i] = t.do(b, t.gateway)
+					direct[i] = t.do(b, t.direct)
+				}
+			})
+			b.ReportMetric(ms(quantile(direct, 0.5)), "direct-p50-ms")
+			b.ReportMetric(ms(quantile(gateway, 0.5)), "gateway-p50-ms")
+			b.ReportMetric(ms(quantile(gateway, 0.5)-quantile(direct, 0.5)), "added-p50-ms")
+			b.ReportMetric(ms(quantile(gateway, 0.99)-quantile(direct, 0.99)), "added-p99-ms")
+			// Closed-loop clients: throughput is inversely proportional to mean latency.
+			b.ReportMetric(float64(mean(direct))/float64(mean(gateway)), "tput-ratio")
+		})
+	}
+}
+
+// BenchmarkProxy measures direct and gateway paths to a real llama-server one after the other.
+func BenchmarkProxy(b *testing.B) {
+	benchPaths(b, llamaTargets(b))
+}
+
+// BenchmarkGatewayOverhead interleaves direct and gateway requests to a real llama-server and
+// reports what the gateway adds.
+func BenchmarkGatewayOverhead(b *testing.B) {
+	benchOverhead(b, llamaTargets(b))
+}
+
+// BenchmarkProxyFixture is BenchmarkGatewayOverhead against an in-process server answering a
+// captured chat completion: the gateway's own cost, without llama-server's.
+func BenchmarkProxyFixture(b *testing.B) {
+	benchOverhead(b, fixtureTargets(b))
+}
+
+// BenchmarkHandler runs one traced request through Handler with an in-memory recorder:
+// allocations and CPU of the handler and the processing of its span.
+func BenchmarkHandler(b *testing.B) {
+	answer := fixture(b, "b11669/chat-completion.json")
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(answer)
+	}))
+	defer up.Close()
+	g, err := New(Config{}, Settings{Upstream: fixedURL(up.URL), Traces: consumertest.NewNop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = g.Shutdown(context.Background()) }()
+	h := g.Handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(benchBody))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package gateway
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// The JSON shapes below follow the GenAI semantic conventions v1.41 message schemas
+// (gen-ai-input-messages.json, gen-ai-output-messages.json): a message is a role plus a list of
+// typed parts.
+
+type msgPart struct {
+	Type      string `json:"type"`
+	Content   any    `json:"content,omitempty"`
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Arguments any    `json:"arguments,omitempty"`
+	Response  any    `json:"response,omitempty"`
+	Modality  string `json:"modality,omitempty"`
+	URI       string `json:"uri,omitempty"`
+}
+
+type chatMsg struct {
+	Role         string    `json:"role"`
+	Parts        []msgPart `json:"parts"`
+	Name         string    `json:"name,omitempty"`
+	FinishReason string    `json:"finish_reason,omitempty"`
+}
+
+// inputDoc is the content-bearing part of a request: chat messages, a prompt, or an embeddings
+// input. It is decoded only when content capture is on.
+type inputDoc struct {
+	Messages []struct {
+		Role       string          `json:"role"`
+		Name       string          `json:"name"`
+		Content    json.RawMessage `json:"content"`
+		ToolCallID string          `json:"tool_call_id"`
+		ToolCalls  []toolCallDoc   `json:"tool_calls"`
+	} `json:"messages"`
+	Prompt  json.RawMessage `json:"prompt"`
+	Input   json.RawMessage `json:"input"`
+	Content json.RawMessage `json:"content"` // native /embedding
+}
+
+type toolCallDoc struct {
+	ID       string `json:"id"`
+	Function struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+}
+
+// inputMessages renders a request's messages or prompt as gen_ai.input.messages JSON, or ""
+// when the body carries none.
+func inputMessages(body []byte) string {
+	var in inputDoc
+	if !looksLikeObject(body) {
+		return ""
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		if te, ok := err.(*json.UnmarshalTypeError); !ok || te.Field == "" {
+			return ""
+		}
+	}
+	var msgs []chatMsg
+	for _, m := range in.Messages {
+		cm := chatMsg{Role: m.Role, Name: m.Name, Parts: []msgPart{}}
+		if m.Role == "tool" {
+			cm.Parts = append(cm.Parts, msgPart{Type: "tool_call_response", ID: m.ToolCallID, Response: rawText(m.Content)})
+		} else {
+			cm.Parts = append(cm.Parts, contentParts(m.Content)...)
+		}
+		for _, tc := range m.ToolCalls {
+			cm.Parts = append(cm.Parts, msgPart{Type: "tool_call", ID: tc.ID, Name: tc.Function.Name, Arguments: rawText(tc.Function.Arguments)})
+		}
+		msgs = append(msgs, cm)
+	}
+	if len(msgs) == 0 {
+		for _, raw := range []json.RawMessage{in.Prompt, in.Input, in.Content} {
+			if parts := promptParts(raw); len(parts) > 0 {
+				msgs = append(msgs, chatMsg{Role: "user", Parts: parts})
+				break
+			}
+		}
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(msgs)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// contentParts maps an OpenAI message content (a string, or a list of typed parts) to parts.
+func contentParts(raw json.RawMessage) []msgPart {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []msgPart{{Type: "text", Content: s}}
+	}
+	var list []struct {
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		ImageURL struct {
+			URL string `json:"url"`
+		} `json:"image_url"`
+	}
+	if json.Unmarshal(raw, &list) != nil {
+		return []msgPart{{Type: "text", Content: string(raw)}}
+	}
+	parts := make([]msgPart, 0, len(list))
+	for _, p := range list {
+		switch p.Type {
+		case "text":
+			parts = append(parts, msgPart{Type: "text", Content: p.Text})
+		case "image_url":
+			parts = append(parts, msgPart{Type: "uri", Modality: "image", URI: p.ImageURL.URL})
+		default:
+			parts = append(parts, msgPart{Type: p.Type})
+		}
+	}
+	return parts
+}
+
+// promptParts maps a prompt or input (a string, a list of strings, or token ids) to text parts.
+func promptParts(raw json.RawMessage) []msgPart {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []msgPart{{Type: "text", Content: s}}
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) == nil {
+		var parts []msgPart
+		for _, item := range list {
+			if json.Unmarshal(item, &s) == nil {
+				parts = append(parts, msgPart{Type: "text", Content: s})
+				continue
+			}
+			parts = append(parts, msgPart{Type: "text", Content: string(item)})
+		}
+		return parts
+	}
+	return []msgPart{{Type: "text", Content: string(raw)}}
+}
+
+// rawText returns a JSON string's value, or other JSON as its text.
+func rawText(raw json.RawMessage) any {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// outputMessages renders the answer's choices as gen_ai.output.messages JSON.
+func outputMessages(s *responseSummary) string {
+	var msgs []chatMsg
+	for i := range s.choices {
+		c := &s.choices[i]
+		if !c.seen {
+			continue
+		}
+		role := c.role
+		if role == "" {
+			role = "assistant"
+		}
+		m := chatMsg{Role: role, Parts: []msgPart{}, FinishReason: c.finish}
+		if len(c.reasoning) > 0 {
+			m.Parts = append(m.Parts, msgPart{Type: "reasoning", Content: string(c.reasoning)})
+		}
+		if len(c.text) > 0 {
+			m.Parts = append(m.Parts, msgPart{Type: "text", Content: string(c.text)})
+		}
+		if len(c.toolCalls) > 0 {
+			var calls []toolCallDoc
+			if json.Unmarshal(c.toolCalls, &calls) == nil {
+				for _, tc := range calls {
+					m.Parts = append(m.Parts, msgPart{Type: "tool_call", ID: tc.ID, Name: tc.Function.Name, Arguments: rawText(tc.Function.Arguments)})
+				}
+			}
+		}
+		if m.FinishReason == "" {
+			m.FinishReason = "error" // the schema requires one; the answer ended without it
+		}
+		msgs = append(msgs, m)
+	}
+	if len(msgs) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(msgs)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// truncateUTF8 cuts s to at most max bytes without splitting a UTF-8 sequence; max <= 0 means
+// no limit.
+func truncateUTF8(s string, max int) string {
+	if max <= 0 || len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}

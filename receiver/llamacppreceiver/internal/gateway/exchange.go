@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// maxKeptResponse caps the bytes of a non-streamed answer kept for parsing. Above it the
+// members that fit are still read (llama-server writes usage before the embeddings data).
+const maxKeptResponse = 1 << 20
+
+// exchange is one traced request. The handler goroutine fills it; after the response is done
+// it is handed to the pipeline, which only reads it.
+type exchange struct {
+	start, end time.Time
+	op         operation
+	method     string
+	path       string
+	parent     spanContext
+	up         *upstream
+	body       []byte
+
+	status  int    // HTTP status sent to the client, 0 if none
+	errType string // error.type, once known on the handler side
+	errMsg  string // span status message; never request or response text
+
+	reqBody replayBody
+	tap     bodyTap
+	readErr error // reading the upstream answer failed
+
+	resp     *bytes.Buffer // non-streamed answer
+	respOver bool
+	stream   *streamTap // streamed answer
+}
+
+func (ex *exchange) fail(status int, errType, msg string) {
+	if status != 0 {
+		ex.status = status
+	}
+	ex.errType, ex.errMsg = errType, msg
+}
+
+// newBody is Request.GetBody: the transport replays the body when it retries on a kept-alive
+// connection that the server had closed.
+func (ex *exchange) newBody() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(ex.body)), nil
+}
+
+// replayBody serves the request bytes already read to the proxy.
+type replayBody struct {
+	b   []byte
+	off int
+}
+
+func (r *replayBody) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *replayBody) Close() error { return nil }
+
+// bodyTap is the upstream answer's body as the proxy reads it: every byte goes to the client
+// unchanged, and is kept (non-streamed) or fed to the stream tap (streamed).
+type bodyTap struct {
+	rc io.ReadCloser
+	ex *exchange
+}
+
+func (t *bodyTap) Read(p []byte) (int, error) {
+	ex := t.ex
+	if ex.stream != nil {
+		// Parse what the previous Read delivered now: the proxy has written and flushed it to
+		// the client already, and the next bytes are still on their way.
+		ex.stream.flushPending()
+	}
+	n, err := t.rc.Read(p)
+	if n > 0 {
+		if ex.stream != nil {
+			ex.stream.arrive(p[:n])
+		} else {
+			ex.keep(p[:n])
+		}
+	}
+	if err != nil && err != io.EOF {
+		ex.readErr = err
+	}
+	return n, err
+}
+
+func (t *bodyTap) Close() error {
+	if t.ex.stream != nil {
+		t.ex.stream.flushPending()
+	}
+	return t.rc.Close()
+}
+
+func (ex *exchange) keep(b []byte) {
+	if ex.respOver {
+		return
+	}
+	if ex.resp == nil {
+		ex.resp = getBuffer()
+	}
+	if room := maxKeptResponse - ex.resp.Len(); len(b) > room {
+		b = b[:room]
+		ex.respOver = true
+	}
+	ex.resp.Write(b)
+}
+
+var responseBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return responseBuffers.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b == nil || b.Cap() > 64<<10 {
+		return
+	}
+	b.Reset()
+	responseBuffers.Put(b)
+}
+
+// decodeKeptResponse decodes a non-streamed answer; when it was cut at maxKeptResponse, the
+// complete top-level members before the cut are decoded.
+func decodeKeptResponse(b []byte, over bool, doc *responseDoc) bool {
+	if !over {
+		return decodeResponse(b, doc)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	found := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		key, ok := t.(string)
+		if !ok {
+			break
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			break
+		}
+		member, _ := json.Marshal(map[string]json.RawMessage{key: raw})
+		if decodeResponse(member, doc) {
+			found = true
+		}
+	}
+	return found
+}
+
+// streamTap follows a streamed answer on the handler goroutine: it times events as they arrive
+// and folds their JSON into a responseSummary.
+type streamTap struct {
+	parser    sseParser
+	pending   []byte
+	pendingAt time.Time
+
+	chunks       int64
+	firstTokenAt time.Time
+	lastChunkAt  time.Time
+	done         bool // [DONE] or a native chunk with stop: true was seen
+	summary      responseSummary
+}
+
+func newStreamTap(capture bool, maxContent, maxEvent int) *streamTap {
+	s := &streamTap{}
+	s.parser.MaxLine = maxEvent
+	s.summary.capture = capture
+	s.summary.maxBytes = maxContent
+	return s
+}
+
+func (s *streamTap) arrive(b []byte) {
+	s.pending = append(s.pending, b...)
+	s.pendingAt = time.Now()
+}
+
+func (s *streamTap) flushPending() {
+	if len(s.pending) == 0 {
+		return
+	}
+	s.parser.Feed(s.pending, s.event)
+	s.pending = s.pending[:0]
+}
+
+var doneMarker = []byte("[DONE]")
+
+func (s *streamTap) event(ev *sseEvent) {
+	data := bytes.TrimSpace(ev.Data)
+	if len(data) == 0 {
+		return
+	}
+	if bytes.Equal(data, doneMarker) {
+		s.done = true
+		return
+	}
+	at := s.pendingAt
+	s.chunks++
+	s.lastChunkAt = at
+	if !s.needsDecode(data) {
+		return
+	}
+	var doc responseDoc
+	if !decodeResponse(data, &doc) {
+		return
+	}
+	if s.summary.absorb(&doc) && s.firstTokenAt.IsZero() {
+		s.firstTokenAt = at
+	}
+	if doc.Stop != nil && *doc.Stop {
+		s.done = true
+	}
+}
+
+// needsDecode skips the JSON of plain content chunks once the first token was seen and no
+// content is captured: only the first and the last chunks carry what the span needs. A chunk
+// is skipped only when it is recognisably plain; anything unusual is decoded.
+func (s *streamTap) needsDecode(data []byte) bool {
+	if s.firstTokenAt.IsZero() || s.summary.capture {
+		return true
+	}
+	plain := bytes.Contains(data, []byte(`"finish_reason":null`)) || bytes.Contains(data, []byte(`"stop":false`))
+	return !plain || bytes.Contains(data, []byte(`"usage"`)) || bytes.Contains(data, []byte(`"timings"`)) ||
+		bytes.Contains(data, []byte(`"error"`))
+}

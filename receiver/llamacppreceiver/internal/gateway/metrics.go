@@ -1,0 +1,237 @@
+package gateway
+
+import (
+	"math"
+	"sort"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// Explicit bucket boundaries. The gen_ai.* ones are those the GenAI semantic conventions v1.41
+// give (docs/gen-ai/gen-ai-metrics.md); the fine one resolves the sub-10 ms requests of a fast
+// GPU, which would all land in the spec's first bucket.
+var (
+	requestDurationBounds    = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92}
+	timeToFirstTokenBounds   = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0}
+	timePerOutputTokenBounds = []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5}
+	tokenUsageBounds         = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+	fineDurationBounds       = []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60}
+)
+
+// Metric names.
+const (
+	metricRequestDuration        = "gen_ai.server.request.duration"
+	metricTimeToFirstToken       = "gen_ai.server.time_to_first_token"
+	metricTimePerOutputToken     = "gen_ai.server.time_per_output_token"
+	metricTokenUsage             = "gen_ai.client.token.usage"
+	metricGatewayDuration        = "llamacpp.gateway.request.duration"
+	metricGatewayRequests        = "llamacpp.gateway.requests"
+	outcomeSuccess, outcomeError = "success", "error"
+)
+
+// genAIAttrs is the attribute set of the gen_ai.* metrics. It is comparable, so it keys the
+// aggregation maps directly.
+type genAIAttrs struct {
+	operation     string
+	provider      string
+	requestModel  string
+	responseModel string
+	serverAddress string
+	serverPort    int64
+	errorType     string
+}
+
+func (a *genAIAttrs) putAll(m pcommon.Map) {
+	m.PutStr(attrOperationName, a.operation)
+	m.PutStr(attrProviderName, a.provider)
+	if a.requestModel != "" {
+		m.PutStr(attrRequestModel, a.requestModel)
+	}
+	if a.responseModel != "" {
+		m.PutStr(attrResponseModel, a.responseModel)
+	}
+	if a.serverAddress != "" {
+		m.PutStr(attrServerAddress, a.serverAddress)
+		if a.serverPort > 0 {
+			m.PutInt(attrServerPort, a.serverPort)
+		}
+	}
+	if a.errorType != "" {
+		m.PutStr(attrErrorType, a.errorType)
+	}
+}
+
+type tokenAttrs struct {
+	genAIAttrs
+	tokenType string
+}
+
+type requestAttrs struct {
+	outcome   string
+	operation string
+}
+
+type histPoint struct {
+	counts   []uint64
+	count    uint64
+	sum      float64
+	min, max float64
+}
+
+// histogram aggregates an explicit-bucket histogram per attribute set, in first-seen order.
+type histogram[K comparable] struct {
+	name, unit, desc string
+	bounds           []float64
+	points           map[K]*histPoint
+	order            []K
+}
+
+func newHistogram[K comparable](name, unit, desc string, bounds []float64) *histogram[K] {
+	return &histogram[K]{name: name, unit: unit, desc: desc, bounds: bounds, points: map[K]*histPoint{}}
+}
+
+func (h *histogram[K]) record(k K, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	p := h.points[k]
+	if p == nil {
+		p = &histPoint{counts: make([]uint64, len(h.bounds)+1), min: v, max: v}
+		h.points[k] = p
+		h.order = append(h.order, k)
+	}
+	// Bucket i holds bounds[i-1] < v <= bounds[i] (OTLP explicit bucket semantics).
+	p.counts[sort.SearchFloat64s(h.bounds, v)]++
+	p.count++
+	p.sum += v
+	p.min = math.Min(p.min, v)
+	p.max = math.Max(p.max, v)
+}
+
+func (h *histogram[K]) appendTo(dest pmetric.MetricSlice, start, now pcommon.Timestamp, attrs func(K, pcommon.Map)) {
+	if len(h.order) == 0 {
+		return
+	}
+	m := dest.AppendEmpty()
+	m.SetName(h.name)
+	m.SetUnit(h.unit)
+	m.SetDescription(h.desc)
+	hist := m.SetEmptyHistogram()
+	hist.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	dps := hist.DataPoints()
+	dps.EnsureCapacity(len(h.order))
+	for _, k := range h.order {
+		p := h.points[k]
+		dp := dps.AppendEmpty()
+		dp.SetStartTimestamp(start)
+		dp.SetTimestamp(now)
+		attrs(k, dp.Attributes())
+		dp.SetCount(p.count)
+		dp.SetSum(p.sum)
+		dp.SetMin(p.min)
+		dp.SetMax(p.max)
+		dp.ExplicitBounds().FromRaw(h.bounds)
+		dp.BucketCounts().FromRaw(p.counts)
+	}
+}
+
+// metricsAggregator holds the gateway's cumulative metrics. Safe for concurrent use.
+type metricsAggregator struct {
+	mu            sync.Mutex
+	duration      *histogram[genAIAttrs]
+	fineDuration  *histogram[genAIAttrs]
+	ttft          *histogram[genAIAttrs]
+	tpot          *histogram[genAIAttrs]
+	tokens        *histogram[tokenAttrs]
+	requests      map[requestAttrs]int64
+	requestsOrder []requestAttrs
+}
+
+func newMetricsAggregator() *metricsAggregator {
+	return &metricsAggregator{
+		duration: newHistogram[genAIAttrs](metricRequestDuration, "s",
+			"Generative AI server request duration such as time-to-last byte or last output token.", requestDurationBounds),
+		fineDuration: newHistogram[genAIAttrs](metricGatewayDuration, "s",
+			"Request duration seen by the llamacpp gateway, with buckets from 0.5 ms.", fineDurationBounds),
+		ttft: newHistogram[genAIAttrs](metricTimeToFirstToken, "s",
+			"Time to generate first token for successful responses.", timeToFirstTokenBounds),
+		tpot: newHistogram[genAIAttrs](metricTimePerOutputToken, "s",
+			"Time per output token generated after the first token for successful responses.", timePerOutputTokenBounds),
+		tokens: newHistogram[tokenAttrs](metricTokenUsage, "{token}",
+			"Number of input and output tokens used.", tokenUsageBounds),
+		requests: map[requestAttrs]int64{},
+	}
+}
+
+// observation is one finished request, as the metrics see it.
+type observation struct {
+	attrs    genAIAttrs
+	duration float64 // seconds
+	ttft     float64 // seconds; 0: not measured
+	tpot     float64 // seconds; 0: not measured
+	tokens   tokenCounts
+}
+
+func (m *metricsAggregator) record(o *observation) {
+	outcome := outcomeSuccess
+	if o.attrs.errorType != "" {
+		outcome = outcomeError
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.duration.record(o.attrs, o.duration)
+	m.fineDuration.record(o.attrs, o.duration)
+	if outcome == outcomeSuccess {
+		if o.ttft > 0 {
+			m.ttft.record(o.attrs, o.ttft)
+		}
+		if o.tpot > 0 {
+			m.tpot.record(o.attrs, o.tpot)
+		}
+		if o.tokens.hasInput {
+			m.tokens.record(tokenAttrs{o.attrs, "input"}, float64(o.tokens.input))
+		}
+		if o.tokens.hasOutput {
+			m.tokens.record(tokenAttrs{o.attrs, "output"}, float64(o.tokens.output))
+		}
+	}
+	k := requestAttrs{outcome: outcome, operation: o.attrs.operation}
+	if _, ok := m.requests[k]; !ok {
+		m.requestsOrder = append(m.requestsOrder, k)
+	}
+	m.requests[k]++
+}
+
+func (m *metricsAggregator) appendTo(dest pmetric.MetricSlice, start, now pcommon.Timestamp) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	putGenAI := func(a genAIAttrs, attrs pcommon.Map) { a.putAll(attrs) }
+	m.duration.appendTo(dest, start, now, putGenAI)
+	m.ttft.appendTo(dest, start, now, putGenAI)
+	m.tpot.appendTo(dest, start, now, putGenAI)
+	m.tokens.appendTo(dest, start, now, func(a tokenAttrs, attrs pcommon.Map) {
+		a.putAll(attrs)
+		attrs.PutStr(attrTokenType, a.tokenType)
+	})
+	m.fineDuration.appendTo(dest, start, now, putGenAI)
+	if len(m.requestsOrder) == 0 {
+		return
+	}
+	metric := dest.AppendEmpty()
+	metric.SetName(metricGatewayRequests)
+	metric.SetUnit("{request}")
+	metric.SetDescription("Inference requests handled by the llamacpp gateway, by outcome.")
+	sum := metric.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	for _, k := range m.requestsOrder {
+		dp := sum.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(start)
+		dp.SetTimestamp(now)
+		dp.Attributes().PutStr("outcome", k.outcome)
+		dp.Attributes().PutStr(attrOperationName, k.operation)
+		dp.SetIntValue(m.requests[k])
+	}
+}

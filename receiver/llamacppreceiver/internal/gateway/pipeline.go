@@ -1,0 +1,239 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+)
+
+const (
+	// queueSize bounds the finished requests waiting for the processing goroutine.
+	queueSize = 4096
+	// maxBatch bounds the requests folded into one batch of spans.
+	maxBatch = 256
+	// batchQueueSize bounds the batches waiting for Settings.Traces.
+	batchQueueSize = 64
+	// warnEvery is the least time between two warnings of one kind.
+	warnEvery = 10 * time.Second
+)
+
+// pipeline moves finished requests off the handlers: one goroutine turns them into spans and
+// metrics, a second hands batches of spans to Settings.Traces, so that neither parsing nor a
+// slow consumer delays a client. Both queues are bounded.
+type pipeline struct {
+	g       *Gateway
+	queue   chan *exchange
+	batches chan ptrace.Traces
+
+	started atomic.Bool
+	mu      sync.Mutex // guards running and stopped
+	running bool
+	stopped bool
+
+	stopProc, procDone chan struct{}
+	stopExp, expDone   chan struct{}
+	consumeCtx         context.Context
+	cancelConsume      context.CancelFunc
+
+	dropped     atomic.Int64
+	dropLog     rateLimitedLog
+	consumeLog  rateLimitedLog
+	consumeErrs atomic.Int64
+}
+
+func (p *pipeline) init(g *Gateway) {
+	p.g = g
+	p.queue = make(chan *exchange, queueSize)
+	p.batches = make(chan ptrace.Traces, batchQueueSize)
+	p.dropLog.logger = g.logger
+	p.consumeLog.logger = g.logger
+}
+
+// start runs the goroutines once; it does nothing after stop.
+func (p *pipeline) start() {
+	if p.started.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running || p.stopped {
+		return
+	}
+	p.running = true
+	p.stopProc, p.procDone = make(chan struct{}), make(chan struct{})
+	p.stopExp, p.expDone = make(chan struct{}), make(chan struct{})
+	p.consumeCtx, p.cancelConsume = context.WithCancel(context.Background())
+	go p.process()
+	go p.export()
+	p.started.Store(true)
+}
+
+// stop drains both queues, waiting until ctx ends at most. Safe to call more than once and
+// without start.
+func (p *pipeline) stop(ctx context.Context) error {
+	p.mu.Lock()
+	wasRunning := p.running && !p.stopped
+	p.stopped = true
+	p.mu.Unlock()
+	if !wasRunning {
+		return nil
+	}
+	close(p.stopProc)
+	select {
+	case <-p.procDone:
+	case <-ctx.Done():
+		p.cancelConsume()
+		return ctx.Err()
+	}
+	close(p.stopExp)
+	select {
+	case <-p.expDone:
+	case <-ctx.Done():
+		p.cancelConsume()
+		<-p.expDone
+		return ctx.Err()
+	}
+	p.cancelConsume()
+	if n := p.dropped.Load(); n > 0 {
+		p.g.logger.Warn("gateway dropped spans because the trace pipeline was full", zap.Int64("spans", n))
+	}
+	return nil
+}
+
+// submit hands a finished request to the processing goroutine. When its queue is full (or it
+// is not running) the request is processed here, on the caller's goroutine, so metrics are
+// never lost.
+func (p *pipeline) submit(ex *exchange) {
+	if !p.started.Load() {
+		p.start()
+	}
+	if p.started.Load() {
+		select {
+		case p.queue <- ex:
+			return
+		default:
+		}
+	}
+	var td ptrace.Traces
+	var spans ptrace.SpanSlice
+	traced := p.g.set.Traces != nil
+	if traced {
+		td, spans = p.g.newBatch()
+	}
+	p.g.process(ex, spans, traced)
+	if traced {
+		p.send(td)
+	}
+}
+
+func (p *pipeline) process() {
+	defer close(p.procDone)
+	for {
+		select {
+		case ex := <-p.queue:
+			p.batch(ex)
+		case <-p.stopProc:
+			for {
+				select {
+				case ex := <-p.queue:
+					p.batch(ex)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// batch processes first and whatever else is queued (up to maxBatch) into one batch of spans.
+func (p *pipeline) batch(first *exchange) {
+	g := p.g
+	traced := g.set.Traces != nil
+	var td ptrace.Traces
+	var spans ptrace.SpanSlice
+	if traced {
+		td, spans = g.newBatch()
+	}
+	g.process(first, spans, traced)
+	for i := 1; i < maxBatch; i++ {
+		select {
+		case ex := <-p.queue:
+			g.process(ex, spans, traced)
+			continue
+		default:
+		}
+		break
+	}
+	if traced {
+		p.send(td)
+	}
+}
+
+func (p *pipeline) send(td ptrace.Traces) {
+	if td.SpanCount() == 0 {
+		return
+	}
+	select {
+	case p.batches <- td:
+	default:
+		n := int64(td.SpanCount())
+		p.dropped.Add(n)
+		p.dropLog.warn("gateway dropped spans: the trace pipeline is not keeping up", zap.Int64("spans", n))
+	}
+}
+
+func (p *pipeline) export() {
+	defer close(p.expDone)
+	for {
+		select {
+		case td := <-p.batches:
+			p.consume(td)
+		case <-p.stopExp:
+			for {
+				select {
+				case td := <-p.batches:
+					p.consume(td)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (p *pipeline) consume(td ptrace.Traces) {
+	if err := p.g.set.Traces.ConsumeTraces(p.consumeCtx, td); err != nil {
+		p.consumeErrs.Add(1)
+		p.consumeLog.warn("gateway could not hand spans to the trace pipeline",
+			zap.Int("spans", td.SpanCount()), zap.Error(err))
+	}
+}
+
+// rateLimitedLog logs at warn level at most once per warnEvery and at debug level otherwise,
+// counting what it held back.
+type rateLimitedLog struct {
+	logger     *zap.Logger
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (r *rateLimitedLog) warn(msg string, fields ...zap.Field) {
+	now := time.Now()
+	r.mu.Lock()
+	if !r.last.IsZero() && now.Sub(r.last) < warnEvery {
+		r.suppressed++
+		r.mu.Unlock()
+		r.logger.Debug(msg, fields...)
+		return
+	}
+	held := r.suppressed
+	r.suppressed = 0
+	r.last = now
+	r.mu.Unlock()
+	r.logger.Warn(msg, append(fields, zap.Int("similar_messages_suppressed", held))...)
+}

@@ -1,0 +1,168 @@
+package llamacppreceiver
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strconv"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
+	"github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver/internal/metadata"
+)
+
+// props is what the resource takes from GET /props. Zero values mean absent.
+type props struct {
+	Build      string // build_info, e.g. b11669-Debian
+	ModelPath  string // model_path
+	ModelAlias string // model_alias (a fallback for /v1/models data[0].id)
+	TotalSlots *int64 // total_slots
+	ContextLen *int64 // default_generation_settings.n_ctx
+}
+
+// modelInfo is what the resource takes from GET /v1/models (its first model).
+type modelInfo struct {
+	ID           string
+	Params       *int64 // meta.n_params
+	Size         *int64 // meta.size, bytes
+	ContextTrain *int64 // meta.n_ctx_train
+	Embedding    *int64 // meta.n_embd
+	Vocab        *int64 // meta.n_vocab
+}
+
+type rawProps struct {
+	BuildInfo  string `json:"build_info"`
+	ModelPath  string `json:"model_path"`
+	ModelAlias string `json:"model_alias"`
+	TotalSlots *int64 `json:"total_slots"`
+	DefaultGen *struct {
+		NCtx *int64 `json:"n_ctx"`
+	} `json:"default_generation_settings"`
+}
+
+// parseProps decodes a /props body (any build: fields that are missing stay zero).
+func parseProps(body []byte) (props, error) {
+	var raw rawProps
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return props{}, err
+	}
+	p := props{Build: raw.BuildInfo, ModelPath: raw.ModelPath, ModelAlias: raw.ModelAlias, TotalSlots: raw.TotalSlots}
+	if raw.DefaultGen != nil {
+		p.ContextLen = raw.DefaultGen.NCtx
+	}
+	return p, nil
+}
+
+type rawModels struct {
+	Data []struct {
+		ID   string `json:"id"`
+		Meta *struct {
+			NParams   *int64 `json:"n_params"`
+			Size      *int64 `json:"size"`
+			NCtxTrain *int64 `json:"n_ctx_train"`
+			NEmbd     *int64 `json:"n_embd"`
+			NVocab    *int64 `json:"n_vocab"`
+		} `json:"meta"`
+	} `json:"data"`
+}
+
+// parseModels decodes a /v1/models body and returns its first model (meta may be null, e.g.
+// in router mode, or lack fields in older builds).
+func parseModels(body []byte) (modelInfo, error) {
+	var raw rawModels
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return modelInfo{}, err
+	}
+	if len(raw.Data) == 0 {
+		return modelInfo{}, errors.New("no model in `data`")
+	}
+	d := raw.Data[0]
+	m := modelInfo{ID: d.ID}
+	if d.Meta != nil {
+		m.Params, m.Size, m.ContextTrain, m.Embedding, m.Vocab = d.Meta.NParams, d.Meta.Size, d.Meta.NCtxTrain, d.Meta.NEmbd, d.Meta.NVocab
+	}
+	return m, nil
+}
+
+// serverAddress splits a base URL into host and port (the scheme's default port when the URL
+// has none).
+func serverAddress(base string) (host string, port int64, ok bool) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", 0, false
+	}
+	host = u.Hostname() // without the brackets of an IPv6 literal, as server.address wants
+	p := u.Port()
+	if p == "" {
+		switch u.Scheme {
+		case "https":
+			p = "443"
+		default:
+			p = "80"
+		}
+	}
+	n, err := strconv.ParseInt(p, 10, 64)
+	if err != nil {
+		return host, 0, host != ""
+	}
+	return host, n, true
+}
+
+// buildResource assembles the resource attributes from what is known: the base URL, /props,
+// /v1/models, and the launcher's model (nil with `endpoint`). Server answers win over the
+// launcher's facts where both exist.
+func buildResource(rb *metadata.ResourceBuilder, base string, p *props, m *modelInfo, lm *launcherapi.Model) pcommon.Resource {
+	if host, port, ok := serverAddress(base); ok {
+		rb.SetServerAddress(host)
+		if port != 0 {
+			rb.SetServerPort(port)
+		}
+	}
+	alias, path := "", ""
+	if lm != nil {
+		alias, path = lm.Alias, lm.Path
+		if lm.Facts.Architecture != "" {
+			rb.SetLlamacppModelArchitecture(lm.Facts.Architecture)
+		}
+		if lm.Facts.Quantization != "" {
+			rb.SetLlamacppModelQuantization(lm.Facts.Quantization)
+		}
+	}
+	if p != nil {
+		if p.ModelAlias != "" {
+			alias = p.ModelAlias
+		}
+		if p.ModelPath != "" {
+			path = p.ModelPath
+		}
+		if p.Build != "" {
+			rb.SetLlamacppBuild(p.Build)
+		}
+		setOpt(rb.SetLlamacppSlotsTotal, p.TotalSlots)
+		setOpt(rb.SetLlamacppContextSize, p.ContextLen)
+	}
+	if m != nil {
+		if m.ID != "" {
+			alias = m.ID
+		}
+		setOpt(rb.SetLlamacppModelParameters, m.Params)
+		setOpt(rb.SetLlamacppModelSize, m.Size)
+		setOpt(rb.SetLlamacppModelContextTrain, m.ContextTrain)
+		setOpt(rb.SetLlamacppModelEmbeddingLength, m.Embedding)
+		setOpt(rb.SetLlamacppModelVocabSize, m.Vocab)
+	}
+	if alias != "" {
+		rb.SetLlamacppModelAlias(alias)
+	}
+	if path != "" {
+		rb.SetLlamacppModelPath(path)
+	}
+	return rb.Emit()
+}
+
+func setOpt(set func(int64), v *int64) {
+	if v != nil {
+		set(*v)
+	}
+}
