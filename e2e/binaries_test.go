@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
 )
@@ -44,4 +48,17 @@ func run(t *testing.T, env []string, name string, args ...string) string {
 		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
 	}
 	return string(out)
+}
+
+// waitOK waits until GET url answers 200, failing t with msg after timeout.
+func waitOK(t *testing.T, url string, timeout time.Duration, msg string, args ...any) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, timeout, 20*time.Millisecond, append([]any{msg}, args...)...)
 }

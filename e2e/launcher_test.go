@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,15 +54,7 @@ func startCollector(t *testing.T, bin, cfg string, port int) (*exec.Cmd, *locked
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	url := fmt.Sprintf("http://127.0.0.1:%d/health", port)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(url)
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, time.Minute, 20*time.Millisecond, "llama-server never became healthy:\n%s", logs)
+	waitOK(t, fmt.Sprintf("http://127.0.0.1:%d/health", port), time.Minute, "llama-server never became healthy:\n%s", logs)
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "llama-server ready") },
 		10*time.Second, 10*time.Millisecond, "the launcher never reported ready:\n%s", logs)
 	return cmd, logs

@@ -86,23 +86,23 @@ func (f *logForwarder) loop() {
 		}
 		batch = batch[:0]
 	}
+	add := func(r launcherapi.LogRecord) {
+		batch = append(batch, r)
+		if len(batch) == logBatchSize {
+			flush()
+		}
+	}
 	for {
 		select {
 		case r := <-f.queue:
-			batch = append(batch, r)
-			if len(batch) == logBatchSize {
-				flush()
-			}
+			add(r)
 		case <-tick.C:
 			flush()
 		case <-f.stopCh:
 			for {
 				select {
 				case r := <-f.queue:
-					batch = append(batch, r)
-					if len(batch) == logBatchSize {
-						flush()
-					}
+					add(r)
 				default:
 					flush()
 					return
