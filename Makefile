@@ -23,7 +23,7 @@ FUZZTIME    ?= 1m
 FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzScan \
                 launcher/internal/serverflags:FuzzValidate \
                 receiver/llamacppreceiver:FuzzSlots receiver/llamacppreceiver:FuzzMetrics \
-                receiver/llamacppreceiver/internal/gateway:FuzzSSE
+                receiver/llamacppreceiver/internal/gateway:FuzzSSE receiver/llamacppreceiver/internal/gateway:FuzzDecodeResponse
 # Every Go module of ours except the generated distribution (built through ocb).
 MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './otelcol-llt/*' \
              -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*')))

@@ -59,10 +59,17 @@ func startBenchGateway(b *testing.B, upstream string) string {
 	return "http://" + g.Addr()
 }
 
-// llamaTargets starts one llama-server (8 slots, so concurrency 8 is served in parallel) and
-// one gateway for all benchmarks of the binary.
+// llamaTargets starts a llama-server and a gateway in front of it. The server has 8 slots, so
+// concurrency 8 is served in parallel, and:
+//   - 32 HTTP threads: llama-server's HTTP library keeps a thread per open keep-alive connection
+//     (default n_parallel+2 threads), and the benchmark holds connections both directly and
+//     through the gateway, which with the default would make new connections wait for a thread;
+//   - no host-memory prompt cache (--cache-ram 0): with it (8 GiB by default) build b11669 gets
+//     slower with every few thousand requests (1380 req/s, then 1270, 880, 750 in four runs of
+//     2000 at concurrency 8), which would favour whichever path is measured first.
 func llamaTargets(b *testing.B) benchTargets {
-	srv := llamatest.Start(b, llamatest.Options{Alias: "tiny-test", Parallel: 8, ContextSize: 4096})
+	srv := llamatest.Start(b, llamatest.Options{Alias: "tiny-test", Parallel: 8, ContextSize: 4096,
+		Args: []string{"--threads-http", "32", "--cache-ram", "0"}})
 	gw := startBenchGateway(b, srv.URL)
 	return benchTargets{direct: srv.URL + "/v1/chat/completions", gateway: gw + "/v1/chat/completions", client: newBenchClient()}
 }
@@ -96,15 +103,19 @@ func (t benchTargets) do(b *testing.B, url string) time.Duration {
 	return d
 }
 
-func (t benchTargets) warm(b *testing.B, conc int) {
+// warm opens conc connections on each of urls and sends a few requests through them, after
+// closing the client's idle connections of the previous sub-benchmark.
+func (t benchTargets) warm(b *testing.B, conc int, urls ...string) {
+	t.client.CloseIdleConnections()
 	var wg sync.WaitGroup
 	for w := 0; w < conc; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 20; i++ {
-				t.do(b, t.direct)
-				t.do(b, t.gateway)
+				for _, u := range urls {
+					t.do(b, u)
+				}
 			}
 		}()
 	}
@@ -160,7 +171,7 @@ func benchPaths(b *testing.B, t benchTargets) {
 				if path == "gateway" {
 					url = t.gateway
 				}
-				t.warm(b, conc)
+				t.warm(b, conc, url)
 				lat := make([]time.Duration, b.N)
 				elapsed := run(b, conc, func(i int) { lat[i] = t.do(b, url) })
 				b.ReportMetric(ms(quantile(lat, 0.5)), "p50-ms")
@@ -174,7 +185,7 @@ func benchPaths(b *testing.B, t benchTargets) {
 func benchOverhead(b *testing.B, t benchTargets) {
 	for _, conc := range []int{1, 8} {
 		b.Run(fmt.Sprintf("conc=%d", conc), func(b *testing.B) {
-			t.warm(b, conc)
+			t.warm(b, conc, t.direct, t.gateway)
 			direct := make([]time.Duration, b.N)
 			gateway := make([]time.Duration, b.N)
 			run(b, conc, func(i int) {

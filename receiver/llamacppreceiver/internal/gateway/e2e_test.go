@@ -41,7 +41,7 @@ func TestE2ELlamaServer(t *testing.T) {
 		ids := map[string]bool{}
 		for i := 0; i < n; i++ {
 			resp, body := post(t, gw.url+"/v1/chat/completions",
-				`{"model":"tiny-test","messages":[{"role":"user","content":"count to `+strings.Repeat("ten ", i+1)+`"}],"max_tokens":8,"temperature":0.7}`)
+				`{"model":"tiny-test","messages":[{"role":"user","content":"count to `+strings.Repeat("ten ", i+1)+`"}],"max_tokens":8,"temperature":0.7,"ignore_eos":true}`)
 			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 			var u oaiUsage
 			require.NoError(t, json.Unmarshal(body, &u))
@@ -50,9 +50,9 @@ func TestE2ELlamaServer(t *testing.T) {
 			want.cached += u.Usage.Details.CachedTokens
 			ids[u.ID] = true
 		}
-		spans := waitServerSpans(t, gw.sink, n)
-		time.Sleep(50 * time.Millisecond)
-		spans = allSpans(t, gw.sink)
+		waitServerSpans(t, gw.sink, n)
+		time.Sleep(50 * time.Millisecond) // anything extra would have arrived by now
+		spans := allSpans(t, gw.sink)
 		require.Len(t, serverSpans(spans), n, "exactly one span per request")
 		var got struct{ in, out, cached int64 }
 		for _, s := range serverSpans(spans) {
@@ -76,7 +76,7 @@ func TestE2ELlamaServer(t *testing.T) {
 	t.Run("streamed chat", func(t *testing.T) {
 		gw := startGateway(t, Config{CaptureContent: true}, fixedURL(srv.URL))
 		resp, body := post(t, gw.url+"/v1/chat/completions",
-			`{"messages":[{"role":"user","content":"hi"}],"max_tokens":8,"stream":true,"stream_options":{"include_usage":true}}`)
+			`{"messages":[{"role":"user","content":"hi"}],"max_tokens":8,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true}}`)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.True(t, strings.HasSuffix(string(body), "data: [DONE]\n\n"))
 		var last oaiUsage
@@ -91,7 +91,7 @@ func TestE2ELlamaServer(t *testing.T) {
 		assert.Equal(t, int64(8), a["gen_ai.usage.output_tokens"])
 		assert.Equal(t, []any{"length"}, a["gen_ai.response.finish_reasons"])
 		assert.Equal(t, true, a["gen_ai.request.stream"])
-		assert.Greater(t, a["llamacpp.stream.chunks"], int64(8))
+		assert.Greater(t, a["llamacpp.stream.chunks"], int64(2), "role, content..., finish, usage")
 		assert.Greater(t, a["gen_ai.response.time_to_first_chunk"], 0.0)
 		require.Equal(t, 1, s.Events().Len())
 		assert.Equal(t, "first_token", s.Events().At(0).Name())
@@ -101,9 +101,9 @@ func TestE2ELlamaServer(t *testing.T) {
 
 	t.Run("native completion, plain and streamed", func(t *testing.T) {
 		gw := startGateway(t, Config{}, fixedURL(srv.URL))
-		resp, body := post(t, gw.url+"/completion", `{"prompt":"abc","n_predict":4}`)
+		resp, body := post(t, gw.url+"/completion", `{"prompt":"abc","n_predict":4,"ignore_eos":true}`)
 		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-		resp, body = post(t, gw.url+"/completion", `{"prompt":"abc","n_predict":4,"stream":true}`)
+		resp, body = post(t, gw.url+"/completion", `{"prompt":"abc","n_predict":4,"ignore_eos":true,"stream":true}`)
 		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 		for _, s := range serverSpans(waitServerSpans(t, gw.sink, 2)) {
 			a := attrs(s)
@@ -136,7 +136,7 @@ func TestE2ELlamaServer(t *testing.T) {
 		_, err = bufio.NewReader(resp.Body).ReadString('\n')
 		require.NoError(t, err)
 		cancel()
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		s := serverSpans(waitServerSpans(t, gw.sink, 1))[0]
 		assert.Equal(t, "client_disconnected", attrs(s)["error.type"])
 		// The server is free again: its slot was released when the gateway hung up.

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"sync"
 	"time"
@@ -32,8 +31,8 @@ type exchange struct {
 	readErr error // reading the upstream answer failed
 
 	resp     *bytes.Buffer // non-streamed answer
-	respOver bool
-	stream   *streamTap // streamed answer
+	respOver bool          // keep no more of it: cut at maxKeptResponse, or compressed
+	stream   *streamTap    // streamed answer
 }
 
 func (ex *exchange) fail(status int, errType, msg string) {
@@ -125,38 +124,6 @@ func putBuffer(b *bytes.Buffer) {
 	}
 	b.Reset()
 	responseBuffers.Put(b)
-}
-
-// decodeKeptResponse decodes a non-streamed answer; when it was cut at maxKeptResponse, the
-// complete top-level members before the cut are decoded.
-func decodeKeptResponse(b []byte, over bool, doc *responseDoc) bool {
-	if !over {
-		return decodeResponse(b, doc)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return false
-	}
-	found := false
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			break
-		}
-		key, ok := t.(string)
-		if !ok {
-			break
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			break
-		}
-		member, _ := json.Marshal(map[string]json.RawMessage{key: raw})
-		if decodeResponse(member, doc) {
-			found = true
-		}
-	}
-	return found
 }
 
 // streamTap follows a streamed answer on the handler goroutine: it times events as they arrive

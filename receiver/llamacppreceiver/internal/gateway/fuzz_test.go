@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -52,4 +54,63 @@ func FuzzSSE(f *testing.F) {
 		_ = outputMessages(&tap.summary)
 		_ = tap.summary.tokens()
 	})
+}
+
+// FuzzDecodeResponse checks the jsonScanner-based decodeResponse against encoding/json: it must
+// never panic, and on well-formed input (whose keys encoding/json cannot match differently: no
+// duplicates, no case variants, no escapes) it must decode exactly what encoding/json decodes.
+// The seed corpus in testdata/fuzz/FuzzDecodeResponse is the fixtures' answers and stream chunks.
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add([]byte(`{"choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"x\u00e9","tool_calls":null}}],"usage":{"prompt_tokens":1},"tokens":[ ]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got responseDoc
+		decodeResponse(in, &got)
+		// The request side reads the same kind of input: it must not panic either.
+		_ = parseRequest(in)
+		_ = inputMessages(in)
+		var want responseDoc
+		if json.Unmarshal(in, &want) != nil || !plainKeys(in) {
+			return
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("encoding/json: %s\nscanner:      %s", dumpDoc(&want), dumpDoc(&got))
+		}
+	})
+}
+
+// plainKeys reports whether every object key in a well-formed document is made of lower-case
+// ASCII letters, digits and underscores, and unique within its object.
+func plainKeys(in []byte) bool {
+	s := &jsonScanner{b: in}
+	ok := true
+	var walk func()
+	walk = func() {
+		switch s.peek() {
+		case '{':
+			seen := map[string]bool{}
+			s.object(func(k []byte) {
+				for _, c := range k {
+					if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+						ok = false
+					}
+				}
+				if seen[string(k)] {
+					ok = false
+				}
+				seen[string(k)] = true
+				walk()
+			})
+		case '[':
+			s.array(walk)
+		default:
+			s.skip()
+		}
+	}
+	walk()
+	return ok && !s.bad
+}
+
+func dumpDoc(d *responseDoc) string {
+	b, _ := json.Marshal(d)
+	return string(b)
 }

@@ -56,7 +56,8 @@ type Settings struct {
 	// Traces receives the spans, in batches, from a background goroutine; nil means no spans
 	// are built (metrics are kept either way).
 	Traces consumer.Traces
-	// Resource returns the resource of each batch of spans; nil means an empty resource.
+	// Resource returns the resource of each batch of spans (called from the gateway's background
+	// goroutine, so it must be safe for concurrent use); nil means an empty resource.
 	Resource func() pcommon.Resource
 	// Logger logs lifecycle events and rate-limited problems; nil means no logging.
 	Logger *zap.Logger
@@ -117,7 +118,7 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 		ErrorHandler:   g.proxyError,
 		Transport:      g.tr,
 		BufferPool:     copyBuffers,
-		ErrorLog:       zap.NewStdLog(g.logger.WithOptions(zap.IncreaseLevel(zap.DebugLevel))),
+		ErrorLog:       g.stdLog(),
 	}
 	g.handler = http.HandlerFunc(g.serveHTTP)
 	g.pipe.init(g)
@@ -162,8 +163,14 @@ func (g *Gateway) Start(_ context.Context) error {
 	return nil
 }
 
+// stdLog routes net/http's own messages (a client that went away, a malformed request) to the
+// debug level: they are per-request events, not lifecycle ones.
 func (g *Gateway) stdLog() *log.Logger {
-	return zap.NewStdLog(g.logger.WithOptions(zap.IncreaseLevel(zap.DebugLevel)))
+	l, err := zap.NewStdLogAt(g.logger, zap.DebugLevel)
+	if err != nil {
+		return zap.NewStdLog(zap.NewNop())
+	}
+	return l
 }
 
 // Shutdown stops accepting requests, waits for those in flight (streams included) until ctx
@@ -211,7 +218,7 @@ func (g *Gateway) AppendMetrics(dest pmetric.MetricSlice, now pcommon.Timestamp)
 	g.metrics.appendTo(dest, pcommon.Timestamp(g.startNS.Load()), now)
 }
 
-// newResourceSpans starts a batch of spans with the configured resource and scope.
+// newBatch starts a batch of spans with the configured resource and scope.
 func (g *Gateway) newBatch() (ptrace.Traces, ptrace.SpanSlice) {
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -273,7 +275,7 @@ func TestStreamIsNotBuffered(t *testing.T) {
 	gw := startGateway(t, Config{}, fixedURL(up.URL))
 	resp, err := http.Post(gw.url+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true}`))
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	br := bufio.NewReader(resp.Body)
 	line, err := br.ReadString('\n')
 	require.NoError(t, err)
@@ -397,7 +399,7 @@ func TestNoUpstream(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	resp2, err := http.Get(gw.url + "/health")
 	require.NoError(t, err)
-	resp2.Body.Close()
+	_ = resp2.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp2.StatusCode)
 
 	s := serverSpans(waitServerSpans(t, gw.sink, 1))[0]
@@ -450,7 +452,7 @@ func TestClientDisconnectMidStream(t *testing.T) {
 	_, err = br.ReadString('\n')
 	require.NoError(t, err)
 	cancel() // the client goes away mid-stream
-	resp.Body.Close()
+	_ = resp.Body.Close()
 
 	select {
 	case <-upstreamCancelled:
@@ -473,14 +475,14 @@ func TestUpstreamBreaksOffMidStream(t *testing.T) {
 		w.(http.Flusher).Flush()
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
-			conn.Close() // no terminating chunk: the body ends unexpectedly
+			_ = conn.Close() // no terminating chunk: the body ends unexpectedly
 		}
 	})
 	gw := startGateway(t, Config{}, fixedURL(up.URL))
 	resp, err := http.Post(gw.url+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true}`))
 	require.NoError(t, err)
 	_, err = io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Error(t, err, "the client must see the answer break off, not a complete one")
 	s := serverSpans(waitServerSpans(t, gw.sink, 1))[0]
 	assert.Equal(t, "upstream_disconnected", attrs(s)["error.type"])
@@ -580,13 +582,13 @@ func TestPassthroughIsNotTraced(t *testing.T) {
 	resp, err := http.Get(gw.url + "/health?x=1")
 	require.NoError(t, err)
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	assert.Equal(t, `{"status":"ok"}`, string(b))
 	_, b = post(t, gw.url+"/tokenize", `{"content":"hello"}`, "Authorization", "Bearer k")
 	assert.Equal(t, `{"tokens":[1,2,3]}`, string(b))
 	resp, err = http.Get(gw.url + "/v1/chat/completions") // not a POST: not inference
 	require.NoError(t, err)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	// A traced request afterwards: when its span arrives, the others would have too.
 	post(t, gw.url+"/v1/chat/completions", chatRequest)
 	spans := waitServerSpans(t, gw.sink, 1)
@@ -679,4 +681,25 @@ func TestHandlerWithoutStart(t *testing.T) {
 	m, ok := metricByName(ms, "llamacpp.gateway.requests")
 	require.True(t, ok)
 	assert.Equal(t, int64(1), m.Sum().DataPoints().At(0).IntValue())
+}
+
+func TestCompressedAnswerForwardedUnread(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(fixture(t, "b11669/chat-completion.json"))
+	require.NoError(t, zw.Close())
+	up := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		jsonAnswer(200, zipped.Bytes())(w, r)
+	})
+	gw := startGateway(t, Config{}, fixedURL(up.URL))
+	resp, body := post(t, gw.url+"/v1/chat/completions", chatRequest) // the client decompresses
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, fixture(t, "b11669/chat-completion.json"), body)
+	assert.Equal(t, "gzip", up.received()[0].header.Get("Accept-Encoding"), "the client's header is forwarded")
+	s := serverSpans(waitServerSpans(t, gw.sink, 1))[0]
+	a := attrs(s)
+	assert.NotContains(t, a, "gen_ai.usage.input_tokens")
+	assert.NotContains(t, a, "error.type")
+	assert.Equal(t, "chat tiny-test", s.Name())
 }

@@ -31,9 +31,15 @@ const (
 	outcomeSuccess, outcomeError = "success", "error"
 )
 
+// maxSeries bounds the attribute sets of one metric. Request models come from clients, so
+// their number is not bounded otherwise; past the cap, observations go to one overflow series
+// (otel.metric.overflow=true, as the OpenTelemetry SDKs do).
+const maxSeries = 2000
+
 // genAIAttrs is the attribute set of the gen_ai.* metrics. It is comparable, so it keys the
 // aggregation maps directly.
 type genAIAttrs struct {
+	overflow      bool
 	operation     string
 	provider      string
 	requestModel  string
@@ -44,6 +50,10 @@ type genAIAttrs struct {
 }
 
 func (a *genAIAttrs) putAll(m pcommon.Map) {
+	if a.overflow {
+		m.PutBool("otel.metric.overflow", true)
+		return
+	}
 	m.PutStr(attrOperationName, a.operation)
 	m.PutStr(attrProviderName, a.provider)
 	if a.requestModel != "" {
@@ -62,6 +72,8 @@ func (a *genAIAttrs) putAll(m pcommon.Map) {
 		m.PutStr(attrErrorType, a.errorType)
 	}
 }
+
+var genAIOverflow = genAIAttrs{overflow: true}
 
 type tokenAttrs struct {
 	genAIAttrs
@@ -86,10 +98,11 @@ type histogram[K comparable] struct {
 	bounds           []float64
 	points           map[K]*histPoint
 	order            []K
+	overflow         K // the key used past maxSeries
 }
 
-func newHistogram[K comparable](name, unit, desc string, bounds []float64) *histogram[K] {
-	return &histogram[K]{name: name, unit: unit, desc: desc, bounds: bounds, points: map[K]*histPoint{}}
+func newHistogram[K comparable](name, unit, desc string, bounds []float64, overflow K) *histogram[K] {
+	return &histogram[K]{name: name, unit: unit, desc: desc, bounds: bounds, points: map[K]*histPoint{}, overflow: overflow}
 }
 
 func (h *histogram[K]) record(k K, v float64) {
@@ -97,6 +110,10 @@ func (h *histogram[K]) record(k K, v float64) {
 		return
 	}
 	p := h.points[k]
+	if p == nil && len(h.order) >= maxSeries {
+		k = h.overflow
+		p = h.points[k]
+	}
 	if p == nil {
 		p = &histPoint{counts: make([]uint64, len(h.bounds)+1), min: v, max: v}
 		h.points[k] = p
@@ -152,15 +169,15 @@ type metricsAggregator struct {
 func newMetricsAggregator() *metricsAggregator {
 	return &metricsAggregator{
 		duration: newHistogram[genAIAttrs](metricRequestDuration, "s",
-			"Generative AI server request duration such as time-to-last byte or last output token.", requestDurationBounds),
+			"Generative AI server request duration such as time-to-last byte or last output token.", requestDurationBounds, genAIOverflow),
 		fineDuration: newHistogram[genAIAttrs](metricGatewayDuration, "s",
-			"Request duration seen by the llamacpp gateway, with buckets from 0.5 ms.", fineDurationBounds),
+			"Request duration seen by the llamacpp gateway, with buckets from 0.5 ms.", fineDurationBounds, genAIOverflow),
 		ttft: newHistogram[genAIAttrs](metricTimeToFirstToken, "s",
-			"Time to generate first token for successful responses.", timeToFirstTokenBounds),
+			"Time to generate first token for successful responses.", timeToFirstTokenBounds, genAIOverflow),
 		tpot: newHistogram[genAIAttrs](metricTimePerOutputToken, "s",
-			"Time per output token generated after the first token for successful responses.", timePerOutputTokenBounds),
+			"Time per output token generated after the first token for successful responses.", timePerOutputTokenBounds, genAIOverflow),
 		tokens: newHistogram[tokenAttrs](metricTokenUsage, "{token}",
-			"Number of input and output tokens used.", tokenUsageBounds),
+			"Number of input and output tokens used.", tokenUsageBounds, tokenAttrs{genAIAttrs: genAIOverflow}),
 		requests: map[requestAttrs]int64{},
 	}
 }
@@ -213,7 +230,9 @@ func (m *metricsAggregator) appendTo(dest pmetric.MetricSlice, start, now pcommo
 	m.tpot.appendTo(dest, start, now, putGenAI)
 	m.tokens.appendTo(dest, start, now, func(a tokenAttrs, attrs pcommon.Map) {
 		a.putAll(attrs)
-		attrs.PutStr(attrTokenType, a.tokenType)
+		if !a.overflow {
+			attrs.PutStr(attrTokenType, a.tokenType)
+		}
 	})
 	m.fineDuration.appendTo(dest, start, now, putGenAI)
 	if len(m.requestsOrder) == 0 {

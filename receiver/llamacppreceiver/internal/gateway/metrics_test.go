@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,7 +161,7 @@ func TestMetricsWithoutTraces(t *testing.T) {
 }
 
 func TestHistogramBuckets(t *testing.T) {
-	h := newHistogram[string]("h", "s", "", []float64{1, 2, 5})
+	h := newHistogram[string]("h", "s", "", []float64{1, 2, 5}, "overflow")
 	for _, v := range []float64{0, 1, 1.5, 2, 5, 5.0001, 100} {
 		h.record("k", v)
 	}
@@ -169,4 +170,19 @@ func TestHistogramBuckets(t *testing.T) {
 	assert.Equal(t, uint64(7), p.count)
 	assert.Equal(t, 0.0, p.min)
 	assert.Equal(t, 100.0, p.max)
+}
+
+func TestMetricSeriesCapped(t *testing.T) {
+	m := newMetricsAggregator()
+	for i := 0; i < maxSeries+5; i++ {
+		m.record(&observation{attrs: genAIAttrs{operation: "chat", provider: "llama_cpp", requestModel: strconv.Itoa(i)}, duration: 0.001})
+	}
+	ms := pmetric.NewMetricSlice()
+	m.appendTo(ms, 0, 1)
+	d, ok := metricByName(ms, "gen_ai.server.request.duration")
+	require.True(t, ok)
+	require.Equal(t, maxSeries+1, d.Histogram().DataPoints().Len())
+	last := d.Histogram().DataPoints().At(maxSeries)
+	assert.Equal(t, map[string]any{"otel.metric.overflow": true}, last.Attributes().AsRaw())
+	assert.Equal(t, uint64(5), last.Count())
 }

@@ -75,7 +75,7 @@ func TestParseRequest(t *testing.T) {
 	s, ok := r.doc.Seed.int()
 	assert.True(t, ok)
 	assert.Equal(t, int64(-1), s)
-	assert.Equal(t, stopList{"END"}, r.doc.Stop)
+	assert.Equal(t, []string{"END"}, r.doc.Stop)
 	assert.Equal(t, "json", r.outputType())
 
 	r = parseRequest([]byte(`{"max_tokens":3,"max_completion_tokens":5,"n_predict":7,"stop":[1,2],"seed":1.5}`))
@@ -85,7 +85,13 @@ func TestParseRequest(t *testing.T) {
 	_, ok = r.doc.Seed.int()
 	assert.False(t, ok)
 
-	for _, bad := range []string{``, `[1,2]`, `"x"`, `{"model":`, `not json`, `{"model":"m"} trailing`} {
+	r = parseRequest([]byte(`{"stop":["a","b"],"top_p":null,"temperature":0.25,"response_format":{"type":"text"}}`))
+	assert.Equal(t, []string{"a", "b"}, r.doc.Stop)
+	assert.False(t, r.doc.TopP.set)
+	assert.Equal(t, optNumber{v: 0.25, set: true}, r.doc.Temperature)
+	assert.Equal(t, "text", r.outputType())
+
+	for _, bad := range []string{``, `[1,2]`, `"x"`, `{"model":`, `not json`, `{"model":"m"} trailing`, `{"model":"m",}`, `{"model" "m"}`} {
 		r := parseRequest([]byte(bad))
 		assert.False(t, r.parsed, bad)
 		assert.Empty(t, r.doc.Model, bad)
@@ -122,11 +128,11 @@ func TestResponseTokens(t *testing.T) {
 	assert.Empty(t, decode(`{"choices":[{"index":100000000,"finish_reason":"stop"}]}`).finishReasons(), "absurd indexes ignored")
 }
 
-func TestDecodeKeptResponseCut(t *testing.T) {
+func TestDecodeResponseCut(t *testing.T) {
 	full := fixture(t, "b11669/v1-embeddings.json")
 	cut := full[:bytes.Index(full, []byte(`"data"`))+40]
 	var doc responseDoc
-	require.True(t, decodeKeptResponse(cut, true, &doc))
+	require.True(t, decodeResponse(cut, &doc))
 	sum := &responseSummary{}
 	sum.absorb(&doc)
 	assert.Equal(t, "tiny-test", sum.model)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,8 +73,9 @@ func (p *pipeline) start() {
 	p.started.Store(true)
 }
 
-// stop drains both queues, waiting until ctx ends at most. Safe to call more than once and
-// without start.
+// stop drains both queues, waiting until ctx ends at most; past that the goroutines finish on
+// their own (an in-flight ConsumeTraces is cancelled). Safe to call more than once and without
+// start.
 func (p *pipeline) stop(ctx context.Context) error {
 	p.mu.Lock()
 	wasRunning := p.running && !p.stopped
@@ -82,24 +84,27 @@ func (p *pipeline) stop(ctx context.Context) error {
 	if !wasRunning {
 		return nil
 	}
+	defer p.cancelConsume()
+	var err error
 	close(p.stopProc)
 	select {
 	case <-p.procDone:
 	case <-ctx.Done():
+		err = ctx.Err()
 		p.cancelConsume()
-		return ctx.Err()
 	}
 	close(p.stopExp)
 	select {
 	case <-p.expDone:
 	case <-ctx.Done():
+		err = ctx.Err()
 		p.cancelConsume()
-		<-p.expDone
-		return ctx.Err()
 	}
-	p.cancelConsume()
 	if n := p.dropped.Load(); n > 0 {
 		p.g.logger.Warn("gateway dropped spans because the trace pipeline was full", zap.Int64("spans", n))
+	}
+	if err != nil {
+		return fmt.Errorf("gateway: handing over the last spans: %w", err)
 	}
 	return nil
 }
@@ -124,10 +129,30 @@ func (p *pipeline) submit(ex *exchange) {
 	if traced {
 		td, spans = p.g.newBatch()
 	}
-	p.g.process(ex, spans, traced)
+	p.processSafely(ex, spans, traced)
 	if traced {
 		p.send(td)
 	}
+}
+
+// processSafely processes one exchange; a panic (a bug, since every parser here is fuzzed)
+// loses that request's telemetry instead of the collector.
+func (p *pipeline) processSafely(ex *exchange, spans ptrace.SpanSlice, traced bool) {
+	before := 0
+	if traced {
+		before = spans.Len()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if traced { // drop what was half built
+				i := 0
+				spans.RemoveIf(func(ptrace.Span) bool { i++; return i > before })
+			}
+			p.dropLog.warn("gateway could not process a request's telemetry", zap.Any("panic", r),
+				zap.String("path", ex.path))
+		}
+	}()
+	p.g.process(ex, spans, traced)
 }
 
 func (p *pipeline) process() {
@@ -158,11 +183,11 @@ func (p *pipeline) batch(first *exchange) {
 	if traced {
 		td, spans = g.newBatch()
 	}
-	g.process(first, spans, traced)
+	p.processSafely(first, spans, traced)
 	for i := 1; i < maxBatch; i++ {
 		select {
 		case ex := <-p.queue:
-			g.process(ex, spans, traced)
+			p.processSafely(ex, spans, traced)
 			continue
 		default:
 		}

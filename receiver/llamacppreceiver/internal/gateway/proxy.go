@@ -166,6 +166,9 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	up := g.up.Load()
 	if ex := exchangeFrom(pr.In.Context()); ex != nil {
 		up = ex.up
+		// The body was read already (the client got its 100 Continue then): do not make the
+		// transport wait for another one from upstream.
+		pr.Out.Header.Del("Expect")
 	}
 	if up == nil {
 		up = unroutable
@@ -185,7 +188,11 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		return nil
 	}
 	ex.status = resp.StatusCode
-	if isEventStream(resp.Header.Get("Content-Type")) {
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
+		// A compressed answer is forwarded as it is but not read (llama-server does not
+		// compress; something in between might).
+		ex.respOver = true
+	} else if isEventStream(resp.Header.Get("Content-Type")) {
 		ex.stream = newStreamTap(g.cfg.CaptureContent, g.cfg.MaxContentLength, int(g.cfg.MaxRequestBody)+(1<<20))
 	}
 	ex.tap = bodyTap{rc: resp.Body, ex: ex}
@@ -341,12 +348,18 @@ func (g *Gateway) upstream() (*upstream, error) {
 // newTransport is the one client transport of a gateway: keep-alive, enough idle connections
 // for a busy server, no proxy from the environment, and no transparent decompression (bodies
 // pass through as they are).
+//
+// Idle connections are closed after 4 s, before llama-server's own keep-alive timeout (5 s,
+// "Keep-Alive: timeout=5, max=100"), so the gateway never sends on a connection the server is
+// closing. The idle pool is bounded because llama-server's HTTP library keeps one of its threads
+// (n_parallel+2 by default) per open connection: a large idle pool would make other clients,
+// such as the receiver's scraper, wait for a thread.
 func newTransport() *http.Transport {
 	return &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       4 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,

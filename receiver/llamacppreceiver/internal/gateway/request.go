@@ -2,40 +2,129 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"math"
-	"strconv"
 )
 
-// requestDoc is the part of an inference request body the span records. Pointers tell a field
-// that was sent from one that was not. encoding/json skips a field of the wrong type and goes
-// on, so one odd field does not lose the others.
-type requestDoc struct {
-	Model            string     `json:"model"`
-	Temperature      optNumber  `json:"temperature"`
-	TopP             optNumber  `json:"top_p"`
-	TopK             optNumber  `json:"top_k"`
-	MaxTokens        optNumber  `json:"max_tokens"`
-	MaxCompletion    optNumber  `json:"max_completion_tokens"`
-	NPredict         optNumber  `json:"n_predict"`
-	Seed             optNumber  `json:"seed"`
-	Stream           optBool    `json:"stream"`
-	FrequencyPenalty optNumber  `json:"frequency_penalty"`
-	PresencePenalty  optNumber  `json:"presence_penalty"`
-	Stop             stopList   `json:"stop"`
-	N                optNumber  `json:"n"`
-	ResponseFormat   *formatDoc `json:"response_format"`
-}
+// Client-supplied strings become attribute values (and the model a metric attribute): they are
+// bounded.
+const (
+	maxClientString  = 256
+	maxStopSequences = 16
+)
 
-type formatDoc struct {
-	Type string `json:"type"`
+// requestDoc is the part of an inference request body the span records (OpenAI parameters
+// plus llama.cpp's n_predict). A field of an unexpected type is left unset rather than zero, so
+// one odd field does not lose the others.
+type requestDoc struct {
+	Model            string
+	Temperature      optNumber
+	TopP             optNumber
+	TopK             optNumber
+	MaxTokens        optNumber // max_tokens
+	MaxCompletion    optNumber // max_completion_tokens
+	NPredict         optNumber // n_predict
+	Seed             optNumber
+	Stream           optBool
+	FrequencyPenalty optNumber
+	PresencePenalty  optNumber
+	Stop             []string
+	N                optNumber
+	ResponseFormat   string // response_format.type
 }
 
 // requestInfo is what the gateway learnt from a request body.
 type requestInfo struct {
-	parsed bool // the body is a JSON object
+	parsed bool // the body is one well-formed JSON object
 	doc    requestDoc
+}
+
+// parseRequest reads the attributes of a request body. A body that is not exactly one
+// well-formed JSON object gives parsed == false and no attributes.
+func parseRequest(body []byte) requestInfo {
+	var info requestInfo
+	s := &jsonScanner{b: body}
+	if s.peek() != '{' {
+		return info
+	}
+	d := &info.doc
+	s.object(func(k []byte) { d.member(s, k) })
+	if s.bad || s.peek() != 0 {
+		return requestInfo{}
+	}
+	info.parsed = true
+	return info
+}
+
+func (d *requestDoc) member(s *jsonScanner, k []byte) {
+	switch string(k) {
+	case "model":
+		s.string(&d.Model)
+		d.Model = truncateUTF8(d.Model, maxClientString)
+	case "temperature":
+		d.Temperature.read(s)
+	case "top_p":
+		d.TopP.read(s)
+	case "top_k":
+		d.TopK.read(s)
+	case "max_tokens":
+		d.MaxTokens.read(s)
+	case "max_completion_tokens":
+		d.MaxCompletion.read(s)
+	case "n_predict":
+		d.NPredict.read(s)
+	case "seed":
+		d.Seed.read(s)
+	case "stream":
+		if v, ok := s.boolean(); ok {
+			d.Stream = optBool{v: v, set: true}
+		}
+	case "frequency_penalty":
+		d.FrequencyPenalty.read(s)
+	case "presence_penalty":
+		d.PresencePenalty.read(s)
+	case "stop":
+		d.Stop = readStop(s)
+	case "n":
+		d.N.read(s)
+	case "response_format":
+		s.object(func(k []byte) {
+			if string(k) == "type" {
+				s.string(&d.ResponseFormat)
+				return
+			}
+			s.skip()
+		})
+	default:
+		s.skip()
+	}
+}
+
+// readStop reads a `stop` field: one string or a list of strings; anything else is ignored.
+// At most maxStopSequences are kept, each cut to maxClientString bytes.
+func readStop(s *jsonScanner) []string {
+	switch s.peek() {
+	case '"':
+		if v, ok := s.str(); ok {
+			return []string{truncateUTF8(v, maxClientString)}
+		}
+		return nil
+	case '[':
+		var out []string
+		all := true
+		s.array(func() {
+			v, ok := s.str()
+			all = all && ok
+			if len(out) < maxStopSequences {
+				out = append(out, truncateUTF8(v, maxClientString))
+			}
+		})
+		if !all {
+			return nil
+		}
+		return out
+	}
+	s.skip()
+	return nil
 }
 
 // maxTokens is max_tokens, else max_completion_tokens, else llama.cpp's n_predict.
@@ -50,10 +139,7 @@ func (r *requestInfo) maxTokens() (int64, bool) {
 
 // outputType maps response_format.type to gen_ai.output.type.
 func (r *requestInfo) outputType() string {
-	if r.doc.ResponseFormat == nil {
-		return ""
-	}
-	switch r.doc.ResponseFormat.Type {
+	switch r.doc.ResponseFormat {
 	case "json_object", "json_schema":
 		return "json"
 	case "text":
@@ -69,15 +155,10 @@ type optNumber struct {
 	set bool
 }
 
-// UnmarshalJSON implements json.Unmarshaler; it never fails, so one odd field does not stop
-// the others from decoding.
-func (n *optNumber) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {
-		if f, err := strconv.ParseFloat(string(b), 64); err == nil {
-			*n = optNumber{v: f, set: true}
-		}
+func (n *optNumber) read(s *jsonScanner) {
+	if v, ok := s.float(); ok {
+		*n = optNumber{v: v, set: true}
 	}
-	return nil
 }
 
 // int returns the number when it is an integer that fits an int64.
@@ -88,63 +169,12 @@ func (n optNumber) int() (int64, bool) {
 	return int64(n.v), true
 }
 
-// optBool is a JSON boolean that may be absent; a value of another type leaves it absent.
+// optBool is a JSON boolean that may be absent.
 type optBool struct {
 	v, set bool
-}
-
-// UnmarshalJSON implements json.Unmarshaler; it never fails.
-func (o *optBool) UnmarshalJSON(b []byte) error {
-	switch string(b) {
-	case "true":
-		*o = optBool{v: true, set: true}
-	case "false":
-		*o = optBool{v: false, set: true}
-	}
-	return nil
-}
-
-// parseRequest reads the attributes of a request body. A body that is not a JSON object gives
-// parsed == false and no attributes.
-func parseRequest(body []byte) requestInfo {
-	var info requestInfo
-	if !looksLikeObject(body) {
-		return info
-	}
-	err := json.Unmarshal(body, &info.doc)
-	var typeErr *json.UnmarshalTypeError
-	switch {
-	case err == nil:
-		info.parsed = true
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		info.parsed = true // one field of an unexpected type; the others were decoded
-	default:
-		info.doc = requestDoc{}
-	}
-	return info
 }
 
 func looksLikeObject(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")
 	return len(b) > 0 && b[0] == '{'
-}
-
-// stopList is a `stop` field: one string or a list of strings.
-type stopList []string
-
-// UnmarshalJSON accepts a string or an array of strings, and ignores anything else: an error
-// here would stop the whole body from decoding.
-func (s *stopList) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var one string
-		if json.Unmarshal(b, &one) == nil {
-			*s = stopList{one}
-		}
-		return nil
-	}
-	var many []string
-	if json.Unmarshal(b, &many) == nil && many != nil {
-		*s = many
-	}
-	return nil
 }

@@ -49,14 +49,18 @@ type messageDoc struct {
 }
 
 type usageDoc struct {
-	PromptTokens     *int64 `json:"prompt_tokens"`
-	CompletionTokens *int64 `json:"completion_tokens"`
-	PromptDetails    *struct {
-		CachedTokens *int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	CompletionDetails *struct {
-		ReasoningTokens *int64 `json:"reasoning_tokens"`
-	} `json:"completion_tokens_details"`
+	PromptTokens      *int64             `json:"prompt_tokens"`
+	CompletionTokens  *int64             `json:"completion_tokens"`
+	PromptDetails     *promptDetails     `json:"prompt_tokens_details"`
+	CompletionDetails *completionDetails `json:"completion_tokens_details"`
+}
+
+type promptDetails struct {
+	CachedTokens *int64 `json:"cached_tokens"`
+}
+
+type completionDetails struct {
+	ReasoningTokens *int64 `json:"reasoning_tokens"`
 }
 
 // timingsDoc is llama.cpp's per-response `timings` object (server `result_timings::to_json`).
@@ -86,26 +90,200 @@ type tokenPresence bool
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *tokenPresence) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	*t = len(b) > 0 && b[0] == '[' && len(bytes.TrimSpace(b[1:len(b)-1])) > 0
+	t.set(b)
 	return nil
 }
 
-// decodeResponse decodes one JSON answer or chunk into doc; ok is false when b is not a JSON
-// object. A field of an unexpected type is skipped and the others are kept.
+func (t *tokenPresence) set(raw []byte) {
+	raw = bytes.TrimSpace(raw)
+	*t = len(raw) > 1 && raw[0] == '[' && len(bytes.TrimSpace(raw[1:len(raw)-1])) > 0
+}
+
+// decodeResponse reads one JSON answer or stream chunk into doc with a jsonScanner. ok is
+// false when b is not a JSON object. Malformed or cut input keeps the members read before the
+// fault; a value of an unexpected type is skipped. For well-formed input the result is what
+// encoding/json would decode into responseDoc (FuzzDecodeResponse checks this).
 func decodeResponse(b []byte, doc *responseDoc) bool {
-	if !looksLikeObject(b) {
+	s := &jsonScanner{b: b}
+	if s.peek() != '{' {
 		return false
 	}
-	err := json.Unmarshal(b, doc)
-	if err == nil {
-		return true
+	s.object(func(k []byte) { doc.member(s, k) })
+	return true
+}
+
+func (d *responseDoc) member(s *jsonScanner, k []byte) {
+	switch string(k) {
+	case "id":
+		s.string(&d.ID)
+	case "model":
+		s.string(&d.Model)
+	case "system_fingerprint":
+		s.string(&d.SystemFingerprint)
+	case "choices":
+		if s.peek() == 'n' {
+			s.skip()
+			d.Choices = nil
+			return
+		}
+		d.Choices = []choiceDoc{}
+		s.array(func() {
+			d.Choices = append(d.Choices, choiceDoc{})
+			c := &d.Choices[len(d.Choices)-1]
+			s.object(func(k []byte) { c.member(s, k) })
+		})
+	case "usage":
+		objectPtr(s, &d.Usage, func(u *usageDoc, k []byte) { u.member(s, k) })
+	case "timings":
+		objectPtr(s, &d.Timings, func(t *timingsDoc, k []byte) { t.member(s, k) })
+	case "error":
+		objectPtr(s, &d.Error, func(e *errorDoc, k []byte) {
+			switch string(k) {
+			case "code":
+				s.floatPtr(&e.Code)
+			case "type":
+				s.string(&e.Type)
+			default:
+				s.skip()
+			}
+		})
+	case "content":
+		s.strPtr(&d.Content)
+	case "tokens":
+		d.Tokens.set(s.raw())
+	case "stop":
+		s.boolPtr(&d.Stop)
+	case "stop_type":
+		s.string(&d.StopType)
+	case "stopped_eos":
+		boolValue(s, &d.StoppedEOS)
+	case "stopped_word":
+		boolValue(s, &d.StoppedWord)
+	case "stopped_limit":
+		boolValue(s, &d.StoppedLimit)
+	case "tokens_predicted":
+		s.intPtr(&d.TokensPredicted)
+	case "tokens_evaluated":
+		s.intPtr(&d.TokensEvaluated)
+	default:
+		s.skip()
 	}
-	if te, ok := err.(*json.UnmarshalTypeError); ok && te.Field != "" {
-		return true
+}
+
+func (c *choiceDoc) member(s *jsonScanner, k []byte) {
+	switch string(k) {
+	case "index":
+		if v, ok := s.int(); ok && v == int64(int(v)) {
+			c.Index = int(v)
+		}
+	case "finish_reason":
+		s.strPtr(&c.FinishReason)
+	case "message":
+		objectPtr(s, &c.Message, func(m *messageDoc, k []byte) { m.member(s, k) })
+	case "delta":
+		objectPtr(s, &c.Delta, func(m *messageDoc, k []byte) { m.member(s, k) })
+	case "text":
+		s.strPtr(&c.Text)
+	default:
+		s.skip()
 	}
-	*doc = responseDoc{}
-	return false
+}
+
+func (m *messageDoc) member(s *jsonScanner, k []byte) {
+	switch string(k) {
+	case "role":
+		s.string(&m.Role)
+	case "content":
+		s.strPtr(&m.Content)
+	case "reasoning_content":
+		s.strPtr(&m.ReasoningContent)
+	case "tool_calls":
+		if raw := s.raw(); raw != nil {
+			m.ToolCalls = append(json.RawMessage(nil), raw...)
+		}
+	default:
+		s.skip()
+	}
+}
+
+func (u *usageDoc) member(s *jsonScanner, k []byte) {
+	switch string(k) {
+	case "prompt_tokens":
+		s.intPtr(&u.PromptTokens)
+	case "completion_tokens":
+		s.intPtr(&u.CompletionTokens)
+	case "prompt_tokens_details":
+		objectPtr(s, &u.PromptDetails, func(p *promptDetails, k []byte) {
+			if string(k) == "cached_tokens" {
+				s.intPtr(&p.CachedTokens)
+				return
+			}
+			s.skip()
+		})
+	case "completion_tokens_details":
+		objectPtr(s, &u.CompletionDetails, func(c *completionDetails, k []byte) {
+			if string(k) == "reasoning_tokens" {
+				s.intPtr(&c.ReasoningTokens)
+				return
+			}
+			s.skip()
+		})
+	default:
+		s.skip()
+	}
+}
+
+func (t *timingsDoc) member(s *jsonScanner, k []byte) {
+	switch string(k) {
+	case "cache_n":
+		s.intPtr(&t.CacheN)
+	case "prompt_n":
+		s.intPtr(&t.PromptN)
+	case "prompt_ms":
+		s.floatPtr(&t.PromptMS)
+	case "prompt_per_token_ms":
+		s.floatPtr(&t.PromptPerTokenMS)
+	case "prompt_per_second":
+		s.floatPtr(&t.PromptPerSecond)
+	case "predicted_n":
+		s.intPtr(&t.PredictedN)
+	case "predicted_ms":
+		s.floatPtr(&t.PredictedMS)
+	case "predicted_per_token_ms":
+		s.floatPtr(&t.PredictedPerTokenMS)
+	case "predicted_per_second":
+		s.floatPtr(&t.PredictedPerSecond)
+	case "draft_n":
+		s.intPtr(&t.DraftN)
+	case "draft_n_accepted":
+		s.intPtr(&t.DraftNAccepted)
+	default:
+		s.skip()
+	}
+}
+
+// objectPtr reads an object into *dst, allocating it on first use (as encoding/json does);
+// null sets *dst to nil.
+func objectPtr[T any](s *jsonScanner, dst **T, member func(*T, []byte)) {
+	switch s.peek() {
+	case 'n':
+		s.skip()
+		*dst = nil
+	case '{':
+		if *dst == nil {
+			*dst = new(T)
+		}
+		v := *dst
+		s.object(func(k []byte) { member(v, k) })
+	default:
+		s.skip()
+	}
+}
+
+func boolValue(s *jsonScanner, dst *bool) {
+	if v, ok := s.boolean(); ok {
+		*dst = v
+	}
 }
 
 // choiceOut is one choice of the answer, as kept for spans.
@@ -149,14 +327,15 @@ func (s *responseSummary) choice(i int) *choiceOut {
 // absorb folds one decoded answer or chunk into s. delta reports whether the document carried
 // generated content (text, reasoning, tool calls or native tokens).
 func (s *responseSummary) absorb(d *responseDoc) (delta bool) {
+	// Some builds echo the request's model: bound it like any client string.
 	if s.id == "" {
-		s.id = d.ID
+		s.id = truncateUTF8(d.ID, maxClientString)
 	}
 	if d.Model != "" {
-		s.model = d.Model
+		s.model = truncateUTF8(d.Model, maxClientString)
 	}
 	if d.SystemFingerprint != "" {
-		s.fingerprint = d.SystemFingerprint
+		s.fingerprint = truncateUTF8(d.SystemFingerprint, maxClientString)
 	}
 	if d.Usage != nil {
 		s.usage = *d.Usage
@@ -180,7 +359,7 @@ func (s *responseSummary) absorb(d *responseDoc) (delta bool) {
 			continue
 		}
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
-			out.finish = *ch.FinishReason
+			out.finish = truncateUTF8(*ch.FinishReason, maxClientString)
 		}
 		if m := ch.Message; m != nil {
 			delta = s.takeMessage(out, m, false) || delta

@@ -77,7 +77,7 @@ func (g *Gateway) process(ex *exchange, spans ptrace.SpanSlice, traced bool) {
 		sum = &ex.stream.summary
 	} else if ex.resp != nil && ex.resp.Len() > 0 {
 		var doc responseDoc
-		if decodeKeptResponse(ex.resp.Bytes(), ex.respOver, &doc) {
+		if decodeResponse(ex.resp.Bytes(), &doc) {
 			sum.absorb(&doc)
 		}
 	}
