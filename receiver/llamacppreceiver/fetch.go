@@ -69,7 +69,7 @@ func (s *llamacppScraper) getOK(ctx context.Context, base, path string) ([]byte,
 
 // readBody reads at most limit bytes of the body and closes it; a longer body is an error.
 func readBody(path string, resp *http.Response, limit int64) ([]byte, error) {
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: read the response: %w", path, err)

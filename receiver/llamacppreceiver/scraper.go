@@ -78,7 +78,7 @@ func newScraper(cfg *Config, set receiver.Settings, t *target) *llamacppScraper 
 
 // start builds the HTTP client; authentication extensions exist only once the host runs.
 func (s *llamacppScraper) start(ctx context.Context, host component.Host) error {
-	client, err := s.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), s.set.TelemetrySettings)
+	client, err := s.cfg.ToClient(ctx, host.GetExtensions(), s.set.TelemetrySettings)
 	if err != nil {
 		return fmt.Errorf("create the HTTP client: %w", err)
 	}
