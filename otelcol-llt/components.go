@@ -24,6 +24,7 @@ import (
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	llamacppreceiver "github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver"
+	nvmlreceiver "github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 )
 
@@ -67,6 +68,7 @@ func components() (otelcol.Factories, error) {
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
 		llamacppreceiver.NewFactory(),
+		nvmlreceiver.NewFactory(),
 		otlpreceiver.NewFactory(),
 	)
 	if err != nil {
@@ -74,6 +76,7 @@ func components() (otelcol.Factories, error) {
 	}
 	factories.ReceiverModules = makeModulesMap(factories.Receivers, map[component.Type]string{
 		llamacppreceiver.NewFactory().Type(): "github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0",
+		nvmlreceiver.NewFactory().Type(): "github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0",
 		otlpreceiver.NewFactory().Type(): "go.opentelemetry.io/collector/receiver/otlpreceiver v0.165.0",
 	})
 

@@ -7,6 +7,7 @@ go 1.26.8
 require (
 	github.com/llamatelemetry/otelcol-llt/launcher v0.0.0
 	github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0
+	github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.165.1
@@ -46,6 +47,7 @@ require (
 	github.com/AzureAD/microsoft-authentication-library-for-go v1.8.0 // indirect
 	github.com/DeRuina/timberjack v1.4.9 // indirect
 	github.com/Microsoft/go-winio v0.6.4 // indirect
+	github.com/NVIDIA/go-nvml v0.13.4-1 // indirect
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect
 	github.com/aws/aws-sdk-go-v2 v1.47.1 // indirect
 	github.com/aws/aws-sdk-go-v2/config v1.33.6 // indirect
@@ -260,6 +262,8 @@ require (
 replace github.com/llamatelemetry/otelcol-llt/launcher v0.0.0 => ../launcher
 
 replace github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0 => ../receiver/llamacppreceiver
+
+replace github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0 => ../receiver/nvmlreceiver
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 

@@ -53,7 +53,7 @@ func (l *fakeLibrary) use(name string) {
 	defer l.mu.Unlock()
 	l.calls[name]++
 	if !l.initialized {
-		state := "before Init"
+		state := "without a successful Init (or after Shutdown)"
 		if l.initFailed {
 			state = "after a failed Init"
 		}
