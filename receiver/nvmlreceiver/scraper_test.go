@@ -124,6 +124,11 @@ func TestScrapeOneGPU(t *testing.T) {
 	writeProc(t, proc, 777, 1, "python3", "/usr/bin/python3", "train.py")
 	lib := newFakeLibrary(dev)
 	s, logs := newTestScraper(t, lib, proc, func(c *Config) { c.Launcher = &launcherID })
+	clock := time.Unix(1_800_000_000, 0)
+	s.now = func() time.Time { // 10 s between scrapes, so that the second one reads the energy too
+		clock = clock.Add(energyInterval)
+		return clock
+	}
 	l := &fakeLauncher{}
 	l.pid.Store(12895)
 	require.NoError(t, s.start(context.Background(), hostWith{launcherID: l}))
@@ -275,7 +280,7 @@ func TestFailuresAreLoggedAFewTimes(t *testing.T) {
 	for range 10 {
 		m := scrapeOnce(t, s)
 		assert.False(t, hasMetric(m, "hw.power"))
-		assert.True(t, hasMetric(m, "hw.energy"))
+		assert.True(t, hasMetric(m, "hw.temperature"))
 	}
 	require.NoError(t, s.shutdown(context.Background()))
 	assert.Equal(t, 10, lib.count("PowerUsage"), "a failure that may pass is retried")
@@ -311,6 +316,37 @@ func TestGeneralUtilization(t *testing.T) {
 		assert.Equal(t, 1, lib.count("UtilizationSamples"))
 		assert.Equal(t, 3, lib.count("UtilizationRates"))
 	})
+}
+
+func TestEnergyIsReadEvery10s(t *testing.T) {
+	for _, tt := range []struct {
+		interval time.Duration
+		reads    []int // scrapes (of 25, from 0) with hw.energy
+	}{
+		{interval: time.Second, reads: []int{0, 10, 20}},
+		{interval: 5 * time.Second, reads: []int{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24}},
+		{interval: 10 * time.Second, reads: []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24}},
+	} {
+		t.Run(tt.interval.String(), func(t *testing.T) {
+			lib := newFakeLibrary(h200(0))
+			s, _ := newTestScraper(t, lib, "", func(c *Config) { c.CollectionInterval = tt.interval })
+			clock := time.Unix(1_800_000_000, 0)
+			s.now = func() time.Time {
+				clock = clock.Add(tt.interval - time.Millisecond) // a scrape that comes a little early
+				return clock
+			}
+			require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+			var reads []int
+			for i := range 25 {
+				if hasMetric(scrapeOnce(t, s), "hw.energy") {
+					reads = append(reads, i)
+				}
+			}
+			require.NoError(t, s.shutdown(context.Background()))
+			assert.Equal(t, tt.reads, reads)
+			assert.Equal(t, len(tt.reads), lib.count("TotalEnergy"))
+		})
+	}
 }
 
 func TestLauncherChildAcrossRestarts(t *testing.T) {
@@ -538,4 +574,23 @@ func childFlags(t *testing.T, m pmetric.Metrics) map[int64]bool {
 		}
 	}
 	return out
+}
+
+func TestMIGDeviceByUUID(t *testing.T) {
+	mig := h200(0)
+	mig.uuid = "MIG-6b2898f0-50e7-b133-0000-000000000000"
+	mig.errs["Index"] = ErrNotSupported
+	mig.errs["UtilizationSamples"] = ErrNotSupported // not on MIG devices
+	mig.errs["UtilizationRates"] = ErrNotSupported
+	lib := newFakeLibrary(mig)
+	s, _ := newTestScraper(t, lib, "", func(c *Config) { c.Devices = []string{mig.uuid} })
+	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	m := scrapeOnce(t, s)
+	require.NoError(t, s.shutdown(context.Background()))
+	res := m.ResourceMetrics().At(0).Resource().Attributes().AsRaw()
+	assert.Equal(t, mig.uuid, res["hw.name"])
+	assert.NotContains(t, res, "hw.gpu.index")
+	_, ok := findPoint(m, 0, "hw.gpu.utilization", "general")
+	assert.False(t, ok)
+	assert.True(t, hasMetric(m, "hw.gpu.memory.usage"))
 }
