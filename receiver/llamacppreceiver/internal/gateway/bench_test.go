@@ -70,12 +70,15 @@ func startBenchGateway(b *testing.B, upstream string) string {
 //   - 32 HTTP threads: llama-server's HTTP library keeps a thread per open keep-alive connection
 //     (default n_parallel+2 threads), and the benchmark holds connections both directly and
 //     through the gateway, which with the default would make new connections wait for a thread;
+//   - one compute thread (--threads 1): on a 2-core machine a generating llama-server would
+//     otherwise hold both cores, and any CPU the client or the gateway uses would slow the
+//     generation itself; with a GPU doing the generation, the host CPU is free as it is here;
 //   - no host-memory prompt cache (--cache-ram 0): with it (8 GiB by default) build b11669 gets
 //     slower with every few thousand requests (1380 req/s, then 1270, 880, 750 in four runs of
 //     2000 at concurrency 8), which would favour whichever path is measured first.
 func llamaTargets(b *testing.B) benchTargets {
 	srv := llamatest.Start(b, llamatest.Options{Alias: "tiny-test", Parallel: 8, ContextSize: 4096,
-		Args: []string{"--threads-http", "32", "--cache-ram", "0"}})
+		Args: []string{"--threads-http", "32", "--cache-ram", "0", "--threads", "1"}})
 	gw := startBenchGateway(b, srv.URL)
 	return benchTargets{direct: srv.URL + "/v1/chat/completions", gateway: gw + "/v1/chat/completions", client: newBenchClient()}
 }
