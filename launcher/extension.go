@@ -38,6 +38,10 @@ type llamaLauncher struct {
 	pid     int
 	model   launcherapi.Model
 	lastErr error
+
+	// subsMu guards the log subscribers apart from mu, so that a subscriber may call the
+	// Launcher's methods (which take mu) while it is being called.
+	subsMu  sync.Mutex
 	subs    map[int]func(launcherapi.LogRecord)
 	nextSub int
 
@@ -245,14 +249,14 @@ func isClosed(done chan struct{}) bool {
 
 // SubscribeLogs implements launcherapi.Launcher.
 func (l *llamaLauncher) SubscribeLogs(fn func(launcherapi.LogRecord)) func() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.subsMu.Lock()
+	defer l.subsMu.Unlock()
 	id := l.nextSub
 	l.nextSub++
 	l.subs[id] = fn
 	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
+		l.subsMu.Lock()
+		defer l.subsMu.Unlock()
 		delete(l.subs, id)
 	}
 }

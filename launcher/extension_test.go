@@ -226,6 +226,7 @@ func TestLogsAreParsedAndForwarded(t *testing.T) {
 	var mu sync.Mutex
 	var records []launcherapi.LogRecord
 	unsubscribe := s.SubscribeLogs(func(r launcherapi.LogRecord) {
+		_ = s.State() // a subscriber may call the launcher (no deadlock)
 		mu.Lock()
 		defer mu.Unlock()
 		records = append(records, r)

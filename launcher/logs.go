@@ -24,11 +24,11 @@ func (l *llamaLauncher) readLogs(r io.Reader, stream string, pid int, tail *line
 		}
 		tail.add(rec.Line)
 		lr := launcherapi.LogRecord{Record: rec, PID: pid, Stream: stream, Time: time.Now().UnixNano()}
-		l.mu.Lock()
+		l.subsMu.Lock()
 		for _, fn := range l.subs {
 			fn(lr)
 		}
-		l.mu.Unlock()
+		l.subsMu.Unlock()
 		level := rec.Level
 		if level == llamalog.LevelUnspecified {
 			level = llamalog.LevelInfo
