@@ -1,0 +1,17 @@
+module github.com/llamatelemetry/otelcol-llt/cmd/lltload
+
+go 1.26.8
+
+require (
+	github.com/llamatelemetry/otelcol-llt/internal/llamatest v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
+
+replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../../internal/llamatest
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../../pkg/gguf
