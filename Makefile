@@ -15,15 +15,21 @@ OUT         := $(CURDIR)/out
 BIN_DIR     := $(CURDIR)/bin
 OTELCOL     := $(CURDIR)/otelcol-llt/otelcol-llt
 LLTMODEL    := $(BIN_DIR)/lltmodel
+LLTLOAD     := $(BIN_DIR)/lltload
+# plotly.js for the plotlyhtml exporter: fetched (pinned, checksummed) and embedded, not committed.
+PLOTLYJS    := exporter/plotlyhtmlexporter/internal/plotlyjs/dist/plotly.min.js
 DEMO_MODEL  := $(OUT)/models/llt-demo.gguf
 CONFIG      ?= config.yaml
 RUN_FOR     ?=
+LOAD_QPS    ?=
 FUZZTIME    ?= 1m
 # Every parser of outside data, as module-folder:FuzzTarget.
 FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzScan \
                 launcher/internal/serverflags:FuzzValidate \
                 receiver/llamacppreceiver:FuzzSlots receiver/llamacppreceiver:FuzzMetrics \
-                receiver/llamacppreceiver/internal/gateway:FuzzSSE receiver/llamacppreceiver/internal/gateway:FuzzDecodeResponse
+                receiver/llamacppreceiver/internal/gateway:FuzzSSE receiver/llamacppreceiver/internal/gateway:FuzzDecodeResponse \
+                exporter/plotlyhtmlexporter/internal/downsample:FuzzLTTB exporter/plotlyhtmlexporter/internal/tracelayout:FuzzLayout \
+                cmd/lltload:FuzzReadSSE
 # Every Go module of ours except the generated distribution (built through ocb).
 MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './otelcol-llt/*' \
              -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*')))
@@ -54,15 +60,29 @@ check-generated: generate ## fail when generated files differ from what `make ge
 	  echo "the tree is not what 'make generate' produces: run it and commit the result" >&2; exit 1; fi
 
 .PHONY: build
-build: $(OTELCOL) $(LLTMODEL) ## build otelcol-llt and lltmodel
+build: $(OTELCOL) $(LLTMODEL) $(LLTLOAD) ## build otelcol-llt, lltmodel and lltload
+
+.PHONY: plotlyjs
+plotlyjs: $(PLOTLYJS) ## fetch the pinned plotly.js the plotlyhtml exporter embeds
+
+$(PLOTLYJS): scripts/fetch-plotlyjs.sh
+	scripts/fetch-plotlyjs.sh
+	@touch $@
+
+.PHONY: chromium
+chromium: ## make a headless Chromium available for the dashboard tests (prints its path)
+	@scripts/provision-chromium.sh
 
 # The distribution's sources are committed; compile them as ocb would, without regenerating.
-$(OTELCOL): $(OCB) builder-config.yaml $(shell find otelcol-llt receiver processor exporter launcher pkg internal \
+$(OTELCOL): $(OCB) $(PLOTLYJS) builder-config.yaml $(shell find otelcol-llt receiver processor exporter launcher pkg internal \
               -name '*.go' -not -name '*_test.go' -o -name go.mod 2>/dev/null)
 	$(OCB) --config builder-config.yaml --skip-generate --skip-get-modules
 
 $(LLTMODEL): $(shell find cmd/lltmodel pkg/gguf -name '*.go' -o -name go.mod)
 	cd cmd/lltmodel && $(GO) build -trimpath -o $(LLTMODEL) .
+
+$(LLTLOAD): $(shell find cmd/lltload -name '*.go' -o -name go.mod)
+	cd cmd/lltload && $(GO) build -trimpath -o $(LLTLOAD) .
 
 .PHONY: provision
 provision: ## make a real llama-server available (prints its path)
@@ -76,15 +96,15 @@ model: $(DEMO_MODEL) ## generate the demo model (out/models/llt-demo.gguf)
 
 .PHONY: run
 run: build ## build, provision, and start otelcol-llt --config $(CONFIG) (RUN_FOR=30s stops it)
-	@OTELCOL=$(OTELCOL) LLTMODEL=$(LLTMODEL) DEMO_MODEL=$(DEMO_MODEL) RUN_FOR="$(RUN_FOR)" \
+	@OTELCOL=$(OTELCOL) LLTMODEL=$(LLTMODEL) LLTLOAD=$(LLTLOAD) LOAD_QPS="$(LOAD_QPS)" DEMO_MODEL=$(DEMO_MODEL) RUN_FOR="$(RUN_FOR)" \
 	  scripts/run.sh --config $(CONFIG)
 
 .PHONY: test
-test: check-generated build ## run every test, including the real llama-server end-to-end tests
-	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1 \
-	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) OCB_BIN=$(OCB); \
+test: check-generated build ## run every test, including the real llama-server and Chromium end-to-end tests
+# (e2e/TestMakeRunLeavesDashboard runs `make run RUN_FOR=60s` and opens its dashboard in Chromium.)
+	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" CHROMIUM="$$(scripts/provision-chromium.sh)" LLT_E2E=1 \
+	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) LLTLOAD_BIN=$(LLTLOAD) OCB_BIN=$(OCB); \
 	for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
-	$(MAKE) --no-print-directory run RUN_FOR=20s
 
 .PHONY: bench
 bench: build ## run the Go benchmarks of every module (baselines measured in the same run)

@@ -5,6 +5,7 @@ module github.com/llamatelemetry/otelcol-llt/otelcol-llt
 go 1.26.8
 
 require (
+	github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0
 	github.com/llamatelemetry/otelcol-llt/launcher v0.0.0
 	github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0
 	github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0
@@ -265,6 +266,8 @@ replace github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0 =
 
 replace github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0 => ../receiver/nvmlreceiver
 
+replace github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0 => ../exporter/plotlyhtmlexporter
+
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/launcherapi => ../pkg/launcherapi
@@ -274,5 +277,7 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../pkg/llamalog
 replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../internal/sharedcomponent
 
 replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/llamatest
+
+replace github.com/llamatelemetry/otelcol-llt/internal/browsertest => ../internal/browsertest
 
 replace github.com/open-telemetry/opentelemetry-collector-contrib/extension/encoding/otlpencodingextension => github.com/open-telemetry/opentelemetry-collector-contrib/extension/encoding/otlpencodingextension v0.161.0

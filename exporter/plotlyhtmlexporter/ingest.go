@@ -1,0 +1,356 @@
+package plotlyhtmlexporter
+
+import (
+	"math"
+	"sort"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
+	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+)
+
+// drawnMetrics are the metrics the dashboards draw; the others are not kept.
+var drawnMetrics = map[string]store.Kind{
+	"llamacpp.generation.window_throughput": store.Gauge,
+	"llamacpp.generation.throughput":        store.Gauge,
+	"llamacpp.generation.tokens":            store.Cumulative,
+	"llamacpp.prompt.tokens":                store.Cumulative,
+	"llamacpp.slots.busy":                   store.Gauge,
+	"llamacpp.slots.total":                  store.Gauge,
+	"llamacpp.requests.deferred":            store.Gauge,
+	"llamacpp.requests.processing":          store.Gauge,
+	"llamacpp.kv_cache.usage":               store.Gauge,
+	"llamacpp.gateway.requests":             store.Cumulative,
+	"hw.gpu.utilization":                    store.Gauge,
+	"hw.gpu.memory.usage":                   store.Gauge,
+	"hw.gpu.memory.limit":                   store.Gauge,
+	"hw.temperature":                        store.Gauge,
+	"hw.power":                              store.Gauge,
+}
+
+// drawnHistograms are the histogram metrics kept (newest state per stream).
+var drawnHistograms = map[string]bool{
+	"gen_ai.server.request.duration":    true,
+	"gen_ai.server.time_to_first_token": true,
+	"gen_ai.client.token.usage":         true,
+}
+
+// identifying resource attributes: they tell streams of one metric apart and name them.
+var resourceKeys = []string{"hw.gpu.index", "hw.id", "server.address", "server.port", "service.instance.id"}
+
+// metricPoints converts the drawn metrics of md into store points, and hands histogram states to
+// setHist. A histogram of gen_ai.server.request.duration also yields a mean-latency point.
+func (e *plotlyExporter) ingestMetrics(md pmetric.Metrics) {
+	var pts []store.Point
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		rm := rms.At(i)
+		res := identifying(rm.Resource().Attributes())
+		sms := rm.ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				m := ms.At(k)
+				if kind, ok := drawnMetrics[m.Name()]; ok {
+					pts = appendNumberPoints(pts, m, kind, res)
+				} else if drawnHistograms[m.Name()] && m.Type() == pmetric.MetricTypeHistogram {
+					pts = e.ingestHistogram(pts, m, res)
+				}
+			}
+		}
+	}
+	if len(pts) > 0 {
+		e.store.AddPoints(pts)
+	}
+}
+
+func appendNumberPoints(pts []store.Point, m pmetric.Metric, kind store.Kind, res map[string]string) []store.Point {
+	var dps pmetric.NumberDataPointSlice
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		dps = m.Gauge().DataPoints()
+	case pmetric.MetricTypeSum:
+		dps = m.Sum().DataPoints()
+		if m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityDelta {
+			// Not what the receivers here emit; a delta sum's values are drawn as they come.
+			kind = store.Gauge
+		}
+	default:
+		return pts
+	}
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		if dp.Flags().NoRecordedValue() {
+			continue
+		}
+		var v float64
+		switch dp.ValueType() {
+		case pmetric.NumberDataPointValueTypeInt:
+			v = float64(dp.IntValue())
+		case pmetric.NumberDataPointValueTypeDouble:
+			v = dp.DoubleValue()
+		default:
+			continue
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		attrs := merge(res, dp.Attributes())
+		pts = append(pts, store.Point{
+			Key: seriesKey(m.Name(), attrs), Metric: m.Name(), Label: label(attrs), Unit: m.Unit(), Attrs: attrs,
+			Kind: kind, TimeMs: timeMs(dp.Timestamp()), Value: v,
+		})
+	}
+	return pts
+}
+
+func (e *plotlyExporter) ingestHistogram(pts []store.Point, m pmetric.Metric, res map[string]string) []store.Point {
+	h := m.Histogram()
+	delta := h.AggregationTemporality() == pmetric.AggregationTemporalityDelta
+	dps := h.DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		if dp.Flags().NoRecordedValue() {
+			continue
+		}
+		attrs := merge(res, dp.Attributes())
+		key := seriesKey(m.Name(), attrs)
+		t := timeMs(dp.Timestamp())
+		e.store.SetHist(store.Hist{
+			Key: key, Metric: m.Name(), Attrs: attrs, Unit: m.Unit(),
+			Bounds: dp.ExplicitBounds().AsRaw(), Counts: dp.BucketCounts().AsRaw(), Count: dp.Count(), Sum: dp.Sum(), T: t,
+		}, delta)
+		if m.Name() != "gen_ai.server.request.duration" {
+			continue
+		}
+		// Mean duration since the previous point of the stream.
+		dCount, dSum := float64(dp.Count()), dp.Sum()
+		if !delta {
+			e.histMu.Lock()
+			prev, ok := e.lastHist[key]
+			e.lastHist[key] = [2]float64{float64(dp.Count()), dp.Sum()}
+			e.histMu.Unlock()
+			if !ok {
+				continue
+			}
+			dCount, dSum = dCount-prev[0], dSum-prev[1]
+		}
+		if dCount > 0 && dSum >= 0 {
+			pts = append(pts, store.Point{Key: "derived|" + key, Metric: dashboard.DerivedMeanLatency, Label: label(attrs),
+				Unit: "s", Attrs: attrs, Kind: store.Gauge, TimeMs: t, Value: dSum / dCount})
+		}
+	}
+	return pts
+}
+
+// ingestTraces keeps a compact record of every span.
+func (e *plotlyExporter) ingestTraces(td ptrace.Traces) {
+	var recs []store.Span
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		service := ""
+		if v, ok := rs.Resource().Attributes().Get("service.name"); ok {
+			service = v.AsString()
+		}
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				recs = append(recs, spanRecord(spans.At(k), service))
+			}
+		}
+	}
+	if len(recs) > 0 {
+		e.store.AddSpans(recs)
+	}
+}
+
+func spanRecord(sp ptrace.Span, service string) store.Span {
+	r := store.NewSpan()
+	r.TraceID = sp.TraceID()
+	r.SpanID = sp.SpanID()
+	r.ParentID = sp.ParentSpanID()
+	r.Name = sp.Name()
+	r.Service = service
+	r.Kind = int8(sp.Kind())
+	r.Status = int8(sp.Status().Code())
+	r.StartNs = int64(sp.StartTimestamp())
+	r.EndNs = int64(sp.EndTimestamp())
+	attrs := sp.Attributes()
+	if v, ok := attrs.Get("gen_ai.operation.name"); ok {
+		r.GenAI = true
+		r.Operation = v.AsString()
+	}
+	if v, ok := attrs.Get("gen_ai.response.model"); ok && v.AsString() != "" {
+		r.Model = v.AsString()
+	} else if v, ok := attrs.Get("gen_ai.request.model"); ok {
+		r.Model = v.AsString()
+	}
+	r.InputTokens = intAttr(attrs, "gen_ai.usage.input_tokens")
+	r.OutputTokens = intAttr(attrs, "gen_ai.usage.output_tokens")
+	if v, ok := attrs.Get("gen_ai.response.time_to_first_chunk"); ok && v.Type() == pcommon.ValueTypeDouble && v.Double() >= 0 {
+		r.TTFTSeconds = v.Double()
+	}
+	if v, ok := attrs.Get("error.type"); ok {
+		r.ErrorType = v.AsString()
+	}
+	if r.Status == int8(ptrace.StatusCodeError) && r.ErrorType == "" {
+		r.ErrorType = sp.Status().Message()
+	}
+	if v, ok := attrs.Get("llt.embedding.projection"); ok && v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() == 3 {
+		ok := true
+		for i := 0; i < 3; i++ {
+			x := v.Slice().At(i)
+			switch x.Type() {
+			case pcommon.ValueTypeDouble:
+				r.Projection[i] = x.Double()
+			case pcommon.ValueTypeInt:
+				r.Projection[i] = float64(x.Int())
+			default:
+				ok = false
+			}
+			if math.IsNaN(r.Projection[i]) || math.IsInf(r.Projection[i], 0) {
+				ok = false
+			}
+		}
+		r.HasProjection = ok
+	}
+	if v, ok := attrs.Get("llt.embedding.category"); ok {
+		r.Category = v.AsString()
+	}
+	if v, ok := attrs.Get("gen_ai.input.messages"); ok {
+		r.Preview = cut(v.AsString(), 200)
+	}
+	return r
+}
+
+// ingestLogs keeps the newest log records.
+func (e *plotlyExporter) ingestLogs(ld plog.Logs) {
+	var recs []store.Log
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		service := ""
+		if v, ok := rl.Resource().Attributes().Get("service.name"); ok {
+			service = v.AsString()
+		}
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				t := lr.Timestamp()
+				if t == 0 {
+					t = lr.ObservedTimestamp()
+				}
+				sev := lr.SeverityText()
+				if sev == "" && lr.SeverityNumber() != plog.SeverityNumberUnspecified {
+					sev = lr.SeverityNumber().String()
+				}
+				recs = append(recs, store.Log{TimeNs: int64(t), Severity: sev, SeverityNumber: int32(lr.SeverityNumber()),
+					Body: cut(lr.Body().AsString(), store.MaxLogBody), TraceID: lr.TraceID(), SpanID: lr.SpanID(), Service: service})
+			}
+		}
+	}
+	if len(recs) > 0 {
+		e.store.AddLogs(recs)
+	}
+}
+
+func identifying(attrs pcommon.Map) map[string]string {
+	out := map[string]string{}
+	for _, k := range resourceKeys {
+		if v, ok := attrs.Get(k); ok {
+			out[k] = v.AsString()
+		}
+	}
+	return out
+}
+
+func merge(res map[string]string, attrs pcommon.Map) map[string]string {
+	out := make(map[string]string, len(res)+attrs.Len())
+	for k, v := range res {
+		out[k] = v
+	}
+	attrs.Range(func(k string, v pcommon.Value) bool {
+		out[k] = v.AsString()
+		return true
+	})
+	return out
+}
+
+func seriesKey(metric string, attrs map[string]string) string {
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(metric)
+	for _, k := range keys {
+		b.WriteByte(0)
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(attrs[k])
+	}
+	return b.String()
+}
+
+// label names a stream in a legend from the attributes that usually tell streams apart.
+func label(attrs map[string]string) string {
+	var parts []string
+	if v, ok := attrs["hw.gpu.index"]; ok {
+		parts = append(parts, "GPU "+v)
+	} else if v, ok := attrs["hw.id"]; ok {
+		parts = append(parts, v)
+	}
+	if v, ok := attrs["server.address"]; ok {
+		if p, ok := attrs["server.port"]; ok {
+			v += ":" + p
+		}
+		parts = append(parts, v)
+	}
+	for _, k := range []string{"hw.gpu.task", "hw.sensor_location", "outcome", "gen_ai.token.type", "llamacpp.slot.id"} {
+		if v, ok := attrs[k]; ok {
+			parts = append(parts, v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func intAttr(attrs pcommon.Map, key string) int64 {
+	v, ok := attrs.Get(key)
+	if !ok {
+		return -1
+	}
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		if v.Int() >= 0 {
+			return v.Int()
+		}
+	case pcommon.ValueTypeDouble:
+		if d := v.Double(); d >= 0 && d < 1e15 && !math.IsNaN(d) {
+			return int64(d)
+		}
+	}
+	return -1
+}
+
+func timeMs(ts pcommon.Timestamp) int64 { return int64(ts) / 1e6 }
+
+// cut returns at most n bytes of s, not splitting a UTF-8 sequence.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

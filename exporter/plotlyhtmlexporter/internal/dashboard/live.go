@@ -1,0 +1,175 @@
+package dashboard
+
+import (
+	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+)
+
+const (
+	needLlamacpp = "the llamacpp receiver"
+	needNVML     = "the nvml receiver (an NVIDIA GPU)"
+)
+
+// Live is the real-time monitor: generation throughput, GPU utilization, request latency, GPU
+// memory, active slots, and temperature with power.
+func Live(d *Data) *Section {
+	return &Section{Name: "live", Title: "Live: throughput, GPU, latency, slots", Figures: []*Figure{
+		generationRate(d),
+		gpuUtilization(d, "live-gpu-utilization"),
+		latencyOverTime(d),
+		gpuMemory(d, "live-gpu-memory"),
+		activeSlots(d),
+		temperaturePower(d, "live-temperature-power"),
+	}}
+}
+
+// generationRate is tokens/s generated: the receiver's window throughput when present, else the
+// rate of the generated-tokens counter, else llama-server's own average throughput.
+func generationRate(d *Data) *Figure {
+	const id, title = "live-generation-rate", "Generation tokens/s"
+	var traces []Obj
+	if ss := d.series("llamacpp.generation.window_throughput", nil); len(ss) > 0 {
+		for _, s := range ss {
+			traces = append(traces, line(seriesName("tokens/s", s, len(ss) > 1), d.thin(s.T, s.V, 1), colorOutput))
+		}
+	} else if ss := d.series("llamacpp.generation.tokens", nil); len(ss) > 0 {
+		for _, s := range ss {
+			t, v := rate(s)
+			if len(t) > 0 {
+				traces = append(traces, line(seriesName("tokens/s", s, len(ss) > 1), d.thin(t, v, 1), colorOutput))
+			}
+		}
+	} else if ss := d.series("llamacpp.generation.throughput", nil); len(ss) > 0 {
+		for _, s := range ss {
+			traces = append(traces, line(seriesName("tokens/s (server average)", s, len(ss) > 1), d.thin(s.T, s.V, 1), colorOutput))
+		}
+	}
+	if len(traces) == 0 {
+		return emptyFig(id, title, "llamacpp.generation.window_throughput or llamacpp.generation.tokens from "+needLlamacpp)
+	}
+	return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("tokens/s"), Data: traces}
+}
+
+// gpuUtilization is hw.gpu.utilization per GPU, in percent.
+func gpuUtilization(d *Data, id string) *Figure {
+	const title = "GPU utilization"
+	ss := d.series("hw.gpu.utilization", gpuSeries)
+	if len(ss) == 0 {
+		return emptyFig(id, title, "hw.gpu.utilization from "+needNVML)
+	}
+	var traces []Obj
+	for _, s := range ss {
+		traces = append(traces, line(seriesName("utilization", s, true), d.thin(s.T, s.V, 100), ""))
+	}
+	lay := timeLayout("%")
+	lay["yaxis"] = Obj{"title": Obj{"text": "%"}, "range": []float64{0, 105}}
+	return &Figure{ID: id, Title: title, Height: panelHeight, Layout: lay, Data: traces}
+}
+
+// latencyOverTime draws each request's latency at its end; without spans, the mean latency
+// between scrapes of the gateway's histogram.
+func latencyOverTime(d *Data) *Figure {
+	const id, title = "live-request-latency", "Request latency"
+	if len(d.Requests) > 0 {
+		t := requestTimes(d.Requests)
+		v := make([]float64, len(t))
+		for i, r := range d.Requests {
+			v[i] = r.Latency * 1000
+		}
+		tr := line("latency", d.thin(t, v, 1), colorInput)
+		tr["mode"] = "lines+markers"
+		tr["marker"] = Obj{"size": 4}
+		return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("ms"), Data: []Obj{tr}}
+	}
+	if ss := d.series(DerivedMeanLatency, nil); len(ss) > 0 {
+		var traces []Obj
+		for _, s := range ss {
+			traces = append(traces, line(seriesName("mean latency", s, len(ss) > 1), d.thin(s.T, s.V, 1000), colorInput))
+		}
+		return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("ms"), Data: traces}
+	}
+	return emptyFig(id, title, needs(needSpans, "gen_ai.server.request.duration from the gateway"))
+}
+
+// DerivedMeanLatency is the series the exporter derives from gen_ai.server.request.duration:
+// the mean request duration (seconds) between two points of the histogram.
+const DerivedMeanLatency = "llt.derived.request.duration.mean"
+
+// gpuMemory is hw.gpu.memory.usage per GPU in MiB, with the limit dashed.
+func gpuMemory(d *Data, id string) *Figure {
+	const title = "GPU memory used"
+	ss := d.series("hw.gpu.memory.usage", nil)
+	if len(ss) == 0 {
+		return emptyFig(id, title, "hw.gpu.memory.usage from "+needNVML)
+	}
+	const mib = 1.0 / (1 << 20)
+	var traces []Obj
+	for _, s := range ss {
+		traces = append(traces, line(seriesName("used", s, true), d.thin(s.T, s.V, mib), ""))
+	}
+	for _, s := range d.series("hw.gpu.memory.limit", nil) {
+		tr := line(seriesName("limit", s, true), d.thin(s.T, s.V, mib), colorLimit)
+		tr["line"] = Obj{"color": colorLimit, "dash": "dash"}
+		traces = append(traces, tr)
+	}
+	return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("MiB"), Data: traces}
+}
+
+// activeSlots is llamacpp.slots.busy, with the slot count dashed and deferred requests.
+func activeSlots(d *Data) *Figure {
+	const id, title = "live-active-slots", "Active slots"
+	busy := d.series("llamacpp.slots.busy", nil)
+	if len(busy) == 0 {
+		busy = d.series("llamacpp.requests.processing", nil)
+	}
+	if len(busy) == 0 {
+		return emptyFig(id, title, "llamacpp.slots.busy or llamacpp.requests.processing from "+needLlamacpp)
+	}
+	many := len(busy) > 1
+	var traces []Obj
+	for _, s := range busy {
+		tr := line(seriesName("busy slots", s, many), d.thin(s.T, s.V, 1), colorOutput)
+		tr["line"] = Obj{"color": colorOutput, "shape": "hv"}
+		traces = append(traces, tr)
+	}
+	for _, s := range d.series("llamacpp.slots.total", nil) {
+		tr := line(seriesName("slots", s, many), d.thin(s.T, s.V, 1), colorLimit)
+		tr["line"] = Obj{"color": colorLimit, "dash": "dash", "shape": "hv"}
+		traces = append(traces, tr)
+	}
+	for _, s := range d.series("llamacpp.requests.deferred", nil) {
+		tr := line(seriesName("deferred requests", s, many), d.thin(s.T, s.V, 1), colorError)
+		tr["line"] = Obj{"color": colorError, "shape": "hv"}
+		traces = append(traces, tr)
+	}
+	return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("slots / requests"), Data: traces}
+}
+
+// temperaturePower draws hw.temperature (left axis) and hw.power (right axis) per GPU.
+func temperaturePower(d *Data, id string) *Figure {
+	const title = "GPU temperature and power"
+	temps := d.series("hw.temperature", nil)
+	power := d.series("hw.power", nil)
+	if len(temps) == 0 && len(power) == 0 {
+		return emptyFig(id, title, "hw.temperature and hw.power from "+needNVML)
+	}
+	var traces []Obj
+	for _, s := range temps {
+		traces = append(traces, line(seriesName("temperature", s, true)+tempSensor(s), d.thin(s.T, s.V, 1), ""))
+	}
+	for _, s := range power {
+		tr := line(seriesName("power", s, true), d.thin(s.T, s.V, 1), "")
+		tr["yaxis"] = "y2"
+		tr["line"] = Obj{"dash": "dot"}
+		traces = append(traces, tr)
+	}
+	lay := timeLayout("°C")
+	lay["yaxis2"] = Obj{"title": Obj{"text": "W"}, "overlaying": "y", "side": "right", "rangemode": "tozero"}
+	return &Figure{ID: id, Title: title, Height: panelHeight, Layout: lay, Data: traces}
+}
+
+func tempSensor(s *store.Series) string {
+	if loc := s.Attrs["hw.sensor_location"]; loc != "" && loc != "gpu" {
+		return " (" + loc + ")"
+	}
+	return ""
+}

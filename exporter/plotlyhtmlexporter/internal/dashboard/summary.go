@@ -1,0 +1,443 @@
+package dashboard
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+)
+
+// Verdict kinds: what limits the server's throughput, as far as the telemetry tells.
+const (
+	// VerdictQueueBound: requests waited in llama-server's queue (llamacpp.requests.deferred > 0).
+	VerdictQueueBound = "queue-bound"
+	// VerdictSlotBound: all slots were busy in a good share of the scrapes.
+	VerdictSlotBound = "slot-bound"
+	// VerdictGPUBound: the GPU was nearly always busy.
+	VerdictGPUBound = "gpu-bound"
+	// VerdictHostBound: the GPU idled while requests waited or ran (tokenization, sampling,
+	// the HTTP layer or the CPU side of the model).
+	VerdictHostBound = "host-bound"
+	// VerdictNone: there is enough data and none of the above applies.
+	VerdictNone = "none"
+	// VerdictInsufficientData: neither slot nor GPU data to judge from.
+	VerdictInsufficientData = "insufficient-data"
+)
+
+// Thresholds of the verdicts.
+const (
+	uSlotBoundShare = 0.25 // share of scrapes with every slot busy
+	uGPUBoundPct    = 90.0 // mean GPU utilization, percent
+	uHostIdlePct    = 30.0 // GPU utilization under which the GPU counts as idle, percent
+	uHostBoundShare = 0.5  // share of busy moments in which the GPU idled
+	uMinSamples     = 3    // scrapes (or moments) a share-based verdict needs at least
+)
+
+// Metric names the unified dashboard and its summary read.
+const (
+	uSlotsBusy   = "llamacpp.slots.busy"
+	uSlotsTotal  = "llamacpp.slots.total"
+	uDeferred    = "llamacpp.requests.deferred"
+	uProcessing  = "llamacpp.requests.processing"
+	uGPUUtil     = "hw.gpu.utilization"
+	uGPUMemUsage = "hw.gpu.memory.usage"
+	uGPUMemLimit = "hw.gpu.memory.limit"
+	uTemperature = "hw.temperature"
+	uPower       = "hw.power"
+	uPctFmt      = "%.0f%%" // a share in percent
+)
+
+// Summary is the unified dashboard's text summary. The page shows it with textContent, so its
+// strings are plain text. Values that are unknown marshal as null.
+type Summary struct {
+	// Request latency percentiles in seconds.
+	LatencyP50 Num `json:"latency_p50_s"`
+	LatencyP95 Num `json:"latency_p95_s"`
+	LatencyP99 Num `json:"latency_p99_s"`
+
+	RequestsTotal     int `json:"requests_total"`
+	RequestsSucceeded int `json:"requests_succeeded"`
+	RequestsFailed    int `json:"requests_failed"`
+	// SuccessRate is succeeded/total, 0..1 (null without requests).
+	SuccessRate Num `json:"success_rate"`
+
+	// TokensIn and TokensOut total the requests' gen_ai.usage tokens.
+	TokensIn  int64 `json:"tokens_in"`
+	TokensOut int64 `json:"tokens_out"`
+	// TTFTMean is the mean time to first token in seconds, over the requests that report it.
+	TTFTMean Num `json:"ttft_mean_s"`
+
+	// GPU utilization over all points of the whole-GPU hw.gpu.utilization streams, percent.
+	GPUUtilMean Num `json:"gpu_util_mean_pct"`
+	GPUUtilMax  Num `json:"gpu_util_max_pct"`
+	GPUCount    int `json:"gpu_count"`
+
+	// Verdicts say what limits the server; never empty.
+	Verdicts []Verdict `json:"verdicts"`
+}
+
+// Verdict is one finding about what limits the server, with the numbers behind it.
+type Verdict struct {
+	// Kind is one of the Verdict* constants.
+	Kind string `json:"kind"`
+	// Text states the finding and its numbers, as plain text.
+	Text string `json:"text"`
+	// Numbers are the finite values the Text is made of, by name.
+	Numbers map[string]float64 `json:"numbers,omitempty"`
+}
+
+// Summarize computes the unified dashboard's summary from the requests and metric series.
+func Summarize(d *Data) *Summary {
+	s := &Summary{}
+	lat := make([]float64, 0, len(d.Requests))
+	var ttft []float64
+	for i := range d.Requests {
+		r := &d.Requests[i]
+		if uFinite(r.Latency) {
+			lat = append(lat, r.Latency)
+		}
+		if r.Failed {
+			s.RequestsFailed++
+		} else {
+			s.RequestsSucceeded++
+		}
+		s.TokensIn += max(r.In, 0)
+		s.TokensOut += max(r.Out, 0)
+		if r.Span != nil && uFinite(r.Span.TTFTSeconds) && r.Span.TTFTSeconds >= 0 {
+			ttft = append(ttft, r.Span.TTFTSeconds)
+		}
+	}
+	s.RequestsTotal = len(d.Requests)
+	q := quantiles(lat, 0.5, 0.95, 0.99)
+	s.LatencyP50, s.LatencyP95, s.LatencyP99 = Num(q[0]), Num(q[1]), Num(q[2])
+	s.SuccessRate = Num(math.NaN())
+	if s.RequestsTotal > 0 {
+		s.SuccessRate = Num(float64(s.RequestsSucceeded) / float64(s.RequestsTotal))
+	}
+	s.TTFTMean = Num(mean(ttft))
+	g := uGPUUtilStats(d)
+	s.GPUCount = g.gpus
+	s.GPUUtilMean, s.GPUUtilMax = Num(g.meanPct), Num(g.maxPct)
+	s.Verdicts = uVerdicts(d, g)
+	return s
+}
+
+// finite is false for NaN and ±Inf.
+func uFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// uGPUStats describes hw.gpu.utilization over the window.
+type uGPUStats struct {
+	gpus, samples   int
+	meanPct, maxPct float64
+}
+
+// uGPUUtilStats summarizes the whole-GPU hw.gpu.utilization streams.
+func uGPUUtilStats(d *Data) uGPUStats {
+	g := uGPUStats{meanPct: math.NaN(), maxPct: math.NaN()}
+	ss := d.series(uGPUUtil, gpuSeries)
+	g.gpus = len(ss)
+	sum := 0.0
+	for _, s := range ss {
+		for _, v := range s.V {
+			if !uFinite(v) {
+				continue
+			}
+			v *= 100
+			sum += v
+			if g.samples == 0 || v > g.maxPct {
+				g.maxPct = v
+			}
+			g.samples++
+		}
+	}
+	if g.samples > 0 {
+		g.meanPct = sum / float64(g.samples)
+	}
+	return g
+}
+
+// verdicts computes what limits the server; several may apply.
+func uVerdicts(d *Data, g uGPUStats) []Verdict {
+	var out []Verdict
+	q := uQueueStats(d)
+	if q.positive > 0 {
+		out = append(out, Verdict{Kind: VerdictQueueBound,
+			Text: fmt.Sprintf("requests waited in llama-server's queue in "+uPctFmt+" of %d scrapes (max %s deferred)",
+				q.share()*100, q.scrapes, uFmtCount(q.max)),
+			Numbers: uNumbers("deferred_share", q.share(), "scrapes", float64(q.scrapes), "max_deferred", q.max)})
+	}
+	sl := uSlotStats(d)
+	if sl.scrapes >= uMinSamples && sl.share() >= uSlotBoundShare {
+		out = append(out, Verdict{Kind: VerdictSlotBound,
+			Text: fmt.Sprintf("all %s slots were busy in "+uPctFmt+" of %d scrapes",
+				uFmtCount(sl.slots), sl.share()*100, sl.scrapes),
+			Numbers: uNumbers("full_share", sl.share(), "scrapes", float64(sl.scrapes), "slots", sl.slots)})
+	}
+	if g.samples > 0 && g.meanPct > uGPUBoundPct {
+		out = append(out, Verdict{Kind: VerdictGPUBound,
+			Text: fmt.Sprintf("mean GPU utilization %.1f%% (max %.1f%%) over %d samples of %d GPU(s)",
+				g.meanPct, g.maxPct, g.samples, g.gpus),
+			Numbers: uNumbers("gpu_util_mean_pct", g.meanPct, "gpu_util_max_pct", g.maxPct, "samples", float64(g.samples), "gpus", float64(g.gpus))})
+	}
+	h := uHostStats(d)
+	if h.moments >= uMinSamples && h.share() >= uHostBoundShare {
+		out = append(out, Verdict{Kind: VerdictHostBound,
+			Text: fmt.Sprintf("the GPU was under %.0f%% busy in "+uPctFmt+" of %d moments with requests queued or running (mean utilization %.1f%% at those moments)",
+				uHostIdlePct, h.share()*100, h.moments, h.meanPct),
+			Numbers: uNumbers("idle_share", h.share(), "moments", float64(h.moments), "gpu_util_mean_pct", h.meanPct)})
+	}
+	if len(out) > 0 {
+		return out
+	}
+	if sl.scrapes >= uMinSamples || g.samples >= uMinSamples {
+		var parts []string
+		nums := map[string]float64{}
+		if g.samples > 0 {
+			parts = append(parts, fmt.Sprintf("mean GPU utilization %.1f%% (max %.1f%%) over %d GPU(s)", g.meanPct, g.maxPct, g.gpus))
+			uAddNumbers(nums, "gpu_util_mean_pct", g.meanPct, "gpu_util_max_pct", g.maxPct, "gpus", float64(g.gpus))
+		}
+		if sl.scrapes > 0 {
+			parts = append(parts, fmt.Sprintf("all %s slots busy in "+uPctFmt+" of %d scrapes", uFmtCount(sl.slots), sl.share()*100, sl.scrapes))
+			uAddNumbers(nums, "full_share", sl.share(), "scrapes", float64(sl.scrapes), "slots", sl.slots)
+		}
+		if q.scrapes > 0 {
+			parts = append(parts, fmt.Sprintf("no deferred requests in %d scrapes", q.scrapes))
+			uAddNumbers(nums, "deferred_scrapes", float64(q.scrapes))
+		}
+		if h.moments > 0 {
+			parts = append(parts, fmt.Sprintf("GPU under %.0f%% busy in "+uPctFmt+" of %d moments with requests running", uHostIdlePct, h.share()*100, h.moments))
+			uAddNumbers(nums, "idle_share", h.share(), "moments", float64(h.moments))
+		}
+		return []Verdict{{Kind: VerdictNone, Text: "no bottleneck found: " + strings.Join(parts, "; "), Numbers: nums}}
+	}
+	var missing []string
+	for _, m := range []string{uSlotsBusy, uSlotsTotal, uDeferred, uProcessing} {
+		if len(d.series(m, nil)) == 0 {
+			missing = append(missing, m)
+		}
+	}
+	if len(d.series(uGPUUtil, gpuSeries)) == 0 {
+		missing = append(missing, uGPUUtil)
+	}
+	text := fmt.Sprintf("too few scrapes to judge: %d with slot data, %d GPU samples (%d needed)", sl.scrapes, g.samples, uMinSamples)
+	if sl.scrapes == 0 && g.samples == 0 {
+		text = "no slot data (llamacpp.slots.busy and llamacpp.slots.total from the llamacpp receiver) and no GPU data (hw.gpu.utilization from the nvml receiver)"
+	}
+	if len(missing) > 0 {
+		text += "; missing: " + strings.Join(missing, ", ")
+	}
+	return []Verdict{{Kind: VerdictInsufficientData, Text: text,
+		Numbers: uNumbers("scrapes", float64(sl.scrapes), "gpu_samples", float64(g.samples))}}
+}
+
+// uNumbers builds a Verdict's Numbers from name, value pairs, leaving out non-finite values
+// (encoding/json cannot write them).
+func uNumbers(kv ...any) map[string]float64 {
+	m := map[string]float64{}
+	uAddNumbers(m, kv...)
+	return m
+}
+
+func uAddNumbers(m map[string]float64, kv ...any) {
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, _ := kv[i].(string)
+		v, _ := kv[i+1].(float64)
+		if k != "" && uFinite(v) {
+			m[k] = v
+		}
+	}
+}
+
+// fmtCount prints a gauge value that is normally a whole number.
+func uFmtCount(v float64) string {
+	if !uFinite(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%g", math.Round(v*100)/100)
+}
+
+// uQueueResult counts the scrapes of llamacpp.requests.deferred, and those with deferred requests.
+type uQueueResult struct {
+	scrapes, positive int
+	max               float64
+}
+
+func (q uQueueResult) share() float64 {
+	if q.scrapes == 0 {
+		return 0
+	}
+	return float64(q.positive) / float64(q.scrapes)
+}
+
+// queueStats counts the scrapes with llamacpp.requests.deferred > 0.
+func uQueueStats(d *Data) uQueueResult {
+	var q uQueueResult
+	for _, s := range d.series(uDeferred, nil) {
+		for _, v := range s.V {
+			if !uFinite(v) {
+				continue
+			}
+			q.scrapes++
+			if v > 0 {
+				q.positive++
+				q.max = max(q.max, v)
+			}
+		}
+	}
+	return q
+}
+
+// uSlotResult counts the scrapes with slot data, and those with every slot busy.
+type uSlotResult struct {
+	scrapes, full int
+	slots         float64
+}
+
+func (s uSlotResult) share() float64 {
+	if s.scrapes == 0 {
+		return 0
+	}
+	return float64(s.full) / float64(s.scrapes)
+}
+
+// slotStats counts the scrapes in which llamacpp.slots.busy reached llamacpp.slots.total (the
+// total's point nearest in time; the stream of the same server when there are several).
+func uSlotStats(d *Data) uSlotResult {
+	r := uSlotResult{slots: math.NaN()}
+	totals := d.series(uSlotsTotal, nil)
+	if len(totals) == 0 {
+		return r
+	}
+	for _, busy := range d.series(uSlotsBusy, nil) {
+		tot := uMatchStream(busy, totals)
+		if _, v, ok := tot.Last(); ok && uFinite(v) && (math.IsNaN(r.slots) || v > r.slots) {
+			r.slots = v
+		}
+		for i, t := range busy.T {
+			j := uNearest(tot.T, t)
+			if j < 0 || !uFinite(busy.V[i]) || !uFinite(tot.V[j]) || tot.V[j] <= 0 {
+				continue
+			}
+			r.scrapes++
+			if busy.V[i] >= tot.V[j] {
+				r.full++
+			}
+		}
+	}
+	return r
+}
+
+// matchStream picks the stream of cands that belongs with s: the same attributes, else the same
+// label, else the first.
+func uMatchStream(s *store.Series, cands []*store.Series) *store.Series {
+	for _, c := range cands {
+		if maps.Equal(c.Attrs, s.Attrs) {
+			return c
+		}
+	}
+	for _, c := range cands {
+		if c.Label == s.Label {
+			return c
+		}
+	}
+	return cands[0]
+}
+
+// nearestIdx is the index of the timestamp nearest t in ascending ts, -1 when ts is empty.
+func uNearest(ts []int64, t int64) int {
+	i := sort.Search(len(ts), func(i int) bool { return ts[i] >= t })
+	if i == len(ts) {
+		return len(ts) - 1
+	}
+	if i > 0 && t-ts[i-1] <= ts[i]-t {
+		return i - 1
+	}
+	return i
+}
+
+// medianStep is the median interval of ascending timestamps (0 for fewer than two).
+func uMedianStep(ts []int64) int64 {
+	if len(ts) < 2 {
+		return 0
+	}
+	steps := make([]int64, 0, len(ts)-1)
+	for i := 1; i < len(ts); i++ {
+		steps = append(steps, ts[i]-ts[i-1])
+	}
+	slices.Sort(steps)
+	return steps[len(steps)/2]
+}
+
+// uHostResult counts the moments with requests queued or running, and those with an idle GPU.
+type uHostResult struct {
+	moments, idle int
+	meanPct       float64
+}
+
+func (h uHostResult) share() float64 {
+	if h.moments == 0 {
+		return 0
+	}
+	return float64(h.idle) / float64(h.moments)
+}
+
+// hostStats looks at the moments when requests waited or ran (llamacpp.requests.deferred > 0
+// or llamacpp.requests.processing > 0) and at the GPU utilization nearest each moment (within
+// twice the GPU's scrape interval; the mean over GPUs): how often the GPU was idle then.
+func uHostStats(d *Data) uHostResult {
+	h := uHostResult{meanPct: math.NaN()}
+	gpus := d.series(uGPUUtil, gpuSeries)
+	if len(gpus) == 0 {
+		return h
+	}
+	active := map[int64]bool{}
+	for _, m := range []string{uDeferred, uProcessing} {
+		for _, s := range d.series(m, nil) {
+			for i, t := range s.T {
+				if uFinite(s.V[i]) && s.V[i] > 0 {
+					active[t] = true
+				}
+			}
+		}
+	}
+	if len(active) == 0 {
+		return h
+	}
+	moments := slices.Sorted(maps.Keys(active))
+	tol := make([]int64, len(gpus))
+	for i, g := range gpus {
+		tol[i] = 2 * uMedianStep(g.T)
+	}
+	sum := 0.0
+	for _, t := range moments {
+		n, u := 0, 0.0
+		for i, g := range gpus {
+			j := uNearest(g.T, t)
+			if j < 0 || !uFinite(g.V[j]) {
+				continue
+			}
+			if dt := g.T[j] - t; dt > tol[i] || -dt > tol[i] {
+				continue
+			}
+			n++
+			u += g.V[j] * 100
+		}
+		if n == 0 {
+			continue
+		}
+		u /= float64(n)
+		h.moments++
+		sum += u
+		if u < uHostIdlePct {
+			h.idle++
+		}
+	}
+	if h.moments > 0 {
+		h.meanPct = sum / float64(h.moments)
+	}
+	return h
+}
