@@ -1,9 +1,5 @@
 package dashboard
 
-import (
-	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
-)
-
 const (
 	needLlamacpp = "the llamacpp receiver"
 	needNVML     = "the nvml receiver (an NVIDIA GPU)"
@@ -154,7 +150,7 @@ func temperaturePower(d *Data, id string) *Figure {
 	}
 	var traces []Obj
 	for _, s := range temps {
-		traces = append(traces, line(seriesName("temperature", s, true)+tempSensor(s), d.thin(s.T, s.V, 1), ""))
+		traces = append(traces, line(seriesName("temperature", s, true), d.thin(s.T, s.V, 1), ""))
 	}
 	for _, s := range power {
 		tr := line(seriesName("power", s, true), d.thin(s.T, s.V, 1), "")
@@ -165,11 +161,4 @@ func temperaturePower(d *Data, id string) *Figure {
 	lay := timeLayout("°C")
 	lay["yaxis2"] = Obj{"title": Obj{"text": "W"}, "overlaying": "y", "side": "right", "rangemode": "tozero"}
 	return &Figure{ID: id, Title: title, Height: panelHeight, Layout: lay, Data: traces}
-}
-
-func tempSensor(s *store.Series) string {
-	if loc := s.Attrs["hw.sensor_location"]; loc != "" && loc != "gpu" {
-		return " (" + loc + ")"
-	}
-	return ""
 }

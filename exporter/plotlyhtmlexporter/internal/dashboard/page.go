@@ -187,13 +187,22 @@ const pageJS = `(function () {
     });
     return fig.data;
   }
+  // wrap breaks an (already escaped) text into lines of about n characters for a plot annotation.
+  function wrap(text, n) {
+    var out = [], line = "";
+    text.split(" ").forEach(function (w) {
+      if (line && line.length + w.length + 1 > n) { out.push(line); line = w; } else { line = line ? line + " " + w : w; }
+    });
+    if (line) out.push(line);
+    return out.join("<br>");
+  }
   function layoutOf(fig) {
     var l = Object.assign({}, fig.layout || {});
     l.height = fig.height || 340;
     l.margin = l.margin || {l: 60, r: 60, t: 30, b: 60};
     if (fig.empty) {
       l.xaxis = {visible: false}; l.yaxis = {visible: false};
-      l.annotations = [{text: fig.empty.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"),
+      l.annotations = [{text: wrap(fig.empty.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"), 64),
         showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: {size: 13, color: "#666"}}];
     }
     return l;
