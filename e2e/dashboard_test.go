@@ -64,7 +64,7 @@ func TestMakeRunLeavesDashboard(t *testing.T) {
 	for _, id := range []string{
 		"overview-latency-histogram", "overview-token-usage", "overview-token-scatter", "overview-cumulative-requests", "overview-errors",
 		"live-generation-rate", "live-request-latency", "live-active-slots",
-		"unified-trace-graph", "unified-performance", "unified-latency-surface", "unified-indicators", "unified-logs",
+		"unified-trace-graph", "unified-performance", "unified-embeddings-3d", "unified-latency-surface", "unified-indicators", "unified-logs",
 	} {
 		p, ok := plots[id]
 		if assert.True(t, ok, "panel %s missing", id) {

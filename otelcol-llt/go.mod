@@ -7,6 +7,7 @@ go 1.26.8
 require (
 	github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0
 	github.com/llamatelemetry/otelcol-llt/launcher v0.0.0
+	github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor v0.0.0
 	github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0
 	github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1
@@ -267,6 +268,8 @@ replace github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0 =
 replace github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0 => ../receiver/nvmlreceiver
 
 replace github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0 => ../exporter/plotlyhtmlexporter
+
+replace github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor v0.0.0 => ../processor/genaienrichprocessor
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 

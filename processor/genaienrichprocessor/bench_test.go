@@ -1,0 +1,135 @@
+package genaienrichprocessor
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
+)
+
+// benchTraces is a batch of n gateway-like spans (about 20 v1.41 attributes each), a quarter of
+// them as OpenInference would send them.
+func benchTraces(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := range n {
+		s := gatewaySpan(ss, "llt-tiny", int64(100+i%50), int64(20+i%30), time.Second, 200*time.Millisecond)
+		a := s.Attributes()
+		a.PutStr("server.address", "127.0.0.1")
+		a.PutInt("server.port", 8080)
+		a.PutDouble("gen_ai.request.temperature", 0.7)
+		a.PutInt("gen_ai.request.max_tokens", 64)
+		a.PutBool("gen_ai.request.stream", true)
+		a.PutStr("gen_ai.response.id", fmt.Sprintf("chatcmpl-%d", i))
+		a.PutEmptySlice("gen_ai.response.finish_reasons").AppendEmpty().SetStr("stop")
+		a.PutStr("http.request.method", "POST")
+		a.PutInt("http.response.status_code", 200)
+		a.PutStr("url.path", "/v1/chat/completions")
+		a.PutInt("llamacpp.timings.prompt_n", 100)
+		a.PutDouble("llamacpp.timings.prompt_ms", 12.5)
+		a.PutInt("llamacpp.timings.predicted_n", 20)
+		a.PutDouble("llamacpp.timings.predicted_ms", 150)
+		if i%4 == 0 {
+			a.Remove("gen_ai.usage.input_tokens")
+			a.Remove("gen_ai.usage.output_tokens")
+			a.Remove("gen_ai.request.model")
+			a.PutStr("llm.model_name", "llt-tiny")
+			a.PutInt("llm.token_count.prompt", 100)
+			a.PutInt("llm.token_count.completion", 20)
+			a.PutStr("llm.invocation_parameters", `{"temperature":0.7,"max_tokens":64}`)
+			a.PutStr("openinference.span.kind", "LLM")
+		}
+	}
+	return td
+}
+
+// BenchmarkProcess: normalize + facts + derived values (no embeddings) per span, beside a
+// baseline that only walks the same spans' attributes (the cost of touching the data at all).
+func BenchmarkProcess(b *testing.B) {
+	const batch = 1000
+	cfg := modelConfig(b)
+	cfg.Cost.GPUHourlyUSD = 2
+	e := newEnricher(cfg, zap.NewNop())
+	if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	src := benchTraces(batch)
+	b.Run("enrich", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			td := ptrace.NewTraces()
+			src.CopyTo(td)
+			b.StartTimer()
+			if _, err := e.processTraces(context.Background(), td); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
+	})
+	b.Run("baseline-walk", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			td := ptrace.NewTraces()
+			src.CopyTo(td)
+			b.StartTimer()
+			n := 0
+			spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+			for i := 0; i < spans.Len(); i++ {
+				n += spans.At(i).Attributes().Len()
+			}
+			if n == 0 {
+				b.Fatal("no attributes")
+			}
+		}
+		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
+	})
+}
+
+// BenchmarkProcessEmbeddings: the embeddings path on its own (real llama-server tokenizing, the
+// tiny model's token embeddings, projection), in spans/s; beside it the same spans without
+// embeddings, in the same run.
+func BenchmarkProcessEmbeddings(b *testing.B) {
+	srv := llamatest.Start(b, llamatest.Options{})
+	const batch = 100
+	src := ptrace.NewTraces()
+	ss := src.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := range batch {
+		prompt := testProse[i%len(testProse)]
+		if i%2 == 0 {
+			prompt = testCode[i%len(testCode)]
+		}
+		withContent(gatewaySpan(ss, "llt-tiny", 10, 2, time.Second, 0), prompt)
+	}
+	for _, on := range []bool{true, false} {
+		name := "with-embeddings"
+		if !on {
+			name = "baseline-without"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := modelConfig(b)
+			cfg.Embeddings.Enabled = on
+			cfg.Embeddings.Endpoint = srv.URL
+			e := newEnricher(cfg, zap.NewNop())
+			if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = e.shutdown(context.Background()) }()
+			for b.Loop() {
+				b.StopTimer()
+				td := ptrace.NewTraces()
+				src.CopyTo(td)
+				b.StartTimer()
+				if _, err := e.processTraces(context.Background(), td); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
+}

@@ -1,0 +1,299 @@
+package genaienrichprocessor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
+	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/embed"
+)
+
+const (
+	attrProjection = "llt.embedding.projection"
+	attrCategory   = "llt.embedding.category"
+	// embedWorkers bounds the concurrent calls to llama-server for one batch.
+	embedWorkers = 4
+)
+
+// contentKeys are the span attributes that can carry captured prompts or answers; drop_content
+// removes them. contentPrefixes are the indexed families (OpenLLMetry, OpenInference).
+var (
+	contentKeys = []string{
+		"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
+		"gen_ai.prompt", "gen_ai.completion", "input.value", "output.value",
+	}
+	contentPrefixes = []string{"gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.", "llm.prompts."}
+)
+
+// vectorizer turns a text into a vector.
+type vectorizer interface {
+	vector(ctx context.Context, text string) ([]float32, error)
+}
+
+// server says where llama-server is for each call: the launcher's llama-server gets its
+// address only once it runs, and a new one after a restart.
+type server struct {
+	baseURL func() string
+	apiKey  string
+	client  *http.Client
+}
+
+func (s server) url() (string, error) {
+	u := s.baseURL()
+	if u == "" {
+		return "", errors.New("llama-server is not running yet")
+	}
+	return u, nil
+}
+
+type ggufVectorizer struct {
+	srv  server
+	rows *embed.TokenEmbeddings
+}
+
+func (g *ggufVectorizer) vector(ctx context.Context, text string) ([]float32, error) {
+	u, err := g.srv.url()
+	if err != nil {
+		return nil, err
+	}
+	tok := &embed.ServerTokenizer{BaseURL: u, APIKey: g.srv.apiKey, Client: g.srv.client}
+	toks, err := tok.Tokenize(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	return g.rows.Mean(toks)
+}
+
+type serverVectorizer struct{ srv server }
+
+func (v serverVectorizer) vector(ctx context.Context, text string) ([]float32, error) {
+	u, err := v.srv.url()
+	if err != nil {
+		return nil, err
+	}
+	return (&embed.ServerEmbedder{BaseURL: u, APIKey: v.srv.apiKey, Client: v.srv.client}).Embed(ctx, text)
+}
+
+// embedder makes the 3D points of spans with captured input.
+type embedder struct {
+	cfg      EmbeddingsConfig
+	logger   *zap.Logger
+	vec      vectorizer
+	proj     *embed.Projector
+	cats     *embed.Categorizer
+	closeFns []func()
+}
+
+func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger *zap.Logger) (*embedder, error) {
+	ec := cfg.Embeddings
+	srv := server{baseURL: func() string { return ec.Endpoint }, client: &http.Client{}}
+	if l != nil {
+		if ec.Endpoint == "" {
+			srv.baseURL = l.BaseURL
+		}
+		srv.apiKey = l.APIKey()
+	}
+	if l == nil && ec.Endpoint == "" {
+		return nil, errors.New("no llama-server: set launcher or embeddings::endpoint")
+	}
+	e := &embedder{cfg: ec, logger: logger, proj: embed.NewProjector(ec.Window, max(ec.Window/20, 1))}
+	// A fit of a wide model's window takes long (0.2 s for 256 x 4096): fit in the background and
+	// project with the previous fit meanwhile, so spans are not held back.
+	e.proj.SetBackgroundFits(true)
+	var rules []embed.Rule
+	for _, c := range ec.Categories {
+		rules = append(rules, embed.Rule{Name: c.Name, Match: regexp.MustCompile(c.Match)}) // validated in Config.Validate
+	}
+	e.cats = embed.NewCategorizer(rules, ec.Clusters)
+	switch ec.Source {
+	case SourceServer:
+		e.vec = serverVectorizer{srv}
+	default:
+		path := ""
+		if l != nil {
+			path = l.Model().Path
+		} else if len(cfg.Models) > 0 {
+			path = cfg.Models[0].GGUF
+		}
+		rows, err := embed.OpenTokenEmbeddings(path)
+		if err != nil {
+			return nil, fmt.Errorf("token embeddings of %s: %w", path, err)
+		}
+		e.closeFns = append(e.closeFns, func() { _ = rows.Close() })
+		e.vec = &ggufVectorizer{srv: srv, rows: rows}
+	}
+	return e, nil
+}
+
+func (e *embedder) close() {
+	e.proj.Wait()
+	for _, f := range e.closeFns {
+		f()
+	}
+}
+
+type embedJob struct {
+	span ptrace.Span
+	text string
+}
+
+// job returns the work for a span: its captured input text. Spans without it only lose their
+// content attributes (when drop_content is set).
+func (e *embedder) job(span ptrace.Span) (embedJob, bool) {
+	text := inputText(span.Attributes(), e.cfg.MaxTextBytes)
+	if text == "" {
+		if e.cfg.DropContent {
+			dropContent(span)
+		}
+		return embedJob{}, false
+	}
+	return embedJob{span: span, text: text}, true
+}
+
+// run makes the vectors (in parallel, within the timeout), projects them in order, and drops the
+// captured text when configured: with drop_content no captured text leaves, whether or not a
+// point could be made.
+func (e *embedder) run(ctx context.Context, jobs []embedJob) {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	vecs := make([][]float32, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(embedWorkers, len(jobs)) {
+		wg.Go(func() {
+			for i := range next {
+				vecs[i], errs[i] = e.vec.vector(ctx, jobs[i].text)
+			}
+		})
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	failed := 0
+	var firstErr error
+	for i, j := range jobs {
+		if errs[i] == nil {
+			if p, ok := e.proj.Add(vecs[i]); ok {
+				s := j.span.Attributes().PutEmptySlice(attrProjection)
+				s.EnsureCapacity(3)
+				for _, x := range p {
+					s.AppendEmpty().SetDouble(x)
+				}
+				if c := e.cats.Category(j.text, p); c != "" {
+					j.span.Attributes().PutStr(attrCategory, c)
+				}
+			}
+		} else {
+			failed++
+			if firstErr == nil {
+				firstErr = errs[i]
+			}
+		}
+		if e.cfg.DropContent {
+			dropContent(j.span)
+		}
+	}
+	if failed > 0 {
+		e.logger.Debug("embeddings: no vector for some spans; they pass without a point",
+			zap.Int("failed", failed), zap.Int("spans", len(jobs)), zap.Error(firstErr))
+	}
+}
+
+// inputText is the text of the captured input: the text parts of gen_ai.input.messages (and
+// gen_ai.system_instructions), else a legacy gen_ai.prompt string. At most maxBytes.
+func inputText(attrs pcommon.Map, maxBytes int) string {
+	var b strings.Builder
+	if v, ok := attrs.Get("gen_ai.input.messages"); ok {
+		appendParts(&b, v)
+	}
+	if b.Len() == 0 {
+		if v, ok := attrs.Get("gen_ai.prompt"); ok && v.Type() == pcommon.ValueTypeStr {
+			b.WriteString(v.Str())
+		}
+	}
+	s := strings.TrimSpace(b.String())
+	if len(s) > maxBytes {
+		n := maxBytes
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n]
+	}
+	return s
+}
+
+// appendParts writes the text parts of a v1.41 messages value (a JSON string, or a structured
+// slice of maps as some SDKs send).
+func appendParts(b *strings.Builder, v pcommon.Value) {
+	var msgs []struct {
+		Parts []struct {
+			Type    string          `json:"type"`
+			Content json.RawMessage `json:"content"`
+		} `json:"parts"`
+	}
+	var raw []byte
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		raw = []byte(v.Str())
+	case pcommon.ValueTypeSlice:
+		var err error
+		if raw, err = json.Marshal(v.Slice().AsRaw()); err != nil {
+			return
+		}
+	default:
+		return
+	}
+	if json.Unmarshal(raw, &msgs) != nil {
+		return
+	}
+	for _, m := range msgs {
+		for _, p := range m.Parts {
+			if p.Type != "text" {
+				continue
+			}
+			var s string
+			if json.Unmarshal(p.Content, &s) == nil && s != "" {
+				if b.Len() > 0 {
+					b.WriteByte('\n')
+				}
+				b.WriteString(s)
+			}
+		}
+	}
+}
+
+// dropContent removes every attribute that can carry captured text from the span and its events.
+func dropContent(span ptrace.Span) {
+	drop := func(m pcommon.Map) {
+		for _, k := range contentKeys {
+			m.Remove(k)
+		}
+		m.RemoveIf(func(k string, _ pcommon.Value) bool {
+			for _, p := range contentPrefixes {
+				if strings.HasPrefix(k, p) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	drop(span.Attributes())
+	evs := span.Events()
+	for i := 0; i < evs.Len(); i++ {
+		drop(evs.At(i).Attributes())
+	}
+}

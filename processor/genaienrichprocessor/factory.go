@@ -1,0 +1,48 @@
+package genaienrichprocessor // import "github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/featuregate"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/metadata"
+)
+
+// latestGate switches normalization from the GenAI semantic conventions v1.41 to the newer names
+// of the semantic-conventions-genai repository.
+var latestGate = featuregate.GlobalRegistry().MustRegister(
+	"processor.genaienrich.semconvGenAILatest",
+	featuregate.StageAlpha,
+	featuregate.WithRegisterDescription("genaienrich writes the newer semantic-conventions-genai attribute names instead of GenAI semantic conventions v1.41"),
+	featuregate.WithRegisterReferenceURL("https://github.com/open-telemetry/semantic-conventions-genai"),
+)
+
+// NewFactory returns the genaienrich processor's factory.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		processor.WithTraces(createTraces, metadata.TracesStability),
+		processor.WithMetrics(createMetrics, metadata.MetricsStability),
+	)
+}
+
+var mutates = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
+
+func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	e := newEnricher(cfg.(*Config), set.Logger)
+	return processorhelper.NewTraces(ctx, set, cfg, next, e.processTraces,
+		processorhelper.WithStart(e.start), processorhelper.WithShutdown(e.shutdown), mutates)
+}
+
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	c := *cfg.(*Config)
+	c.Embeddings.Enabled = false // points are for spans
+	e := newEnricher(&c, set.Logger)
+	return processorhelper.NewMetrics(ctx, set, cfg, next, e.processMetrics,
+		processorhelper.WithStart(e.start), processorhelper.WithShutdown(e.shutdown), mutates)
+}

@@ -1,0 +1,514 @@
+package normalize
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// maxMessageIndex bounds the message, content and tool-call indexes of a family; a larger one
+// makes the family bad input (left alone, counted as skipped).
+const maxMessageIndex = 4096
+
+// field is a message field of an indexed family.
+type field uint8
+
+const (
+	fNone        field = iota
+	fRole              // role
+	fContent           // content
+	fUser              // OpenLLMetry completions API: gen_ai.prompt.{i}.user is the prompt
+	fToolCallID        // tool_call_id: the message is a tool result
+	fFinish            // finish_reason (output)
+	fName              // participant name (OpenInference message.name)
+	fToolID            // tool call id
+	fToolName          // tool call function name
+	fToolArgs          // tool call arguments (JSON string)
+	fContentType       // OpenInference message_content.type
+	fContentText       // OpenInference message_content.text
+)
+
+// toolCall collects the fields of one tool call.
+type toolCall struct {
+	idx                 int
+	id, name, arguments string
+}
+
+// contentItem collects one OpenInference message_content.
+type contentItem struct {
+	idx       int
+	typ, text string
+	keys      [2]string // the source keys, consumed only when the item becomes a text part
+}
+
+// isText reports whether the content item becomes a text part; other types (image, audio,
+// reasoning) stay as they are on the span.
+func (c *contentItem) isText() bool { return c.typ == "text" || (c.typ == "" && c.text != "") }
+
+// msg collects the fields of one message of a family.
+type msg struct {
+	idx        int
+	role, name string
+	content    string
+	hasContent bool
+	toolCallID string
+	finish     string
+	toolCalls  []toolCall
+	contents   []contentItem
+}
+
+// famBuilder assembles a family.
+type famBuilder struct {
+	msgs     []msg
+	consumed []string
+	bad      bool
+}
+
+// message returns the message with index i; the pointer is valid until the next call.
+func (b *famBuilder) message(i int) *msg {
+	for k := range b.msgs {
+		if b.msgs[k].idx == i {
+			return &b.msgs[k]
+		}
+	}
+	b.msgs = append(b.msgs, msg{idx: i})
+	return &b.msgs[len(b.msgs)-1]
+}
+
+func (m *msg) toolCall(j int) *toolCall {
+	for k := range m.toolCalls {
+		if m.toolCalls[k].idx == j {
+			return &m.toolCalls[k]
+		}
+	}
+	m.toolCalls = append(m.toolCalls, toolCall{idx: j})
+	return &m.toolCalls[len(m.toolCalls)-1]
+}
+
+func (m *msg) contentItem(j int) *contentItem {
+	for k := range m.contents {
+		if m.contents[k].idx == j {
+			return &m.contents[k]
+		}
+	}
+	m.contents = append(m.contents, contentItem{idx: j})
+	return &m.contents[len(m.contents)-1]
+}
+
+// set stores one field of message i (sub-index j for tool calls and content items).
+func (b *famBuilder) set(key string, i, j int, f field, s string) {
+	m := b.message(i)
+	switch f {
+	case fRole:
+		m.role = s
+	case fContent:
+		m.content, m.hasContent = s, true
+	case fUser:
+		if m.role == "" {
+			m.role = "user"
+		}
+		m.content, m.hasContent = s, true
+	case fToolCallID:
+		m.toolCallID = s
+	case fFinish:
+		m.finish = s
+	case fName:
+		m.name = s
+	case fToolID:
+		m.toolCall(j).id = s
+	case fToolName:
+		m.toolCall(j).name = s
+	case fToolArgs:
+		m.toolCall(j).arguments = s
+	case fContentType, fContentText:
+		c := m.contentItem(j)
+		if f == fContentType {
+			c.typ, c.keys[0] = s, key
+		} else {
+			c.text, c.keys[1] = s, key
+		}
+		return // consumed later, when the item turns out to be text
+	}
+	b.consumed = append(b.consumed, key)
+}
+
+// index splits "N.rest" into N and rest. ok is false when s does not start with a decimal
+// index followed by a dot (the key is then not a member of the family); bad is true for an
+// index over the limit.
+func index(s string) (n int, rest string, ok, bad bool) {
+	dot := strings.IndexByte(s, '.')
+	if dot <= 0 || !allDigits(s[:dot]) {
+		return 0, "", false, false
+	}
+	digits := s[:dot]
+	if len(digits) > 1 && digits[0] == '0' {
+		return 0, "", false, false
+	}
+	if len(digits) > 9 {
+		return 0, "", false, true
+	}
+	for i := 0; i < len(digits); i++ {
+		n = n*10 + int(digits[i]-'0')
+	}
+	if n > maxMessageIndex {
+		return 0, "", false, true
+	}
+	return n, s[dot+1:], true, false
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// subIndex splits "<prefix>N.rest" (tool_calls.N.*, contents.N.*).
+func subIndex(f, prefix string) (j int, rest string, ok, bad bool) {
+	after, found := strings.CutPrefix(f, prefix)
+	if !found {
+		return 0, "", false, false
+	}
+	return index(after)
+}
+
+// openLLMetryField classifies the part of a gen_ai.prompt.* / gen_ai.completion.* key after the
+// prefix. Fields not listed in the table give fNone and stay where they are.
+func openLLMetryField(rest string, completion bool) (i, j int, f field, bad bool) {
+	i, name, ok, bad := index(rest)
+	if !ok {
+		return 0, 0, fNone, bad // e.g. gen_ai.prompt.prompt_filter_results: not a message
+	}
+	switch {
+	case name == "role":
+		return i, 0, fRole, false
+	case name == "content":
+		return i, 0, fContent, false
+	case name == "tool_call_id":
+		return i, 0, fToolCallID, false
+	case name == "user" && !completion:
+		return i, 0, fUser, false
+	case name == "finish_reason" && completion:
+		return i, 0, fFinish, false
+	case name == "function_call.name" && completion:
+		return i, 0, fToolName, false
+	case name == "function_call.arguments" && completion:
+		return i, 0, fToolArgs, false
+	}
+	j, tf, ok, bad := subIndex(name, "tool_calls.")
+	if !ok {
+		return 0, 0, fNone, bad
+	}
+	switch tf {
+	case "id":
+		return i, j, fToolID, false
+	case "name":
+		return i, j, fToolName, false
+	case "arguments":
+		return i, j, fToolArgs, false
+	}
+	return 0, 0, fNone, false
+}
+
+// openInferenceField classifies the part of an llm.input_messages.* / llm.output_messages.* key
+// after the prefix.
+func openInferenceField(rest string) (i, j int, f field, bad bool) {
+	i, name, ok, bad := index(rest)
+	if !ok {
+		return 0, 0, fNone, bad
+	}
+	name, ok = strings.CutPrefix(name, "message.")
+	if !ok {
+		return 0, 0, fNone, false
+	}
+	switch name {
+	case "role":
+		return i, 0, fRole, false
+	case "content":
+		return i, 0, fContent, false
+	case "name":
+		return i, 0, fName, false
+	case "tool_call_id":
+		return i, 0, fToolCallID, false
+	}
+	if j, tf, ok, bad := subIndex(name, "tool_calls."); ok || bad {
+		switch {
+		case bad:
+			return 0, 0, fNone, true
+		case tf == "tool_call.id":
+			return i, j, fToolID, false
+		case tf == "tool_call.function.name":
+			return i, j, fToolName, false
+		case tf == "tool_call.function.arguments":
+			return i, j, fToolArgs, false
+		}
+		return 0, 0, fNone, false
+	}
+	j, cf, ok, bad := subIndex(name, "contents.")
+	switch {
+	case bad:
+		return 0, 0, fNone, true
+	case !ok:
+		return 0, 0, fNone, false
+	case cf == "message_content.type":
+		return i, j, fContentType, false
+	case cf == "message_content.text":
+		return i, j, fContentText, false
+	}
+	return 0, 0, fNone, false
+}
+
+// collect reads the members of one family from the map.
+func (s *state) collect(fam family) famBuilder {
+	var prefix string
+	completion, oi := false, false
+	switch fam {
+	case famOLPrompt:
+		prefix = prefixOLPrompt
+	case famOLCompletion:
+		prefix, completion = prefixOLCompletion, true
+	case famOIInput:
+		prefix, oi = prefixOIInput, true
+	case famOIOutput:
+		prefix, oi = prefixOIOutput, true
+	}
+	b := famBuilder{consumed: make([]string, 0, 8)}
+	s.m.Range(func(k string, v pcommon.Value) bool {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			return true
+		}
+		var i, j int
+		var f field
+		var bad bool
+		if oi {
+			i, j, f, bad = openInferenceField(rest)
+		} else {
+			i, j, f, bad = openLLMetryField(rest, completion)
+		}
+		if bad || (f != fNone && v.Type() != pcommon.ValueTypeStr) {
+			b.bad = true // an index over the limit, or a field that is not a string
+			return false
+		}
+		if f != fNone {
+			b.set(k, i, j, f, v.Str())
+		}
+		return true
+	})
+	slices.SortFunc(b.msgs, func(x, y msg) int { return x.idx - y.idx })
+	return b
+}
+
+// family assembles one message family and queues its JSON.
+func (s *state) family(r *ruleDef) {
+	if r.family == famOLFinish {
+		// Collected with the completions (the row before); written only when absent.
+		if len(s.finish) > 0 {
+			s.optional(r.to, strsVal(s.finish))
+		}
+		return
+	}
+	b := s.collect(r.family)
+	if b.bad {
+		s.res.Skipped++
+		return
+	}
+	if len(b.msgs) == 0 {
+		return
+	}
+	output := r.family == famOLCompletion || r.family == famOIOutput
+	if r.family == famOLCompletion {
+		for k := range b.msgs {
+			if b.msgs[k].finish != "" {
+				s.finish = append(s.finish, b.msgs[k].finish)
+			}
+		}
+	}
+	if r.family == famOIOutput && len(b.msgs) == 1 {
+		if v, ok := s.m.Get(srcLLMFinishReason); ok && v.Type() == pcommon.ValueTypeStr {
+			b.msgs[0].finish = v.Str()
+		}
+	}
+	for k := range b.msgs {
+		for _, c := range b.msgs[k].contents {
+			if c.isText() {
+				for _, key := range c.keys {
+					if key != "" {
+						b.consumed = append(b.consumed, key)
+					}
+				}
+			}
+		}
+	}
+	doc, ok := encodeMessages(b.msgs, output)
+	if !ok {
+		s.res.Skipped++
+		return
+	}
+	if s.decide(r.to, strVal(doc)) == conflict {
+		s.res.Conflicts++
+		return
+	}
+	s.consume(b.consumed...)
+}
+
+// encodeMessages renders the messages in the v1.41 gen_ai.input.messages /
+// gen_ai.output.messages JSON schema. ok is false when an input message has no role (the
+// schema requires one); output messages default to "assistant".
+//
+// Field order: role, parts, name, finish_reason; parts are the text (or tool result) of the
+// message, then its text content items, then its tool calls, each in index order.
+func encodeMessages(msgs []msg, output bool) (string, bool) {
+	buf := make([]byte, 0, 128)
+	buf = append(buf, '[')
+	for k := range msgs {
+		m := &msgs[k]
+		role := m.role
+		if role == "" {
+			if !output {
+				return "", false
+			}
+			role = "assistant"
+		}
+		if k > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"role":`...)
+		buf = appendJSONString(buf, role)
+		buf = append(buf, `,"parts":[`...)
+		n := 0
+		sep := func() {
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			n++
+		}
+		switch {
+		case m.toolCallID != "":
+			sep()
+			buf = append(buf, `{"type":"tool_call_response","id":`...)
+			buf = appendJSONString(buf, m.toolCallID)
+			buf = append(buf, `,"response":`...)
+			buf = appendJSONString(buf, m.content)
+			buf = append(buf, '}')
+		case m.hasContent && m.content != "":
+			sep()
+			buf = appendTextPart(buf, m.content)
+		}
+		slices.SortFunc(m.contents, func(x, y contentItem) int { return x.idx - y.idx })
+		for _, c := range m.contents {
+			if c.isText() {
+				sep()
+				buf = appendTextPart(buf, c.text)
+			}
+		}
+		slices.SortFunc(m.toolCalls, func(x, y toolCall) int { return x.idx - y.idx })
+		for _, t := range m.toolCalls {
+			sep()
+			buf = append(buf, `{"type":"tool_call"`...)
+			if t.id != "" {
+				buf = append(buf, `,"id":`...)
+				buf = appendJSONString(buf, t.id)
+			}
+			buf = append(buf, `,"name":`...)
+			buf = appendJSONString(buf, t.name)
+			if t.arguments != "" {
+				buf = append(buf, `,"arguments":`...)
+				buf = appendJSONValue(buf, t.arguments)
+			}
+			buf = append(buf, '}')
+		}
+		buf = append(buf, ']')
+		if m.name != "" {
+			buf = append(buf, `,"name":`...)
+			buf = appendJSONString(buf, m.name)
+		}
+		if output && m.finish != "" {
+			buf = append(buf, `,"finish_reason":`...)
+			buf = appendJSONString(buf, m.finish)
+		}
+		buf = append(buf, '}')
+	}
+	buf = append(buf, ']')
+	return string(buf), true
+}
+
+func appendTextPart(buf []byte, content string) []byte {
+	buf = append(buf, `{"type":"text","content":`...)
+	buf = appendJSONString(buf, content)
+	return append(buf, '}')
+}
+
+// appendJSONValue appends s as JSON: compacted when it is valid JSON (tool arguments are a JSON
+// string in all the sources), as a JSON string otherwise.
+func appendJSONValue(buf []byte, s string) []byte {
+	if json.Valid([]byte(s)) {
+		var out bytes.Buffer
+		if json.Compact(&out, []byte(s)) == nil {
+			return append(buf, out.Bytes()...)
+		}
+	}
+	return appendJSONString(buf, s)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json does without HTML
+// escaping: quotes, backslashes, control characters, U+2028 and U+2029, and invalid UTF-8
+// (replaced by U+FFFD).
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

@@ -1,0 +1,427 @@
+package normalize
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// TestBadInput checks every rule against bad values: the map stays exactly as it was and the
+// bad attributes are counted as skipped.
+func TestBadInput(t *testing.T) {
+	tests := []struct {
+		name    string
+		attrs   func(m pcommon.Map)
+		skipped int
+	}{
+		{"token count as string", func(m pcommon.Map) { m.PutStr("llm.token_count.prompt", "12") }, 1},
+		{"negative token count", func(m pcommon.Map) { m.PutInt("gen_ai.usage.prompt_tokens", -1) }, 1},
+		{"fractional token count", func(m pcommon.Map) { m.PutDouble("llm.token_count.completion", 1.5) }, 1},
+		{"NaN token count", func(m pcommon.Map) { m.PutDouble("llm.usage.prompt_tokens", math.NaN()) }, 1},
+		{"Inf token count", func(m pcommon.Map) { m.PutDouble("gen_ai.usage.completion_tokens", math.Inf(1)) }, 1},
+		{"huge double token count", func(m pcommon.Map) { m.PutDouble("llm.token_count.prompt", 1e300) }, 1},
+		{"token count as bool", func(m pcommon.Map) { m.PutBool("gen_ai.usage.reasoning_tokens", true) }, 1},
+		{"cache tokens as slice", func(m pcommon.Map) {
+			m.PutEmptySlice("llm.token_count.prompt_details.cache_read").AppendEmpty().SetInt(1)
+		}, 1},
+		{"negative embedding dimension", func(m pcommon.Map) { m.PutInt("gen_ai.request.embedding_dimension", -768) }, 1},
+		{"seed as string", func(m pcommon.Map) { m.PutStr("gen_ai.openai.request.seed", "7") }, 1},
+		{"temperature as string", func(m pcommon.Map) { m.PutStr("llm.temperature", "0.5") }, 1},
+		{"NaN penalty", func(m pcommon.Map) { m.PutDouble("llm.frequency_penalty", math.NaN()) }, 1},
+		{"Inf top_p", func(m pcommon.Map) { m.PutDouble("llm.top_p", math.Inf(-1)) }, 1},
+		{"negative top_k", func(m pcommon.Map) { m.PutInt("llm.top_k", -5) }, 1},
+		{"streaming flag as string", func(m pcommon.Map) { m.PutStr("llm.is_streaming", "true") }, 1},
+		{"OpenLIT stream flag as int", func(m pcommon.Map) { m.PutInt("gen_ai.request.is_stream", 1) }, 1},
+		{"empty model", func(m pcommon.Map) { m.PutStr("llm.model_name", "") }, 1},
+		{"model as int", func(m pcommon.Map) { m.PutInt("llm.request.model", 4) }, 1},
+		{"provider as int", func(m pcommon.Map) { m.PutInt("gen_ai.system", 1) }, 1},
+		{"empty provider", func(m pcommon.Map) { m.PutStr("llm.provider", "") }, 1},
+		{"stop sequences with an int", func(m pcommon.Map) {
+			s := m.PutEmptySlice("llm.chat.stop_sequences")
+			s.AppendEmpty().SetStr("a")
+			s.AppendEmpty().SetInt(1)
+		}, 1},
+		{"empty stop sequences", func(m pcommon.Map) { m.PutEmptySlice("llm.chat.stop_sequences") }, 1},
+		{"finish reason as int", func(m pcommon.Map) { m.PutInt("llm.response.finish_reason", 0) }, 1},
+		{"unknown span kind", func(m pcommon.Map) { m.PutStr("openinference.span.kind", "SOMETHING") }, 1},
+		{"span kind as int", func(m pcommon.Map) { m.PutInt("openinference.span.kind", 1) }, 1},
+		{"unknown request type", func(m pcommon.Map) { m.PutStr("llm.request.type", "image") }, 1},
+		{"unknown response format", func(m pcommon.Map) { m.PutStr("gen_ai.openai.request.response_format", "yaml") }, 1},
+		{"service tier as bool", func(m pcommon.Map) { m.PutBool("gen_ai.openai.request.service_tier", true) }, 1},
+		{"empty tool args", func(m pcommon.Map) { m.PutEmpty("gen_ai.tool.args") }, 1},
+		{"negative time to first token on a streaming span", func(m pcommon.Map) {
+			m.PutBool("gen_ai.request.stream", true)
+			m.PutDouble("gen_ai.server.time_to_first_token", -0.1)
+		}, 1},
+		{"time to first token as string on a streaming span", func(m pcommon.Map) {
+			m.PutBool("gen_ai.request.stream", true)
+			m.PutStr("gen_ai.server.time_to_first_token", "0.1")
+		}, 1},
+		{"invalid JSON in invocation parameters", func(m pcommon.Map) { m.PutStr("llm.invocation_parameters", `{"temperature": 0.2`) }, 1},
+		{"invocation parameters not an object", func(m pcommon.Map) { m.PutStr("llm.invocation_parameters", `[1, 2]`) }, 1},
+		{"invocation parameters with trailing data", func(m pcommon.Map) { m.PutStr("llm.invocation_parameters", `{} {}`) }, 1},
+		{"invocation parameters as map", func(m pcommon.Map) { m.PutEmptyMap("llm.invocation_parameters").PutDouble("temperature", 1) }, 1},
+		{"invocation parameters too large", func(m pcommon.Map) {
+			m.PutStr("llm.invocation_parameters", `{"x": "`+strings.Repeat("a", maxInvocationBytes)+`"}`)
+		}, 1},
+		{"bad values inside invocation parameters", func(m pcommon.Map) {
+			m.PutStr("llm.invocation_parameters", `{"temperature": "hot", "max_tokens": -1, "seed": 1.5, "stream": "yes", "n": 0, "stop": [1], "top_k": "x", "model": 3}`)
+		}, 8},
+		{"message content as int", func(m pcommon.Map) {
+			m.PutStr("gen_ai.prompt.0.role", "user")
+			m.PutInt("gen_ai.prompt.0.content", 5)
+		}, 1},
+		{"message index over the limit", func(m pcommon.Map) {
+			m.PutStr("llm.input_messages.100000.message.role", "user")
+			m.PutStr("llm.input_messages.100000.message.content", "hi")
+		}, 1},
+		{"tool call index over the limit", func(m pcommon.Map) {
+			m.PutStr("gen_ai.completion.0.role", "assistant")
+			m.PutStr("gen_ai.completion.0.tool_calls.99999999999.name", "f")
+		}, 1},
+		{"input message without a role", func(m pcommon.Map) {
+			m.PutStr("gen_ai.prompt.0.content", "hi")
+		}, 1},
+		{"output message role as bool", func(m pcommon.Map) {
+			m.PutBool("llm.output_messages.0.message.role", true)
+		}, 1},
+	}
+	for _, opts := range []Options{{}, {KeepOriginal: true}, {Latest: true}} {
+		n := New(opts)
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				m := pcommon.NewMap()
+				tc.attrs(m)
+				before := pcommon.NewMap()
+				m.CopyTo(before)
+				res := n.Attributes(m)
+				// fmt prints maps sorted, and NaN as NaN (NaN != NaN for assert.Equal).
+				assert.Equal(t, fmt.Sprint(before.AsRaw()), fmt.Sprint(m.AsRaw()), "bad input must stay as it was")
+				assert.Equal(t, Result{Skipped: tc.skipped}, res)
+			})
+		}
+	}
+}
+
+// TestBadValueBesideGoodOnes: a bad attribute does not stop the others from being mapped.
+func TestBadValueBesideGoodOnes(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("llm.token_count.prompt", "12")
+	m.PutInt("llm.token_count.completion", 3)
+	m.PutStr("llm.invocation_parameters", `{"temperature": "hot", "max_tokens": 64}`)
+	res := New(Options{}).Attributes(m)
+	assert.Equal(t, map[string]any{
+		"llm.token_count.prompt":     "12",
+		"gen_ai.usage.output_tokens": int64(3),
+		"llm.invocation_parameters":  `{"temperature": "hot", "max_tokens": 64}`,
+		"gen_ai.request.max_tokens":  int64(64),
+	}, m.AsRaw())
+	assert.Equal(t, Result{Set: 2, Removed: 1, Skipped: 2}, res)
+}
+
+func TestKeepOriginal(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		m := pcommon.NewMap()
+		m.PutStr("gen_ai.system", "openai")
+		m.PutInt("gen_ai.usage.prompt_tokens", 9)
+		m.PutStr("gen_ai.prompt.0.role", "user")
+		m.PutStr("gen_ai.prompt.0.content", "hi")
+		res := New(Options{KeepOriginal: keep}).Attributes(m)
+		want := map[string]any{
+			"gen_ai.provider.name":      "openai",
+			"gen_ai.usage.input_tokens": int64(9),
+			"gen_ai.input.messages":     `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
+		}
+		wantRes := Result{Set: 3, Removed: 4}
+		if keep {
+			want["gen_ai.system"] = "openai"
+			want["gen_ai.usage.prompt_tokens"] = int64(9)
+			want["gen_ai.prompt.0.role"] = "user"
+			want["gen_ai.prompt.0.content"] = "hi"
+			wantRes.Removed = 0
+		}
+		assert.Equal(t, want, m.AsRaw(), "keep=%v", keep)
+		assert.Equal(t, wantRes, res, "keep=%v", keep)
+	}
+}
+
+func TestLatest(t *testing.T) {
+	build := func() pcommon.Map {
+		m := pcommon.NewMap()
+		m.PutInt("gen_ai.usage.cache_creation_input_tokens", 3) // OpenLLMetry
+		m.PutDouble("llm.top_k", 40)
+		m.PutStr("llm.provider", "moonshot")
+		return m
+	}
+	m := build()
+	New(Options{}).Attributes(m)
+	assert.Equal(t, map[string]any{
+		"gen_ai.usage.cache_creation.input_tokens": int64(3),
+		"gen_ai.request.top_k":                     40.0,
+		"gen_ai.provider.name":                     "moonshot",
+	}, m.AsRaw())
+
+	m = build()
+	New(Options{Latest: true}).Attributes(m)
+	assert.Equal(t, map[string]any{
+		"gen_ai.usage.cache_write.input_tokens": int64(3),
+		"gen_ai.request.top_k":                  int64(40),
+		"gen_ai.provider.name":                  "moonshot_ai",
+	}, m.AsRaw())
+
+	// With Latest a top_k that is not a whole number cannot be an int.
+	m = pcommon.NewMap()
+	m.PutDouble("llm.top_k", 0.5)
+	assert.Equal(t, Result{Skipped: 1}, New(Options{Latest: true}).Attributes(m))
+}
+
+func TestExistingV141Wins(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("gen_ai.operation.name", "text_completion")
+	m.PutStr("openinference.span.kind", "LLM") // would be chat: conflict
+	m.PutStr("gen_ai.request.model", "a")
+	m.PutStr("llm.model_name", "a") // equal: removed; response.model still filled
+	m.PutDouble("gen_ai.request.temperature", 0.5)
+	m.PutStr("llm.invocation_parameters", `{"temperature": 0.7}`) // conflict: the parameters stay
+	m.PutStr("gen_ai.input.messages", "[]")
+	m.PutStr("llm.input_messages.0.message.role", "user") // conflict: the family stays
+	m.PutStr("llm.input_messages.0.message.content", "x")
+	res := New(Options{}).Attributes(m)
+	assert.Equal(t, map[string]any{
+		"gen_ai.operation.name":                "text_completion",
+		"openinference.span.kind":              "LLM",
+		"gen_ai.request.model":                 "a",
+		"gen_ai.response.model":                "a",
+		"gen_ai.request.temperature":           0.5,
+		"llm.invocation_parameters":            `{"temperature": 0.7}`,
+		"gen_ai.input.messages":                "[]",
+		"llm.input_messages.0.message.role":    "user",
+		"llm.input_messages.0.message.content": "x",
+	}, m.AsRaw())
+	assert.Equal(t, Result{Set: 1, Removed: 1, Conflicts: 3}, res)
+}
+
+// TestEarlierRowWins: two sources for one target; the table order decides, not the order of
+// the attributes on the span.
+func TestEarlierRowWins(t *testing.T) {
+	for i := 0; i < 2; i++ {
+		m := pcommon.NewMap()
+		if i == 0 {
+			m.PutInt("gen_ai.usage.prompt_tokens", 10)
+			m.PutInt("llm.token_count.prompt", 12)
+		} else {
+			m.PutInt("llm.token_count.prompt", 12)
+			m.PutInt("gen_ai.usage.prompt_tokens", 10)
+		}
+		res := New(Options{}).Attributes(m)
+		assert.Equal(t, map[string]any{
+			"gen_ai.usage.input_tokens": int64(10),
+			"llm.token_count.prompt":    int64(12),
+		}, m.AsRaw())
+		assert.Equal(t, Result{Set: 1, Removed: 1, Conflicts: 1}, res)
+	}
+}
+
+// TestAttributeOrderDoesNotMatter shuffles the fixture inputs.
+func TestAttributeOrderDoesNotMatter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for file, f := range loadFixtures(t) {
+		for _, c := range f.Cases {
+			n := New(Options{KeepOriginal: c.Options.KeepOriginal, Latest: c.Options.Latest})
+			ref := mapOf(t, c.Input)
+			refRes := n.Attributes(ref)
+			for k := 0; k < 5; k++ {
+				keys := make([]string, 0, len(c.Input))
+				for key := range c.Input {
+					keys = append(keys, key)
+				}
+				rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+				m := pcommon.NewMap()
+				src := mapOf(t, c.Input)
+				for _, key := range keys {
+					v, _ := src.Get(key)
+					v.CopyTo(m.PutEmpty(key))
+				}
+				res := n.Attributes(m)
+				assert.Equal(t, ref.AsRaw(), m.AsRaw(), "%s/%s", file, c.Name)
+				assert.Equal(t, refRes, res, "%s/%s", file, c.Name)
+			}
+		}
+	}
+}
+
+func TestSpanAndEvents(t *testing.T) {
+	span := ptrace.NewSpan()
+	span.Attributes().PutStr("gen_ai.system", "openai")
+	ev := span.Events().AppendEmpty()
+	ev.SetName("gen_ai.content.prompt")
+	ev.Attributes().PutStr("gen_ai.prompt", "user: hi") // no mapping
+	ev2 := span.Events().AppendEmpty()
+	ev2.SetName("gen_ai.choice")
+	ev2.Attributes().PutStr("gen_ai.system", "az.ai.openai")
+	ev2.Attributes().PutInt("llm.token_count.prompt", 0)
+	res := New(Options{}).Span(span)
+	assert.Equal(t, map[string]any{"gen_ai.provider.name": "openai"}, span.Attributes().AsRaw())
+	assert.Equal(t, map[string]any{"gen_ai.prompt": "user: hi"}, ev.Attributes().AsRaw())
+	assert.Equal(t, map[string]any{"gen_ai.provider.name": "azure.ai.openai", "gen_ai.usage.input_tokens": int64(0)}, ev2.Attributes().AsRaw())
+	assert.Equal(t, Result{Set: 3, Removed: 3}, res)
+}
+
+func TestGatewaySpanUntouched(t *testing.T) {
+	for _, opts := range []Options{{}, {KeepOriginal: true}} {
+		s := gatewaySpan()
+		before := ptrace.NewSpan()
+		s.CopyTo(before)
+		assert.Equal(t, Result{}, New(opts).Span(s))
+		assert.Equal(t, before.Attributes().AsRaw(), s.Attributes().AsRaw())
+	}
+	n, s := New(Options{}), gatewaySpan()
+	assert.Zero(t, testing.AllocsPerRun(1000, func() { n.Span(s) }), "a v1.41 span must not allocate")
+}
+
+func TestConcurrentUse(t *testing.T) {
+	n := New(Options{})
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				for _, mk := range []func() ptrace.Span{openInferenceSpan, openLLMetrySpan, openLITSpan, gatewaySpan} {
+					s := mk()
+					n.Span(s)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestTable(t *testing.T) {
+	tab := Table()
+	require.NotEmpty(t, tab)
+	seen := map[string]bool{}
+	for _, r := range tab {
+		assert.NotEmpty(t, r.From, "%+v", r)
+		assert.NotEmpty(t, r.To, "%+v", r)
+		assert.NotEmpty(t, r.Source, "%+v", r)
+		assert.Contains(t, []string{KindRename, KindParse, KindDerive}, r.Kind, "%+v", r)
+		assert.False(t, seen[r.From], "duplicate From %q", r.From)
+		seen[r.From] = true
+	}
+	for i := range rules {
+		r := &rules[i]
+		switch r.op {
+		case opValue:
+			assert.NotNil(t, r.conv, r.From)
+			assert.NotContains(t, r.From, "{", r.From)
+		case opFamily:
+			assert.NotEqual(t, famNone, r.family, r.From)
+		}
+	}
+	// Table returns a copy.
+	tab[0].From = "changed"
+	assert.NotEqual(t, "changed", Table()[0].From)
+
+	values := map[string]bool{}
+	for _, latest := range []bool{false, true} {
+		for _, p := range ProviderValues(latest) {
+			assert.NotEmpty(t, p.To, p.From)
+			assert.NotEmpty(t, p.Source, p.From)
+			assert.Equal(t, strings.ToLower(p.From), p.From, "provider keys are lower case")
+			if !latest {
+				assert.False(t, values[p.From], "duplicate provider value %q", p.From)
+				values[p.From] = true
+			}
+		}
+	}
+}
+
+// TestAppendJSONString compares the hand-written string escaping with encoding/json.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `quote " and \ backslash`, "new\nline\ttab\rcr", "\x00\x01\x1f\x7f",
+		"<html> & 'x'", "é ü 😀", "\u2028\u2029", "bad \xff utf8 \xc3", "mixed\x00é\xfe",
+	} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		require.NoError(t, enc.Encode(s))
+		assert.Equal(t, strings.TrimSuffix(want.String(), "\n"), string(appendJSONString(nil, s)), "%q", s)
+	}
+}
+
+func TestIndex(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		n       int
+		rest    string
+		ok, bad bool
+	}{
+		{"0.role", 0, "role", true, false},
+		{"12.content", 12, "content", true, false},
+		{"4096.x", 4096, "x", true, false},
+		{"4097.x", 0, "", false, true},
+		{"1234567890.x", 0, "", false, true},
+		{"01.role", 0, "", false, false},
+		{"x.role", 0, "", false, false},
+		{"prompt_filter_results", 0, "", false, false},
+		{".role", 0, "", false, false},
+		{"3", 0, "", false, false},
+		{"-1.role", 0, "", false, false},
+	} {
+		n, rest, ok, bad := index(tc.in)
+		assert.Equal(t, []any{tc.n, tc.rest, tc.ok, tc.bad}, []any{n, rest, ok, bad}, tc.in)
+	}
+}
+
+func TestScanObject(t *testing.T) {
+	ms, ok := scanObject(` { "a" : 1 , "b\"c": {"x": [1, "}"]}, "d": "e\"f", "g": [ "h" ] , "i": null } `, nil)
+	require.True(t, ok)
+	assert.Equal(t, []jsonMember{
+		{"a", "1"}, {`b"c`, `{"x": [1, "}"]}`}, {"d", `"e\"f"`}, {"g", `[ "h" ]`}, {"i", "null"},
+	}, ms)
+	ms, ok = scanObject(`{}`, nil)
+	assert.True(t, ok)
+	assert.Empty(t, ms)
+	for _, bad := range []string{``, `{`, `[]`, `"x"`, `{"a":}`, `{"a":1,}`, `nul`} {
+		_, ok := scanObject(bad, nil)
+		assert.False(t, ok, bad)
+	}
+}
+
+// TestInvocationParameters covers the parse row in detail.
+func TestInvocationParameters(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("llm.invocation_parameters", `{"temperature": 1, "top_p": 0.9, "top_k": 20, "frequency_penalty": -0.5,
+		"presence_penalty": 0.25, "seed": -3, "stop": "END", "stream": true, "n": 2, "max_tokens": 10,
+		"model": "m", "user": null}`)
+	res := New(Options{}).Attributes(m)
+	assert.Equal(t, map[string]any{
+		"llm.invocation_parameters": `{"temperature": 1, "top_p": 0.9, "top_k": 20, "frequency_penalty": -0.5,
+		"presence_penalty": 0.25, "seed": -3, "stop": "END", "stream": true, "n": 2, "max_tokens": 10,
+		"model": "m", "user": null}`, // "user" has no v1.41 attribute: the parameters stay
+		"gen_ai.request.temperature":       1.0,
+		"gen_ai.request.top_p":             0.9,
+		"gen_ai.request.top_k":             20.0,
+		"gen_ai.request.frequency_penalty": -0.5,
+		"gen_ai.request.presence_penalty":  0.25,
+		"gen_ai.request.seed":              int64(-3),
+		"gen_ai.request.stop_sequences":    []any{"END"},
+		"gen_ai.request.stream":            true,
+		"gen_ai.request.choice.count":      int64(2),
+		"gen_ai.request.max_tokens":        int64(10),
+		"gen_ai.request.model":             "m",
+	}, m.AsRaw())
+	assert.Equal(t, Result{Set: 11}, res)
+}

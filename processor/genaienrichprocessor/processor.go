@@ -1,0 +1,225 @@
+package genaienrichprocessor
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
+	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
+	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/normalize"
+)
+
+// enricher does the work of both the traces and the metrics processor.
+type enricher struct {
+	cfg    *Config
+	logger *zap.Logger
+
+	norm     *normalize.Normalizer
+	facts    *factsIndex
+	launcher launcherapi.Launcher
+	conc     concurrency
+	emb      *embedder
+}
+
+func newEnricher(cfg *Config, logger *zap.Logger) *enricher {
+	e := &enricher{cfg: cfg, logger: logger, facts: newFactsIndex()}
+	if cfg.Normalize.Enabled {
+		e.norm = normalize.New(normalize.Options{KeepOriginal: cfg.Normalize.KeepOriginal, Latest: latestGate.IsEnabled()})
+	}
+	return e
+}
+
+func (e *enricher) start(ctx context.Context, host component.Host) error {
+	if e.cfg.Launcher != nil {
+		l, err := launcherapi.Find(host, *e.cfg.Launcher)
+		if err != nil {
+			return fmt.Errorf("launcher: %w", err)
+		}
+		e.launcher = l
+		m := l.Model()
+		f := factsOf(m.Facts)
+		e.facts.add(f, m.Alias, m.Path)
+		e.facts.setLauncher(f, l.BaseURL)
+	}
+	for i, m := range e.cfg.Models {
+		file, err := gguf.Open(m.GGUF)
+		if err != nil {
+			// A model whose file cannot be read gets no facts; its spans pass as they are.
+			e.logger.Warn("models: cannot read the GGUF file; spans of this model get no facts",
+				zap.Int("index", i), zap.String("name", m.Name), zap.String("gguf", m.GGUF), zap.Error(err))
+			continue
+		}
+		f := factsOf(file.Facts())
+		_ = file.Close()
+		e.facts.add(f, m.Name, m.GGUF)
+	}
+	if e.cfg.Embeddings.Enabled {
+		emb, err := newEmbedder(ctx, e.cfg, e.launcher, e.logger)
+		if err != nil {
+			e.logger.Warn("embeddings: disabled", zap.Error(err))
+		} else {
+			e.emb = emb
+		}
+	}
+	return nil
+}
+
+func (e *enricher) shutdown(context.Context) error {
+	if e.emb != nil {
+		e.emb.close()
+	}
+	return nil
+}
+
+// processTraces enriches every span; nothing is dropped or held back.
+func (e *enricher) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	var work []embedJob
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				span := spans.At(k)
+				e.span(span)
+				if e.emb != nil {
+					if job, ok := e.emb.job(span); ok {
+						work = append(work, job)
+					}
+				}
+			}
+		}
+	}
+	if len(work) > 0 {
+		e.emb.run(ctx, work)
+	}
+	return td, nil
+}
+
+// span applies normalization, model facts and derived values to one span.
+func (e *enricher) span(span ptrace.Span) {
+	attrs := span.Attributes()
+	if e.norm != nil {
+		if r := e.norm.Span(span); r.Skipped > 0 && e.logger.Core().Enabled(zap.DebugLevel) {
+			e.logger.Debug("attributes left as they were (wrong type or value)", zap.String("span", span.Name()), zap.Int("skipped", r.Skipped))
+		}
+	}
+	op, isGenAI := attrs.Get("gen_ai.operation.name")
+	if !isGenAI {
+		return
+	}
+	if f := e.facts.lookup(attrs); f != nil {
+		f.put(attrs)
+	}
+	e.derive(span, attrs, op.AsString())
+}
+
+func (e *enricher) derive(span ptrace.Span, attrs pcommon.Map, _ string) {
+	start, end := int64(span.StartTimestamp()), int64(span.EndTimestamp())
+	if end <= start {
+		return
+	}
+	dur := float64(end-start) / 1e9
+	out := tokenCount(attrs, "gen_ai.usage.output_tokens")
+	in := tokenCount(attrs, "gen_ai.usage.input_tokens")
+	first := ttft(span)
+	if first >= 0 {
+		putIfAbsent(attrs, attrTTFT, first)
+	}
+	if out > 0 {
+		decode := dur
+		if first >= 0 && first < dur && out > 1 {
+			// The decode phase: after the first token, out-1 more tokens.
+			decode = dur - first
+			putIfAbsent(attrs, attrTPS, float64(out-1)/decode)
+		} else {
+			putIfAbsent(attrs, attrTPS, float64(out)/decode)
+		}
+	}
+	if _, ok := attrs.Get(attrCost); ok {
+		return
+	}
+	model := ""
+	for _, k := range []string{"gen_ai.response.model", "gen_ai.request.model"} {
+		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+			model = v.Str()
+			if _, priced := e.cfg.Cost.PerMillionTokens[model]; priced {
+				break
+			}
+		}
+	}
+	if p, ok := e.cfg.Cost.PerMillionTokens[model]; ok && (in >= 0 || out >= 0) {
+		usd := (float64(max(in, 0))*p.Input + float64(max(out, 0))*p.Output) / 1e6
+		attrs.PutDouble(attrCost, usd)
+		attrs.PutStr(attrCostMethod, "tokens")
+		return
+	}
+	if e.cfg.Cost.GPUHourlyUSD > 0 && span.Kind() != ptrace.SpanKindClient {
+		c := e.conc.observe(start, end)
+		attrs.PutDouble(attrCost, dur/3600*e.cfg.Cost.GPUHourlyUSD/float64(c))
+		attrs.PutStr(attrCostMethod, "gpu_time")
+	}
+}
+
+func putIfAbsent(attrs pcommon.Map, key string, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	if _, ok := attrs.Get(key); !ok {
+		attrs.PutDouble(key, v)
+	}
+}
+
+// processMetrics adds model facts to data points that name a known model.
+func (e *enricher) processMetrics(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	if e.facts.empty() {
+		return md, nil
+	}
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				forEachPointAttrs(ms.At(k), func(attrs pcommon.Map) {
+					if f := e.facts.lookup(attrs); f != nil {
+						f.put(attrs)
+					}
+				})
+			}
+		}
+	}
+	return md, nil
+}
+
+func forEachPointAttrs(m pmetric.Metric, fn func(pcommon.Map)) {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		for i := 0; i < m.Gauge().DataPoints().Len(); i++ {
+			fn(m.Gauge().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeSum:
+		for i := 0; i < m.Sum().DataPoints().Len(); i++ {
+			fn(m.Sum().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeHistogram:
+		for i := 0; i < m.Histogram().DataPoints().Len(); i++ {
+			fn(m.Histogram().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		for i := 0; i < m.ExponentialHistogram().DataPoints().Len(); i++ {
+			fn(m.ExponentialHistogram().DataPoints().At(i).Attributes())
+		}
+	case pmetric.MetricTypeSummary:
+		for i := 0; i < m.Summary().DataPoints().Len(); i++ {
+			fn(m.Summary().DataPoints().At(i).Attributes())
+		}
+	}
+}
