@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -195,4 +196,31 @@ func TestMetricsGetFacts(t *testing.T) {
 	got := sink.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Histogram().DataPoints()
 	assert.Equal(t, "llama", got.At(0).Attributes().AsRaw()[attrArchitecture])
 	assert.NotContains(t, got.At(1).Attributes().AsRaw(), attrArchitecture)
+}
+
+func TestMissingContentPassesWithoutPoint(t *testing.T) {
+	srv := llamatest.Start(t, llamatest.Options{})
+	cfg := modelConfig(t)
+	cfg.Embeddings.Enabled = true
+	cfg.Embeddings.Endpoint = srv.URL
+	td := ptrace.NewTraces()
+	s := gatewaySpan(td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans(), "llt-tiny", 3, 3, time.Second, 0)
+	s.Attributes().PutStr("gen_ai.input.messages", `not json`)
+	out, _ := runTraces(t, cfg, td)
+	a := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().AsRaw()
+	assert.NotContains(t, a, attrProjection)
+	assert.NotContains(t, a, "gen_ai.input.messages", "drop_content still removes what was captured")
+	assert.Equal(t, "llama", a[attrArchitecture])
+}
+
+func TestLatestGateSwitchesNames(t *testing.T) {
+	require.NoError(t, featuregate.GlobalRegistry().Set(latestGate.ID(), true))
+	t.Cleanup(func() { _ = featuregate.GlobalRegistry().Set(latestGate.ID(), false) })
+	td := ptrace.NewTraces()
+	s := gatewaySpan(td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans(), "m", 3, 3, time.Second, 0)
+	s.Attributes().PutInt("gen_ai.usage.cache_creation.input_tokens", 2)
+	out, _ := runTraces(t, createDefaultConfig().(*Config), td)
+	a := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().AsRaw()
+	assert.EqualValues(t, 2, a["gen_ai.usage.cache_write.input_tokens"])
+	assert.NotContains(t, a, "gen_ai.usage.cache_creation.input_tokens")
 }
