@@ -22,6 +22,7 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/plotlyjs"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+	"github.com/llamatelemetry/otelcol-llt/pkg/vizlinks"
 )
 
 // plotlyExporter is one plotlyhtml exporter, shared by the pipelines of every signal that name it.
@@ -60,7 +61,17 @@ func newExporter(cfg *Config, set exporter.Settings) *plotlyExporter {
 		}),
 		lastHist: map[string][2]float64{},
 		stop:     make(chan struct{}),
+		links:    graphistryLinks,
 	}
+}
+
+// graphistryLinks links the newest trace graph the graphistry exporter uploaded, if any.
+func graphistryLinks() []dashboard.Link {
+	var out []dashboard.Link
+	for _, l := range vizlinks.Latest("graphistry", 1) {
+		out = append(out, dashboard.Link{Text: "trace graph on Graphistry", URL: l.URL})
+	}
+	return out
 }
 
 func (e *plotlyExporter) Start(ctx context.Context, host component.Host) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/plotlyjs"
+	"github.com/llamatelemetry/otelcol-llt/pkg/vizlinks"
 )
 
 func testConfig(t *testing.T) *Config {
@@ -342,4 +343,15 @@ func TestRequestsCountOnceAcrossClientAndServerSpans(t *testing.T) {
 			assert.Equal(t, 1, s.Summary.RequestsTotal)
 		}
 	}
+}
+
+func TestLinksTheNewestGraphistryDataset(t *testing.T) {
+	cfg := testConfig(t)
+	e := startExporter(t, cfg)
+	vizlinks.Publish(vizlinks.Link{Source: "graphistry", URL: "https://hub.example/graph/graph.html?dataset=old"})
+	vizlinks.Publish(vizlinks.Link{Source: "graphistry", URL: "https://hub.example/graph/graph.html?dataset=new"})
+	require.NoError(t, e.writeFile())
+	p := pageData(t, mustRead(t, cfg.Path))
+	require.Len(t, p.Links, 1)
+	assert.Equal(t, "https://hub.example/graph/graph.html?dataset=new", p.Links[0].URL)
 }

@@ -5,6 +5,7 @@ go 1.26.8
 replace (
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest => ../../internal/browsertest
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../../internal/sharedcomponent
+	github.com/llamatelemetry/otelcol-llt/pkg/vizlinks => ../../pkg/vizlinks
 )
 
 require (
@@ -53,6 +54,7 @@ require (
 	github.com/knadh/koanf/providers/confmap v1.0.1 // indirect
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/vizlinks v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
