@@ -30,7 +30,8 @@ FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzSc
                 receiver/llamacppreceiver/internal/gateway:FuzzSSE receiver/llamacppreceiver/internal/gateway:FuzzDecodeResponse \
                 exporter/plotlyhtmlexporter/internal/downsample:FuzzLTTB exporter/plotlyhtmlexporter/internal/tracelayout:FuzzLayout \
                 cmd/lltload:FuzzReadSSE \
-                processor/genaienrichprocessor/internal/normalize:FuzzAttributes processor/genaienrichprocessor/internal/embed:FuzzProjectorCategorizer
+                processor/genaienrichprocessor/internal/normalize:FuzzAttributes processor/genaienrichprocessor/internal/embed:FuzzProjectorCategorizer \
+                exporter/graphistryexporter/internal/graph:FuzzBuild
 # Every Go module of ours except the generated distribution (built through ocb).
 MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './otelcol-llt/*' \
              -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*')))

@@ -33,6 +33,7 @@ func TestMakeRunLeavesDashboard(t *testing.T) {
 	binary(t, "LLTLOAD_BIN", "../bin/lltload", "make build")
 	dashboard := filepath.Join(root, "out", "dashboard.html")
 	_ = os.Remove(dashboard)
+	_ = os.RemoveAll(filepath.Join(root, "out", "graphs"))
 
 	started := time.Now()
 	cmd := exec.Command("make", "--no-print-directory", "-C", root, "run", "RUN_FOR=60s")
@@ -94,6 +95,16 @@ func TestMakeRunLeavesDashboard(t *testing.T) {
 	assert.LessOrEqual(t, summary.Total, okCount+20, "the page shows more requests than this run sent")
 	assert.Positive(t, summary.TokensIn)
 	assert.Positive(t, summary.TokensOut)
+	// The graphistry exporter's file mode left this run's trace graphs.
+	graphs, err := filepath.Glob(filepath.Join(root, "out", "graphs", "traces-*.nodes.arrow"))
+	require.NoError(t, err)
+	fresh := 0
+	for _, g := range graphs {
+		if st, err := os.Stat(g); err == nil && st.ModTime().After(started) {
+			fresh++
+		}
+	}
+	assert.Positive(t, fresh, "no trace graph files from this run in out/graphs")
 	var slotsPoints int
 	page.Eval(t, `document.getElementById("live-active-slots").data[0].x.length`, &slotsPoints)
 	assert.Greater(t, slotsPoints, 20, "about one slots scrape per second of the run")

@@ -49,7 +49,7 @@ func TestComponents(t *testing.T) {
 	}
 	assert.Subset(t, names(got.Receivers), []string{"otlp", "llamacpp", "nvml"})
 	assert.Subset(t, names(got.Processors), []string{"batch", "memory_limiter", "genaienrich"})
-	assert.Subset(t, names(got.Exporters), []string{"debug", "otlp_grpc", "otlp_http", "file", "prometheus", "plotlyhtml"})
+	assert.Subset(t, names(got.Exporters), []string{"debug", "otlp_grpc", "otlp_http", "file", "prometheus", "plotlyhtml", "graphistry"})
 	assert.Subset(t, names(got.Extensions), []string{"llamalauncher", "health_check", "pprof", "zpages", "file_storage"})
 	assert.ElementsMatch(t, []string{"env", "file", "yaml", "http", "https"}, schemes)
 }

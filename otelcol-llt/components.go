@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/receiver"
 	otelconftelemetry "go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+	graphistryexporter "github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter"
 	plotlyhtmlexporter "github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter"
 	debugexporter "go.opentelemetry.io/collector/exporter/debugexporter"
 	otlpexporter "go.opentelemetry.io/collector/exporter/otlpexporter"
@@ -83,6 +84,7 @@ func components() (otelcol.Factories, error) {
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
+		graphistryexporter.NewFactory(),
 		plotlyhtmlexporter.NewFactory(),
 		debugexporter.NewFactory(),
 		otlpexporter.NewFactory(),
@@ -94,6 +96,7 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	factories.ExporterModules = makeModulesMap(factories.Exporters, map[component.Type]string{
+		graphistryexporter.NewFactory().Type(): "github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter v0.0.0",
 		plotlyhtmlexporter.NewFactory().Type(): "github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0",
 		debugexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/debugexporter v0.165.0",
 		otlpexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/otlpexporter v0.165.0",

@@ -5,6 +5,7 @@ module github.com/llamatelemetry/otelcol-llt/otelcol-llt
 go 1.26.8
 
 require (
+	github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter v0.0.0
 	github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0
 	github.com/llamatelemetry/otelcol-llt/launcher v0.0.0
 	github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor v0.0.0
@@ -51,6 +52,9 @@ require (
 	github.com/Microsoft/go-winio v0.6.4 // indirect
 	github.com/NVIDIA/go-nvml v0.13.4-1 // indirect
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect
+	github.com/andybalholm/brotli v1.2.3 // indirect
+	github.com/apache/arrow-go/v18 v18.8.0 // indirect
+	github.com/apache/thrift v0.24.0 // indirect
 	github.com/aws/aws-sdk-go-v2 v1.47.1 // indirect
 	github.com/aws/aws-sdk-go-v2/config v1.33.6 // indirect
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.6 // indirect
@@ -81,8 +85,10 @@ require (
 	github.com/go-ole/go-ole v1.2.6 // indirect
 	github.com/go-viper/mapstructure/v2 v2.5.0 // indirect
 	github.com/gobwas/glob v0.2.3 // indirect
+	github.com/goccy/go-json v0.10.6 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/golang/snappy v1.0.0 // indirect
+	github.com/google/flatbuffers v25.12.19+incompatible // indirect
 	github.com/google/go-tpm v0.9.9-0.20260124013517-8f8f42cba0de // indirect
 	github.com/google/s2a-go v0.1.9 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -96,6 +102,7 @@ require (
 	github.com/jpillora/backoff v1.0.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/knadh/koanf/maps v0.1.3 // indirect
 	github.com/knadh/koanf/providers/confmap v1.0.1 // indirect
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
@@ -139,6 +146,7 @@ require (
 	github.com/tklauser/numcpus v0.12.0 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
+	github.com/zeebo/xxh3 v1.1.0 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/collector/client v1.71.0 // indirect
@@ -267,6 +275,8 @@ replace github.com/llamatelemetry/otelcol-llt/launcher v0.0.0 => ../launcher
 replace github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver v0.0.0 => ../receiver/llamacppreceiver
 
 replace github.com/llamatelemetry/otelcol-llt/receiver/nvmlreceiver v0.0.0 => ../receiver/nvmlreceiver
+
+replace github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter v0.0.0 => ../exporter/graphistryexporter
 
 replace github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0 => ../exporter/plotlyhtmlexporter
 

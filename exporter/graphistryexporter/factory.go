@@ -1,0 +1,59 @@
+package graphistryexporter // import "github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter"
+
+import (
+	"context"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/metadata"
+)
+
+// NewFactory returns the graphistry exporter's factory.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		func() component.Config { return createDefaultConfig() },
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+	)
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
+	cfg := c.(*Config)
+	e, err := newExporter(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithQueue(windowedQueue(cfg)),
+		exporterhelper.WithRetry(cfg.BackOffConfig),
+		exporterhelper.WithTimeout(cfg.TimeoutConfig),
+	)
+}
+
+// windowedQueue is sending_queue with its batching set from window and max_spans: the queue
+// gathers spans for up to window, or until max_spans, and hands them over as one batch, one
+// dataset. With a storage extension the queue, and so every span not yet uploaded, survives a
+// restart.
+func windowedQueue(cfg *Config) configoptional.Optional[exporterhelper.QueueBatchConfig] {
+	if !cfg.QueueConfig.HasValue() {
+		return cfg.QueueConfig
+	}
+	q := *cfg.QueueConfig.Get()
+	b := exporterhelper.NewDefaultBatchConfig()
+	b.FlushTimeout = cfg.Window
+	b.Sizer = exporterhelper.RequestSizerTypeItems
+	b.MinSize = int64(cfg.MaxSpans)
+	b.MaxSize = int64(cfg.MaxSpans)
+	if q.Batch.HasValue() {
+		b.Partition = q.Batch.Get().Partition
+	}
+	q.Batch = configoptional.Some(b)
+	return configoptional.Some(q)
+}
