@@ -1,0 +1,4 @@
+// Package helm holds the tests of the otelcol-llt Helm chart (otelcol-llt/) and of the Grafana
+// dashboard (../grafana/): lint, rendering with strict Kubernetes decoding, schema checks, config
+// validation with the otelcol-llt binary, and dashboard metric names.
+package helm
