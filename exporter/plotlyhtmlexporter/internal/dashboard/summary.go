@@ -44,10 +44,7 @@ const (
 	uDeferred    = "llamacpp.requests.deferred"
 	uProcessing  = "llamacpp.requests.processing"
 	uGPUUtil     = "hw.gpu.utilization"
-	uGPUMemUsage = "hw.gpu.memory.usage"
-	uGPUMemLimit = "hw.gpu.memory.limit"
 	uTemperature = "hw.temperature"
-	uPower       = "hw.power"
 	uPctFmt      = "%.0f%%" // a share in percent
 )
 

@@ -40,7 +40,6 @@ const (
 	uNeedProjection = "spans with llt.embedding.projection (the genaienrich processor with embeddings enabled)"
 	uNeedSurface    = "requests with gen_ai.usage.input_tokens over at least two time and prompt-length buckets"
 	uNeedLogs       = "log records (logs pipeline: the llamacpp receiver forwards llama-server's log)"
-	uMiB            = 1.0 / (1 << 20)
 )
 
 // Unified is the unified production observability dashboard: a trace graph, a performance
@@ -286,9 +285,9 @@ type uSubplot struct {
 func uPerformance(d *Data) *Figure {
 	const id, title = "unified-performance", "Performance: latency, GPU, tokens, memory, success, temperature"
 	cells := []uSubplot{
-		uPerfLatency(d), uPerfGPUUtil(d),
-		uPerfTokens(d), uPerfGPUMemory(d),
-		uPerfSuccess(d), uPerfTempPower(d),
+		uSubplotOf(latencyHistogram(d, "")), uSubplotOf(gpuUtilization(d, "")),
+		uSubplotOf(tokenScatter(d, "")), uSubplotOf(gpuMemory(d, "")),
+		uPerfSuccess(d), uSubplotOf(temperaturePower(d, "")),
 	}
 	empty := true
 	for _, c := range cells {
@@ -358,102 +357,35 @@ func uPerformance(d *Data) *Figure {
 	return &Figure{ID: id, Title: title, Height: uPerfHeight, Wide: true, Layout: lay, Data: traces}
 }
 
-func uAxisTitle(text string) Obj { return Obj{"title": Obj{"text": text}} }
-
-func uPerfLatency(d *Data) uSubplot {
-	c := uSubplot{Title: "Request latency", XAxis: uAxisTitle("latency (ms)"), YAxis: uAxisTitle("requests")}
-	var lat []float64
-	for _, r := range d.Requests {
-		if uFinite(r.Latency) {
-			lat = append(lat, r.Latency*1000)
+// uSubplot of a panel the other dashboards draw: the same traces and axes, so the grid and the
+// standalone panels cannot drift apart. A second y axis ("y2") becomes the grid's right axis.
+func uSubplotOf(f *Figure) uSubplot {
+	c := uSubplot{Title: f.Title}
+	if t, ok := f.Layout["title"].(Obj); ok {
+		if text, ok := t["text"].(string); ok && text != "" {
+			c.Title = text
 		}
 	}
-	if len(lat) == 0 {
-		c.Need = needSpans
+	if f.Empty != "" {
+		c.Need = strings.TrimPrefix(f.Empty, "No data yet: ")
 		return c
 	}
-	ctr, n, w := bins(lat, 30)
-	q := quantiles(lat, 0.5, 0.95)
-	c.Title = fmt.Sprintf("Request latency: p50 %.0f ms · p95 %.0f ms", q[0], q[1])
-	c.Traces = []Obj{{
-		"type": "bar", "name": "requests", "x": Nums(ctr), "y": Nums(n), "width": w * 0.95, "showlegend": false,
-		"marker": Obj{"color": colorInput}, "hovertemplate": "%{x:.0f} ms: %{y} requests<extra></extra>",
-	}}
-	return c
-}
-
-func uTimeAxis() Obj { return Obj{"type": "date"} }
-
-func uPerfGPUUtil(d *Data) uSubplot {
-	c := uSubplot{Title: "GPU utilization (%)", XAxis: uTimeAxis(), YAxis: Obj{"title": Obj{"text": "%"}, "range": []float64{0, 105}}}
-	ss := d.series(uGPUUtil, gpuSeries)
-	if len(ss) == 0 {
-		c.Need = "hw.gpu.utilization from " + needNVML
-		return c
-	}
-	for _, s := range ss {
-		c.Traces = append(c.Traces, line(seriesName("utilization", s, true), d.thin(s.T, s.V, 100), ""))
-	}
-	return c
-}
-
-func uPerfTokens(d *Data) uSubplot {
-	c := uSubplot{Title: "Input vs output tokens (size: latency)",
-		XAxis: Obj{"title": Obj{"text": "input tokens"}, "rangemode": "tozero"},
-		YAxis: Obj{"title": Obj{"text": "output tokens"}, "rangemode": "tozero"}}
-	var rs []*Request
-	maxLat := 0.0
-	for i := range d.Requests {
-		r := &d.Requests[i]
-		if r.In >= 0 && r.Out >= 0 {
-			rs = append(rs, r)
-			if uFinite(r.Latency) {
-				maxLat = max(maxLat, r.Latency)
+	c.XAxis, _ = f.Layout["xaxis"].(Obj)
+	c.YAxis, _ = f.Layout["yaxis"].(Obj)
+	for _, t := range f.Data {
+		if t["yaxis"] == "y2" {
+			t["yaxis"] = "y7"
+			if r, ok := f.Layout["yaxis2"].(Obj); ok && c.Right == nil {
+				c.Right = Obj{}
+				for k, v := range r {
+					if k != "overlaying" && k != "side" {
+						c.Right[k] = v
+					}
+				}
 			}
 		}
-	}
-	if len(rs) == 0 {
-		c.Need = "spans with gen_ai.usage.input_tokens and gen_ai.usage.output_tokens"
-		return c
-	}
-	idx := stride(len(rs), d.Opts.MaxPoints)
-	x, y, size := make(Nums, len(idx)), make(Nums, len(idx)), make(Nums, len(idx))
-	colors, text := make([]string, len(idx)), make([]string, len(idx))
-	for i, k := range idx {
-		r := rs[k]
-		x[i], y[i] = float64(r.In), float64(r.Out)
-		size[i] = 6
-		if maxLat > 0 && uFinite(r.Latency) {
-			size[i] = 6 + 20*math.Sqrt(r.Latency/maxLat)
-		}
-		colors[i] = colorOK
-		if r.Failed {
-			colors[i] = colorError
-		}
-		text[i] = requestHover(r)
-	}
-	c.Traces = []Obj{{
-		"type": "scatter", "mode": "markers", "name": "requests", "x": x, "y": y, "text": text, "hoverinfo": "text",
-		"showlegend": false,
-		"marker":     Obj{"size": size, "color": colors, "opacity": 0.7, "line": Obj{"width": 0.5, "color": "#333"}},
-	}}
-	return c
-}
-
-func uPerfGPUMemory(d *Data) uSubplot {
-	c := uSubplot{Title: "GPU memory used (MiB)", XAxis: uTimeAxis(), YAxis: Obj{"title": Obj{"text": "MiB"}, "rangemode": "tozero"}}
-	ss := d.series(uGPUMemUsage, nil)
-	if len(ss) == 0 {
-		c.Need = "hw.gpu.memory.usage from " + needNVML
-		return c
-	}
-	for _, s := range ss {
-		c.Traces = append(c.Traces, line(seriesName("memory used", s, true), d.thin(s.T, s.V, uMiB), ""))
-	}
-	for _, s := range d.series(uGPUMemLimit, nil) {
-		tr := line(seriesName("memory limit", s, true), d.thin(s.T, s.V, uMiB), colorLimit)
-		tr["line"] = Obj{"color": colorLimit, "dash": "dash"}
-		c.Traces = append(c.Traces, tr)
+		t["showlegend"] = t["showlegend"] != false && t["type"] != "bar"
+		c.Traces = append(c.Traces, t)
 	}
 	return c
 }
@@ -477,29 +409,6 @@ func uPerfSuccess(d *Data) uSubplot {
 		"text": []string{strconv.Itoa(ok), strconv.Itoa(failed)}, "textposition": "auto", "showlegend": false,
 		"marker": Obj{"color": []string{colorOK, colorError}}, "hovertemplate": "%{x}: %{y}<extra></extra>",
 	}}
-	return c
-}
-
-func uPerfTempPower(d *Data) uSubplot {
-	c := uSubplot{Title: "GPU temperature (°C) and power (W)", XAxis: uTimeAxis(), YAxis: Obj{"title": Obj{"text": "°C"}},
-		Right: Obj{"title": Obj{"text": "W"}, "rangemode": "tozero", "showgrid": false}}
-	temps, power := d.series(uTemperature, nil), d.series(uPower, nil)
-	if len(temps) == 0 && len(power) == 0 {
-		c.Need = "hw.temperature and hw.power from " + needNVML
-		return c
-	}
-	for _, s := range temps {
-		c.Traces = append(c.Traces, line(seriesName("temperature", s, true), d.thin(s.T, s.V, 1), ""))
-	}
-	for _, s := range power {
-		tr := line(seriesName("power", s, true), d.thin(s.T, s.V, 1), "")
-		tr["line"] = Obj{"dash": "dot"}
-		tr["yaxis"] = "y7"
-		c.Traces = append(c.Traces, tr)
-	}
-	if len(power) == 0 {
-		c.Right = nil
-	}
 	return c
 }
 
