@@ -7,6 +7,14 @@
 #   3. Debian's `chromium` package, installed with apt-get (through sudo when not
 #      root), after which /usr/bin/chromium is printed.
 #
+# Versions: Debian's chromium package is not pinned (its security updates replace old builds).
+# The dashboard tests start it with explicit software GL (--enable-unsafe-swiftshader
+# --use-angle=swiftshader, see internal/browsertest) and check once per browser that WebGL works,
+# so they do not depend on what a build does by default. Known to work:
+#   148.0.7778.167-1~deb12u1 (gives no WebGL with --disable-gpu unless SwiftShader is allowed)
+#   156.0.8078.114-1~deb12u1 (falls back to SwiftShader by itself)
+# The version in use is logged on stderr at every run, and in each browser test's log.
+#
 # The script never hard-codes a package mirror: apt-get uses the machine's own sources.
 # Only the final path goes to stdout, so `CHROMIUM=$(scripts/provision-chromium.sh)` works;
 # every message goes to stderr.
@@ -18,18 +26,23 @@ die() {
 	exit 1
 }
 
+# found PATH: log the browser's version and print its path.
+found() {
+	log "using $("$1" --version 2>/dev/null | head -n 1 || echo "an unknown version") ($1)"
+	printf '%s\n' "$1"
+	exit 0
+}
+
 if [ -n "${CHROMIUM:-}" ]; then
 	if [ -f "$CHROMIUM" ] && [ -x "$CHROMIUM" ]; then
-		printf '%s\n' "$CHROMIUM"
-		exit 0
+		found "$CHROMIUM"
 	fi
 	die "CHROMIUM=$CHROMIUM is not an executable file; unset it or point it at a Chromium binary"
 fi
 
 for name in chromium chromium-browser google-chrome; do
-	if found=$(command -v "$name" 2>/dev/null) && [ -x "$found" ]; then
-		printf '%s\n' "$found"
-		exit 0
+	if path=$(command -v "$name" 2>/dev/null) && [ -x "$path" ]; then
+		found "$path"
 	fi
 done
 
@@ -64,5 +77,5 @@ fi
 
 chromium=/usr/bin/chromium
 [ -x "$chromium" ] || die "the chromium package was installed but $chromium is not executable"
-log "installed $("$chromium" --version 2>/dev/null || echo chromium)"
-printf '%s\n' "$chromium"
+log "installed the chromium package $(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)"
+found "$chromium"

@@ -20,16 +20,23 @@ works() { # works BINARY: true when BINARY --version exits 0
 	[ -n "$1" ] && [ -x "$1" ] && "$1" --version >/dev/null 2>&1
 }
 
+# found BINARY: log its version (llama.cpp prints "version: N (commit)" on stderr) and print its path.
+# The forky package is not pinned (forky is Debian testing); the versions known to work are listed
+# in the README ("Where llama-server comes from"), and the one in use shows in every run's log.
+found() {
+	log "using llama-server $("$1" --version 2>&1 | grep -m1 '^version:' || echo '(version unknown)') ($1)"
+	printf '%s\n' "$1"
+	exit 0
+}
+
 if [ -n "${LLAMA_SERVER:-}" ]; then
 	if works "$LLAMA_SERVER"; then
-		printf '%s\n' "$LLAMA_SERVER"
-		exit 0
+		found "$LLAMA_SERVER"
 	fi
 	die "LLAMA_SERVER=$LLAMA_SERVER is not a working llama-server (\`--version\` failed)"
 fi
 if onpath=$(command -v llama-server 2>/dev/null) && works "$onpath"; then
-	printf '%s\n' "$onpath"
-	exit 0
+	found "$onpath"
 fi
 
 [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] ||
@@ -45,8 +52,7 @@ exec 9>"$cache/.provision.lock"
 flock 9
 
 if works "$wrapper"; then
-	printf '%s\n' "$wrapper"
-	exit 0
+	found "$wrapper"
 fi
 
 # apt_mirror prints the first non-security Debian URI of the machine's own apt sources.
@@ -139,5 +145,5 @@ if ! works "$wrapper" && [ "$variant" != x64 ]; then
 	write_wrapper x64
 fi
 works "$wrapper" || die "$wrapper does not start (\`--version\` failed)"
-log "llama-server ready (ggml CPU backend: $variant): $wrapper"
-printf '%s\n' "$wrapper"
+log "llama-server ready (ggml CPU backend: $variant, forky llama.cpp-tools $(cat "$root/var/lib/dpkg/status" 2>/dev/null | awk '/^Package: llama.cpp-tools$/ {p=1} p && /^Version:/ {print $2; exit}'))"
+found "$wrapper"

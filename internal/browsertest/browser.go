@@ -94,6 +94,7 @@ type Browser struct {
 	cfg     config
 	path    string
 	dataDir string
+	version string // "HeadlessChrome/156.0.8078.114", from the DevTools protocol
 
 	allocCtx    context.Context
 	cancelAlloc context.CancelFunc
@@ -117,6 +118,12 @@ var baseFlags = []struct {
 	{"headless", true},
 	{"no-sandbox", true},
 	{"disable-gpu", true},
+	// WebGL by software, said out loud: with --disable-gpu, some Chromium builds (Debian's 148)
+	// give a page no WebGL context at all unless SwiftShader is allowed explicitly, while others
+	// (156) fall back to it by themselves. The 3D panels (scatter3d, surface) need WebGL, so the
+	// tests must not depend on which. New checks that WebGL works (see probeWebGL).
+	{"enable-unsafe-swiftshader", true},
+	{"use-angle", "swiftshader"},
 	{"disable-background-networking", true},
 	{"disable-component-update", true},
 	{"disable-sync", true},
@@ -209,6 +216,7 @@ func New(tb testing.TB, opts ...Option) *Browser {
 	if c := chromedp.FromContext(b.ctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		b.pid = c.Browser.Process().Pid
 	}
+	b.checkWebGL(tb)
 	return b
 }
 
