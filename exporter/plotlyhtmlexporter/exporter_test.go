@@ -3,6 +3,7 @@ package plotlyhtmlexporter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
@@ -343,6 +346,78 @@ func TestRequestsCountOnceAcrossClientAndServerSpans(t *testing.T) {
 			assert.Equal(t, 1, s.Summary.RequestsTotal)
 		}
 	}
+}
+
+// TestRequestsCountOncePerCall: the spans of one call count once however they are related, and
+// its tokens are the gateway's: (a) a client span joined to the gateway span through an HTTP
+// client span (trace context propagated), (b) a client span in another trace joined by the link
+// genaienrich adds, with no usage of its own (a stream), (c) the same with the link on the
+// gateway's span, and (d) a client span of a call that went to a hosted provider.
+func TestRequestsCountOncePerCall(t *testing.T) {
+	cfg := testConfig(t)
+	e := startExporter(t, cfg)
+	fd := newFeed(t)
+	now := time.Now()
+	clientOf := func(server ptrace.Span, spans ptrace.SpanSlice) ptrace.Span {
+		c := spans.AppendEmpty()
+		server.CopyTo(c)
+		c.SetKind(ptrace.SpanKindClient)
+		c.SetSpanID(fd.spanID())
+		c.SetStartTimestamp(server.StartTimestamp() - 1e6)
+		c.SetEndTimestamp(server.EndTimestamp() + 1e6)
+		c.Attributes().Remove("gen_ai.usage.input_tokens")
+		c.Attributes().Remove("gen_ai.usage.output_tokens")
+		return c
+	}
+	// (a) client -> HTTP span -> gateway span, one trace.
+	a := fd.request(now, 100*time.Millisecond, 10, 3, false)
+	spans := a.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	clientID := clientOf(spans.At(0), spans).SpanID()
+	httpSpan := spans.AppendEmpty()
+	httpSpan.SetTraceID(spans.At(0).TraceID())
+	httpSpan.SetSpanID(fd.spanID())
+	httpSpan.SetParentSpanID(clientID)
+	httpSpan.SetName("POST")
+	httpSpan.SetStartTimestamp(spans.At(0).StartTimestamp())
+	httpSpan.SetEndTimestamp(spans.At(0).EndTimestamp())
+	// Handles of a slice's elements do not outlive an append: index again.
+	spans.At(0).SetParentSpanID(httpSpan.SpanID())
+	e.ingestTraces(a)
+	// (b) client span second, linked; (c) gateway span second, linked. Separate batches.
+	for _, linkOnClient := range []bool{true, false} {
+		srvTD := fd.request(now, 100*time.Millisecond, 20, 5, false)
+		srv := srvTD.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+		cliTD := ptrace.NewTraces()
+		cli := clientOf(srv, cliTD.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans())
+		cli.SetTraceID(pcommon.TraceID{9, byte(len(fmt.Sprint(linkOnClient)))})
+		from, to := cli, srv
+		if !linkOnClient {
+			from, to = srv, cli
+		}
+		l := from.Links().AppendEmpty()
+		l.SetTraceID(to.TraceID())
+		l.SetSpanID(to.SpanID())
+		l.Attributes().PutStr("llt.gen_ai.correlation.method", "response_id")
+		e.ingestTraces(cliTD)
+		e.ingestTraces(srvTD)
+	}
+	// (d) a hosted call: a client span alone, with its own usage.
+	hosted := fd.request(now, 100*time.Millisecond, 7, 2, false)
+	hosted.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SetKind(ptrace.SpanKindClient)
+	e.ingestTraces(hosted)
+
+	require.NoError(t, e.writeFile())
+	p := pageData(t, mustRead(t, cfg.Path))
+	n := 0
+	for _, s := range p.Sections {
+		if s.Summary != nil {
+			n++
+			assert.Equal(t, 4, s.Summary.RequestsTotal, "four calls")
+			assert.EqualValues(t, 10+20+20+7, s.Summary.TokensIn)
+			assert.EqualValues(t, 3+5+5+2, s.Summary.TokensOut)
+		}
+	}
+	require.Positive(t, n)
 }
 
 func TestLinksTheNewestGraphistryDataset(t *testing.T) {

@@ -227,8 +227,19 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 	if v, ok := attrs.Get("gen_ai.input.messages"); ok {
 		r.Preview = cut(v.AsString(), 200)
 	}
+	links := sp.Links()
+	for i := 0; i < links.Len(); i++ {
+		if _, ok := links.At(i).Attributes().Get(attrCorrelationMethod); ok {
+			r.SameCall = links.At(i).SpanID()
+			break
+		}
+	}
 	return r
 }
+
+// attrCorrelationMethod marks a span link that the genaienrich processor made between the
+// client span and the gateway span of one call.
+const attrCorrelationMethod = "llt.gen_ai.correlation.method"
 
 // ingestLogs keeps the newest log records.
 func (e *plotlyExporter) ingestLogs(ld plog.Logs) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
@@ -89,6 +90,71 @@ func BenchmarkProcess(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
 	})
+}
+
+// benchCalls is a batch of n/2 gateway spans followed by the n/2 client spans of the same calls
+// in other traces (as an SDK that sends no traceparent exports them): three in four client spans
+// carry the response id, the others (as OpenInference) are paired by the fallback.
+func benchCalls(n int) ptrace.Traces {
+	td := benchTraces(n / 2)
+	ss := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	for i := range n / 2 {
+		c := ss.AppendEmpty()
+		c.SetTraceID(pcommon.TraceID{1, byte(i >> 8), byte(i)})
+		c.SetSpanID(pcommon.SpanID{1, byte(i >> 8), byte(i)})
+		c.SetKind(ptrace.SpanKindClient)
+		c.SetName("openai.chat")
+		c.SetStartTimestamp(ss.At(i).StartTimestamp() - 1e6)
+		c.SetEndTimestamp(ss.At(i).EndTimestamp() + 1e6)
+		a := c.Attributes()
+		a.PutStr("gen_ai.operation.name", "chat")
+		a.PutStr("gen_ai.provider.name", "openai")
+		a.PutStr("gen_ai.request.model", "llt-tiny")
+		if i%4 != 0 {
+			id, _ := ss.At(i).Attributes().Get("gen_ai.response.id")
+			a.PutStr("gen_ai.response.id", id.Str())
+		}
+	}
+	return td
+}
+
+// BenchmarkProcessCorrelate: the same enrichment with and without the pairing of client and
+// gateway spans, on a batch where every call has both spans (the worst case for its cost).
+func BenchmarkProcessCorrelate(b *testing.B) {
+	const batch = 1000
+	src := benchCalls(batch)
+	for _, on := range []bool{false, true} {
+		name := "without-correlate"
+		if on {
+			name = "with-correlate"
+		}
+		b.Run(name, func(b *testing.B) {
+			cfg := modelConfig(b)
+			cfg.Cost.GPUHourlyUSD = 2
+			e := newEnricher(cfg, zap.NewNop())
+			if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
+				b.Fatal(err)
+			}
+			if on {
+				p, err := newPairer(createDefaultConfig().(*Config).Correlate, componenttest.NewNopTelemetrySettings())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer func() { _ = p.Shutdown(context.Background()) }()
+				e.pairs = p
+			}
+			for b.Loop() {
+				b.StopTimer()
+				td := ptrace.NewTraces()
+				src.CopyTo(td)
+				b.StartTimer()
+				if _, err := e.processTraces(context.Background(), td); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
 }
 
 // BenchmarkProcessEmbeddings: the embeddings path on its own (real llama-server tokenizing, the

@@ -20,6 +20,8 @@ type Config struct {
 	Models     []ModelConfig    `mapstructure:"models"`
 	Cost       CostConfig       `mapstructure:"cost"`
 	Embeddings EmbeddingsConfig `mapstructure:"embeddings"`
+	// Correlate pairs an application's client span with the gateway's span of the same call.
+	Correlate CorrelateConfig `mapstructure:"correlate"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -85,6 +87,54 @@ type EmbeddingsConfig struct {
 	MaxTextBytes int `mapstructure:"max_text_bytes"`
 }
 
+// CorrelateConfig configures the pairing of an instrumented application's client span with the
+// llamacpp gateway's server span of the same call (see internal/correlate).
+type CorrelateConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// TTL is how long the first span of a pair is remembered while its counterpart is awaited.
+	TTL time.Duration `mapstructure:"ttl"`
+	// MaxPending bounds the spans remembered; the oldest is forgotten first.
+	MaxPending int `mapstructure:"max_pending"`
+	// Fallback pairs spans without a common gen_ai.response.id by models, token counts and time.
+	Fallback FallbackConfig `mapstructure:"fallback"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// FallbackConfig configures pairing without a response id.
+type FallbackConfig struct {
+	Enabled bool `mapstructure:"enabled"`
+	// MaxSkew is how far the gateway's span may stick out of the client's (clock differences).
+	MaxSkew time.Duration `mapstructure:"max_skew"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Validate checks the correlate section; messages name the key.
+func (c *CorrelateConfig) Validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	var errs []error
+	if c.TTL <= 0 {
+		errs = append(errs, fmt.Errorf("`ttl` must be > 0, got %v", c.TTL))
+	}
+	if c.MaxPending < 1 {
+		errs = append(errs, fmt.Errorf("`max_pending` must be >= 1, got %d", c.MaxPending))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the fallback section; messages name the key.
+func (c *FallbackConfig) Validate() error {
+	if c.MaxSkew < 0 {
+		return fmt.Errorf("`max_skew` must be >= 0, got %v", c.MaxSkew)
+	}
+	return nil
+}
+
 // CategoryConfig is one category rule.
 type CategoryConfig struct {
 	Name  string `mapstructure:"name"`
@@ -97,6 +147,10 @@ func createDefaultConfig() component.Config {
 		Embeddings: EmbeddingsConfig{
 			Source: SourceGGUF, Tokenizer: "server", Window: 2000, DropContent: true, Clusters: 4,
 			Timeout: 2 * time.Second, MaxTextBytes: 4096,
+		},
+		Correlate: CorrelateConfig{
+			Enabled: true, TTL: 2 * time.Minute, MaxPending: 10000,
+			Fallback: FallbackConfig{Enabled: true, MaxSkew: 100 * time.Millisecond},
 		},
 	}
 }

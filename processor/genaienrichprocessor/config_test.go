@@ -29,6 +29,8 @@ func TestLoadConfig(t *testing.T) {
 		Categories: []CategoryConfig{{Name: "code", Match: "(?i)func|class|def "}}, Clusters: 3,
 		Timeout: 500 * time.Millisecond, MaxTextBytes: 1000,
 	}
+	all.Correlate = CorrelateConfig{Enabled: true, TTL: 30 * time.Second, MaxPending: 500,
+		Fallback: FallbackConfig{Enabled: false, MaxSkew: time.Second}}
 
 	tests := []struct {
 		name     string
@@ -44,6 +46,8 @@ func TestLoadConfig(t *testing.T) {
 			"embeddings::window: must be >= 10", "embeddings::clusters: must be 1..64", "embeddings::timeout: must be > 0",
 			"embeddings::max_text_bytes: must be >= 1", "embeddings::categories[0]::name: must be set",
 			`embeddings::categories[0]::match: not a regular expression: "(unclosed"`,
+			"correlate: `ttl` must be > 0", "`max_pending` must be >= 1",
+			"correlate::fallback: `max_skew` must be >= 0",
 		}},
 		{name: "gguf_without_model", errs: []string{"embeddings::source: gguf needs a launcher or models"}},
 		{name: "unknown_key", errs: []string{"has invalid keys: normalise"}},

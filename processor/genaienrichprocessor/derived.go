@@ -8,6 +8,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
+// GenAI semantic-conventions attributes that the processor reads after normalization.
+const (
+	attrOperationName = "gen_ai.operation.name"
+	attrRequestModel  = "gen_ai.request.model"
+	attrResponseModel = "gen_ai.response.model"
+	attrResponseID    = "gen_ai.response.id"
+	attrFinishReasons = "gen_ai.response.finish_reasons"
+	attrUsageInput    = "gen_ai.usage.input_tokens"
+	attrUsageOutput   = "gen_ai.usage.output_tokens"
+)
+
 // Derived attributes (not semantic conventions).
 const (
 	attrTTFT       = "llt.gen_ai.time_to_first_token"
@@ -24,6 +35,11 @@ func tokenCount(attrs pcommon.Map, key string) int64 {
 	if !ok {
 		return -1
 	}
+	return count(v)
+}
+
+// count is the token count in v, or -1.
+func count(v pcommon.Value) int64 {
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
 		if v.Int() >= 0 {

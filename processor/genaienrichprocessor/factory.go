@@ -2,6 +2,7 @@ package genaienrichprocessor // import "github.com/llamatelemetry/otelcol-llt/pr
 
 import (
 	"context"
+	"errors"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
@@ -34,9 +35,29 @@ func NewFactory() processor.Factory {
 var mutates = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true})
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	e := newEnricher(cfg.(*Config), set.Logger)
+	c := cfg.(*Config)
+	e := newEnricher(c, set.Logger)
+	start, shutdown := e.start, e.shutdown
+	if c.Correlate.Enabled {
+		shared, err := pairers.LoadOrStore(set.ID, func() (*pairer, error) {
+			return newPairer(c.Correlate, set.TelemetrySettings)
+		})
+		if err != nil {
+			return nil, err
+		}
+		e.pairs = shared.Unwrap()
+		start = func(ctx context.Context, host component.Host) error {
+			if err := shared.Start(ctx, host); err != nil {
+				return err
+			}
+			return e.start(ctx, host)
+		}
+		shutdown = func(ctx context.Context) error {
+			return errors.Join(e.shutdown(ctx), shared.Shutdown(ctx))
+		}
+	}
 	return processorhelper.NewTraces(ctx, set, cfg, next, e.processTraces,
-		processorhelper.WithStart(e.start), processorhelper.WithShutdown(e.shutdown), mutates)
+		processorhelper.WithStart(start), processorhelper.WithShutdown(shutdown), mutates)
 }
 
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {

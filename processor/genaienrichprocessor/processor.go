@@ -26,6 +26,8 @@ type enricher struct {
 	launcher launcherapi.Launcher
 	conc     concurrency
 	emb      *embedder
+	// pairs is the shared correlator of the traces processor; nil for metrics or when disabled.
+	pairs *pairer
 }
 
 func newEnricher(cfg *Config, logger *zap.Logger) *enricher {
@@ -111,9 +113,12 @@ func (e *enricher) span(span ptrace.Span) {
 			e.logger.Debug("attributes left as they were (wrong type or value)", zap.String("span", span.Name()), zap.Int("skipped", r.Skipped))
 		}
 	}
-	op, isGenAI := attrs.Get("gen_ai.operation.name")
+	op, isGenAI := attrs.Get(attrOperationName)
 	if !isGenAI {
 		return
+	}
+	if e.pairs != nil {
+		e.pairs.correlate(span, attrs, op.AsString())
 	}
 	if f := e.facts.lookup(attrs); f != nil {
 		f.put(attrs)
@@ -147,7 +152,7 @@ func (e *enricher) derive(span ptrace.Span, attrs pcommon.Map, _ string) {
 		return
 	}
 	model := ""
-	for _, k := range []string{"gen_ai.response.model", "gen_ai.request.model"} {
+	for _, k := range []string{attrResponseModel, attrRequestModel} {
 		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
 			model = v.Str()
 			if _, priced := e.cfg.Cost.PerMillionTokens[model]; priced {

@@ -16,6 +16,8 @@ const (
 	statusUnset = 0
 	statusOK    = 1
 	statusError = 2
+
+	spanKindServer = 2
 )
 
 // Options are the drawing settings that come from the exporter's configuration.
@@ -27,15 +29,20 @@ type Options struct {
 	TemperatureThreshold float64
 }
 
-// Request is one inference request: a span with gen_ai.operation.name whose parent is not also
-// such a span (so a client span and the server span it calls count once).
+// Request is one inference call. The GenAI spans of one call count once: a span under another
+// GenAI span of its trace (an instrumented client's span around the gateway's, through any HTTP
+// spans between them), and the two spans that the genaienrich processor joined with a link
+// (client and gateway in different traces) are one request. Its latency is the outermost span's,
+// as the caller saw it; its token counts are the gateway's when it has them (a client SDK often
+// records none for a stream), else the largest any span of the call has.
 type Request struct {
 	StartMs, EndMs int64
-	// Latency is the span's duration in seconds.
+	// Latency is the outermost span's duration in seconds.
 	Latency float64
 	In, Out int64
 	Failed  bool
-	Span    *store.Span
+	// Span is the outermost span of the call.
+	Span *store.Span
 }
 
 // Data is what the builders share: the snapshot plus the derived requests.
@@ -46,32 +53,130 @@ type Data struct {
 	spanByID map[[8]byte]*store.Span
 }
 
+// maxAncestorHops bounds the walk up a trace from a GenAI span to the GenAI span above it.
+const maxAncestorHops = 64
+
 // NewData derives the requests of a snapshot.
 func NewData(snap *store.Snapshot, opts Options) *Data {
 	d := &Data{Snap: snap, Opts: opts, spanByID: map[[8]byte]*store.Span{}}
 	if d.Opts.MaxPoints < 10 {
 		d.Opts.MaxPoints = 10
 	}
-	genai := map[[8]byte]bool{}
+	var genai []*store.Span
 	snap.Spans.Each(func(s *store.Span) bool {
 		d.spanByID[s.SpanID] = s
 		if s.GenAI {
-			genai[s.SpanID] = true
+			genai = append(genai, s)
 		}
 		return true
 	})
-	snap.Spans.Each(func(s *store.Span) bool {
-		if !s.GenAI || (s.ParentID != [8]byte{} && genai[s.ParentID]) {
-			return true
+	calls := newCallSets(len(genai))
+	index := make(map[[8]byte]int, len(genai))
+	for i, s := range genai {
+		index[s.SpanID] = i
+	}
+	for i, s := range genai {
+		if up := d.genAIAncestor(s); up != nil {
+			calls.join(i, index[up.SpanID])
 		}
-		d.Requests = append(d.Requests, Request{
-			StartMs: s.StartNs / 1e6, EndMs: s.EndNs / 1e6, Latency: s.DurationSeconds(),
-			In: s.InputTokens, Out: s.OutputTokens, Failed: s.Status == statusError, Span: s,
-		})
-		return true
-	})
+		if j, ok := index[s.SameCall]; ok && s.SameCall != ([8]byte{}) {
+			calls.join(i, j)
+		}
+	}
+	for _, members := range calls.groups() {
+		d.Requests = append(d.Requests, requestOf(genai, members))
+	}
 	sort.SliceStable(d.Requests, func(i, j int) bool { return d.Requests[i].EndMs < d.Requests[j].EndMs })
 	return d
+}
+
+// genAIAncestor is the nearest GenAI span above s in its trace, through spans that are not
+// GenAI (an HTTP client span between an SDK's span and the gateway's), or nil.
+func (d *Data) genAIAncestor(s *store.Span) *store.Span {
+	id := s.ParentID
+	for range maxAncestorHops {
+		if id == ([8]byte{}) || id == s.SpanID {
+			return nil
+		}
+		p, ok := d.spanByID[id]
+		if !ok || p.TraceID != s.TraceID {
+			return nil
+		}
+		if p.GenAI {
+			return p
+		}
+		id = p.ParentID
+	}
+	return nil
+}
+
+// requestOf is the request of one call from the indexes of its spans.
+func requestOf(genai []*store.Span, members []int) Request {
+	outer := genai[members[0]]
+	in, out := int64(-1), int64(-1)
+	var serverIn, serverOut int64 = -1, -1
+	failed := false
+	for _, i := range members {
+		s := genai[i]
+		if s.StartNs < outer.StartNs || (s.StartNs == outer.StartNs && s.EndNs > outer.EndNs) {
+			outer = s
+		}
+		in, out = max(in, s.InputTokens), max(out, s.OutputTokens)
+		if s.Kind == spanKindServer {
+			serverIn, serverOut = max(serverIn, s.InputTokens), max(serverOut, s.OutputTokens)
+		}
+		failed = failed || s.Status == statusError
+	}
+	if serverIn >= 0 {
+		in = serverIn
+	}
+	if serverOut >= 0 {
+		out = serverOut
+	}
+	return Request{StartMs: outer.StartNs / 1e6, EndMs: outer.EndNs / 1e6, Latency: outer.DurationSeconds(),
+		In: in, Out: out, Failed: failed, Span: outer}
+}
+
+// callSets is a union-find over the GenAI spans of a snapshot: each set is one call.
+type callSets struct{ parent []int }
+
+func newCallSets(n int) *callSets {
+	c := &callSets{parent: make([]int, n)}
+	for i := range c.parent {
+		c.parent[i] = i
+	}
+	return c
+}
+
+func (c *callSets) find(i int) int {
+	for c.parent[i] != i {
+		c.parent[i] = c.parent[c.parent[i]]
+		i = c.parent[i]
+	}
+	return i
+}
+
+func (c *callSets) join(i, j int) {
+	if a, b := c.find(i), c.find(j); a != b {
+		c.parent[max(a, b)] = min(a, b)
+	}
+}
+
+// groups returns the members of each set, in the order of their first member.
+func (c *callSets) groups() [][]int {
+	at := map[int]int{}
+	var out [][]int
+	for i := range c.parent {
+		r := c.find(i)
+		g, ok := at[r]
+		if !ok {
+			g = len(out)
+			at[r] = g
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], i)
+	}
+	return out
 }
 
 // series returns the snapshot's streams of a metric, optionally filtered.

@@ -30,6 +30,9 @@ type Span struct {
 	Category      string
 	// Preview is the start of the captured input (gen_ai.input.messages or a prompt), when captured.
 	Preview string
+	// SameCall is the span that the genaienrich processor found to be the other end of this
+	// span's call (its link with llt.gen_ai.correlation.method); zero when none.
+	SameCall [8]byte
 }
 
 // DurationSeconds is End-Start in seconds (0 when the end is before the start).
