@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -467,6 +468,49 @@ func TestClientDisconnectMidStream(t *testing.T) {
 	assert.Equal(t, 1, s.Events().Len(), "the first token had arrived")
 }
 
+// TestClientLeavesAfterDone: SDKs stop reading a stream at [DONE] and close it; when the
+// upstream is slower to end its response than that, the call is still a success.
+func TestClientLeavesAfterDone(t *testing.T) {
+	events := splitEvents(fixture(t, "b11669/chat-completion-stream.sse"))
+	upstreamCancelled := make(chan struct{})
+	up := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range events {
+			_, _ = w.Write(ev)
+		}
+		w.(http.Flusher).Flush()
+		select { // the end of the response comes late
+		case <-r.Context().Done():
+			close(upstreamCancelled)
+		case <-time.After(10 * time.Second):
+		}
+	})
+	gw := startGateway(t, Config{}, fixedURL(up.URL))
+	req, err := http.NewRequest(http.MethodPost, gw.url+"/v1/chat/completions",
+		strings.NewReader(`{"messages":[{"role":"user","content":"hi"}],"stream":true}`))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	br := bufio.NewReader(resp.Body)
+	for {
+		line, err := br.ReadString('\n')
+		require.NoError(t, err)
+		if strings.Contains(line, "[DONE]") {
+			break
+		}
+	}
+	_ = resp.Body.Close() // as an SDK does at [DONE]
+	select {
+	case <-upstreamCancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request was not cancelled")
+	}
+	s := serverSpans(waitServerSpans(t, gw.sink, 1))[0]
+	assert.NotContains(t, attrs(s), "error.type")
+	assert.NotEqual(t, ptrace.StatusCodeError, s.Status().Code())
+	assert.Contains(t, attrs(s), "gen_ai.usage.output_tokens", "the usage chunk was read")
+}
+
 func TestUpstreamBreaksOffMidStream(t *testing.T) {
 	events := splitEvents(fixture(t, "b11669/chat-completion-stream.sse"))
 	up := newFakeUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -702,4 +746,50 @@ func TestCompressedAnswerForwardedUnread(t *testing.T) {
 	assert.NotContains(t, a, "gen_ai.usage.input_tokens")
 	assert.NotContains(t, a, "error.type")
 	assert.Equal(t, "chat tiny-test", s.Name())
+}
+
+// TestKeptAliveConnectionClosedByServer: llama-server may close a kept-alive connection that the
+// gateway is about to reuse (its keep-alive timeout or request limit, or busy threads). The
+// request was not answered, so the gateway sends it again on a new connection instead of
+// answering 502.
+func TestKeptAliveConnectionClosedByServer(t *testing.T) {
+	answer := jsonAnswer(http.StatusOK, fixture(t, "b11669/chat-completion.json"))
+	var requests atomic.Int32
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 2 {
+			// The second request arrives on the kept-alive connection: take it whole, then
+			// close the connection without a word, as a server closing it does.
+			_, _ = io.Copy(io.Discard, r.Body)
+			c, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = c.Close()
+			}
+			return
+		}
+		answer(w, r)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	gw := startGateway(t, Config{}, fixedURL(srv.URL))
+
+	for i := range 2 {
+		resp, body := post(t, gw.url+"/v1/chat/completions", chatRequest)
+		if resp.StatusCode != http.StatusOK {
+			for _, s := range serverSpans(waitServerSpans(t, gw.sink, i+1)) {
+				t.Logf("span: %s", s.Status().Message())
+			}
+		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, "call %d: %s", i, body)
+	}
+	assert.EqualValues(t, 3, requests.Load(), "the dropped request was sent again")
+	assert.EqualValues(t, 2, conns.Load(), "on a new connection")
+	for _, s := range serverSpans(waitServerSpans(t, gw.sink, 2)) {
+		assert.NotContains(t, attrs(s), "error.type")
+	}
 }

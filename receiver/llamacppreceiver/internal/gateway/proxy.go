@@ -139,7 +139,11 @@ func (g *Gateway) finish(ex *exchange, r *http.Request, p any) {
 	if ex.stream != nil {
 		ex.stream.flushPending()
 	}
-	if ex.errType == "" && (p != nil || ex.readErr != nil) {
+	// A client that leaves once the stream's end ([DONE]) has passed got its whole answer: the
+	// SDKs stop reading there and close, and whatever then fails is no failure of the call.
+	complete := ex.stream != nil && ex.stream.done && (p == nil || p == http.ErrAbortHandler) &&
+		(ex.readErr == nil || errors.Is(ex.readErr, context.Canceled) || r.Context().Err() != nil)
+	if ex.errType == "" && !complete && (p != nil || ex.readErr != nil) {
 		switch {
 		case p != nil && p != http.ErrAbortHandler:
 			ex.errType = errOther
@@ -169,6 +173,14 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 		// The body was read already (the client got its 100 Continue then): do not make the
 		// transport wait for another one from upstream.
 		pr.Out.Header.Del("Expect")
+		// The body is buffered (GetBody), so the transport may send the request again on a new
+		// connection when llama-server closed the reused kept-alive connection without
+		// answering ("http: server closed idle connection", or EOF before the status line),
+		// which Go does only for requests it may replay. A nil value marks the request so
+		// without sending the header (net/http's Transport documentation). llama-server closes
+		// kept-alive connections on its own (timeout, request count, busy threads); without
+		// this such a race answered 502 under concurrency.
+		pr.Out.Header["X-Idempotency-Key"] = nil
 	}
 	if up == nil {
 		up = unroutable
