@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 
@@ -181,6 +182,14 @@ func convCount(_ *Normalizer, v pcommon.Value) (val, status) {
 	return val{}, stBad
 }
 
+// convPositive accepts an integer >= 1 (the number of choices).
+func convPositive(_ *Normalizer, v pcommon.Value) (val, status) {
+	if i, ok := asInt(v); ok && i >= 1 {
+		return intVal(i), stOK
+	}
+	return val{}, stBad
+}
+
 // convInt accepts any integer (seed).
 func convInt(_ *Normalizer, v pcommon.Value) (val, status) {
 	if i, ok := asInt(v); ok {
@@ -270,6 +279,30 @@ func convStrings(_ *Normalizer, v pcommon.Value) (val, status) {
 	return val{}, stBad
 }
 
+// convJSONArray accepts a string holding a JSON array and copies it as it is.
+func convJSONArray(_ *Normalizer, v pcommon.Value) (val, status) {
+	if v.Type() != pcommon.ValueTypeStr {
+		return val{}, stBad
+	}
+	s := strings.TrimLeft(v.Str(), " \t\r\n")
+	if s == "" || s[0] != '[' || !json.Valid([]byte(s)) {
+		return val{}, stBad
+	}
+	return strVal(v.Str()), stOK
+}
+
+// convChatCompletionID accepts vLLM's engine request id when it is the id of a chat
+// completion response (chatcmpl-...); other ids are not response ids and are left alone.
+func convChatCompletionID(_ *Normalizer, v pcommon.Value) (val, status) {
+	if v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
+		return val{}, stBad
+	}
+	if len(v.Str()) > len(vllmChatIDPrefix) && strings.HasPrefix(v.Str(), vllmChatIDPrefix) {
+		return strVal(v.Str()), stOK
+	}
+	return val{}, stIgnore
+}
+
 // convAny copies any non-empty value.
 func convAny(_ *Normalizer, v pcommon.Value) (val, status) {
 	switch v.Type() {
@@ -339,4 +372,47 @@ func isStreaming(m pcommon.Map) bool {
 		}
 	}
 	return false
+}
+
+// has returns a condition that holds when the span carries the attribute k.
+func has(k string) func(m pcommon.Map) bool {
+	return func(m pcommon.Map) bool {
+		_, ok := m.Get(k)
+		return ok
+	}
+}
+
+// traceloopTarget returns a target picker for traceloop.entity.* by the span's
+// traceloop.span.kind: agent for agent spans, tool for tool spans ("" where there is none).
+func traceloopTarget(agent, tool string) func(m pcommon.Map) string {
+	return func(m pcommon.Map) string {
+		v, ok := m.Get(srcTraceloopSpanKind)
+		if !ok || v.Type() != pcommon.ValueTypeStr {
+			return ""
+		}
+		switch strings.ToLower(v.Str()) {
+		case "agent":
+			return agent
+		case "tool":
+			return tool
+		}
+		return ""
+	}
+}
+
+// vllmOperation derives gen_ai.operation.name of a vLLM request span from the engine request
+// id that vLLM's OpenAI-compatible server assigns: chatcmpl-... for chat completions, cmpl-... for
+// completions. Other ids (offline LLM requests, other endpoints) give no operation.
+func vllmOperation(m pcommon.Map) (val, status) {
+	v, ok := m.Get(srcVLLMRequestID)
+	if !ok || v.Type() != pcommon.ValueTypeStr {
+		return val{}, stIgnore
+	}
+	switch id := v.Str(); {
+	case len(id) > len(vllmChatIDPrefix) && strings.HasPrefix(id, vllmChatIDPrefix):
+		return strVal("chat"), stOK
+	case len(id) > len(vllmCompletionIDPrefix) && strings.HasPrefix(id, vllmCompletionIDPrefix):
+		return strVal("text_completion"), stOK
+	}
+	return val{}, stIgnore
 }

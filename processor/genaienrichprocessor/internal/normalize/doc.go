@@ -1,6 +1,7 @@
 // Package normalize rewrites the attributes of LLM spans written by other instrumentations
-// (OpenLLMetry, OpenInference, OpenLIT, GenAI semantic conventions older than v1.37) to the
-// OpenTelemetry GenAI semantic conventions v1.41, so that spans from any source can be compared.
+// (OpenLLMetry, OpenInference, OpenLIT, vLLM's request spans, the agent frameworks of contrib's
+// genainormalizer, GenAI semantic conventions older than v1.37) to the OpenTelemetry GenAI
+// semantic conventions v1.41, so that spans from any source can be compared.
 //
 // The mapping is a fixed table ([Table]); README.md in this directory renders it with the
 // source of every row. The rules:
@@ -19,6 +20,8 @@
 //     without it, new names found on a span are renamed back to v1.41.
 //   - When two source attributes map to the same target, the row that comes first in [Table]
 //     wins and the later one counts as a conflict.
+//   - Generic, unprefixed names (session.id, tool.name, agent_role, ...) are mapped only on
+//     spans that carry their framework's marker attribute.
 //
 // A span that carries only v1.41 attributes costs one pass over its attributes with one map
 // lookup per key and no allocation.

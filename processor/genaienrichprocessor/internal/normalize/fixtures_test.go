@@ -62,7 +62,7 @@ func mapOf(t *testing.T, raw map[string]any) pcommon.Map {
 
 func TestFixtures(t *testing.T) {
 	files := loadFixtures(t)
-	for _, name := range []string{"openinference.yaml", "openllmetry.yaml", "openlit.yaml", "legacy.yaml", "v141.yaml"} {
+	for _, name := range []string{"openinference.yaml", "openllmetry.yaml", "openlit.yaml", "legacy.yaml", "v141.yaml", "vllm.yaml", "frameworks.yaml"} {
 		require.Contains(t, files, name)
 	}
 	for file, f := range files {

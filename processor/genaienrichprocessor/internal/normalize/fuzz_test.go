@@ -28,6 +28,9 @@ var fuzzKeys = func() []string {
 		attrRequestTemperature, attrRequestTopK, attrRequestStopSequences, attrRequestStream, attrResponseFinishReasons,
 		attrUsageInput, attrUsageOutput, attrUsageCacheCreation, attrUsageCacheWrite, attrInputMessages, attrOutputMessages,
 		"server.address", "llm.token_count.total", "input.value",
+		// Markers that rows are conditioned on, and the targets of the newer rows.
+		srcCrewAIAgentFingerprint, srcCrewAICrewKey, srcLogfireMsg, attrResponseID, attrAgentName,
+		attrConversationID, attrToolName, attrToolCallArguments, attrToolCallResult, attrToolDefinitions,
 	}
 	for _, r := range rules {
 		if !strings.Contains(r.From, "{") {
@@ -37,6 +40,26 @@ var fuzzKeys = func() []string {
 	return keys
 }()
 
+// fuzzKey returns the layout byte that picks key k.
+func fuzzKey(k string) byte {
+	for i, x := range fuzzKeys {
+		if x == k && i < 255 {
+			return byte(i)
+		}
+	}
+	panic("no fuzz key " + k)
+}
+
+// fuzzString returns the variant byte that picks the string value s.
+func fuzzString(s string) byte {
+	for i, x := range fuzzStrings {
+		if x == s {
+			return byte(i)
+		}
+	}
+	panic("no fuzz string " + s)
+}
+
 // fuzzStrings are string values that exercise the converters and parsers.
 var fuzzStrings = []string{
 	"", "LLM", "EMBEDDING", "chain", "chat", "completion", "rerank", "openai", "Anthropic", "az.ai.openai", "moonshot",
@@ -44,6 +67,10 @@ var fuzzStrings = []string{
 	`{"temperature": 0.5, "max_tokens": 10, "stop": ["a"], "stream": true}`, `{"temperature":`, `[1, 2]`, `{"stop": ["a", 1]}`,
 	`{"max_completion_tokens": 5, "max_tokens": 6, "n": 0, "seed": 1e30, "top_k": 1.5, "model": ""}`, `{"a": {"b": [1, {"c": "}"}]}}`,
 	`{"city": "Paris"}`, `not json`, `null`, `{"x": "\u00e9\ud83d\ude00"}`,
+	"agent", "tool", "workflow", "chatcmpl-7", "cmpl-7-0", "chatcmpl-", "0",
+	`[{"role": "user", "content": "hi"}]`, `[{"message.role": "assistant", "message.tool_calls": [{"tool_call.id": "c", "tool_call.function.name": "f"}]}]`,
+	`[{"message": {"contents": [{"message_content": {"type": "image"}}]}}]`, `[1]`, `[{"role": null}]`,
+	`[{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": [1]}}}}}}}}}}}]`,
 }
 
 // buildFuzzMap turns the fuzzer's bytes into an attribute map: each 3-byte group picks a key,
@@ -98,6 +125,19 @@ func FuzzAttributes(f *testing.F) {
 	f.Add([]byte{0, 1, 21, 5, 2, 3}, "gpt-4o", 0.5, uint8(0))
 	f.Add([]byte{40, 0, 0, 41, 1, 7, 18, 1, 17}, `{"temperature": 0.2}`, math.NaN(), uint8(1))
 	f.Add([]byte{255, 0, 0, 3, 3, 3}, "llm.token_count.prompt", 12.0, uint8(2))
+	// A vLLM request span, a traceloop tool span and messages as one JSON string.
+	f.Add([]byte{
+		fuzzKey("gen_ai.request.id"), 1, fuzzString("chatcmpl-7"), fuzzKey("gen_ai.latency.e2e"), 3, 0,
+		fuzzKey("gen_ai.latency.time_to_first_token"), 3, 0, fuzzKey("gen_ai.request.n"), 2, 66,
+	}, "x", 0.25, uint8(0))
+	f.Add([]byte{
+		fuzzKey(srcTraceloopSpanKind), 1, fuzzString("tool"), fuzzKey("traceloop.entity.name"), 0, 0,
+		fuzzKey("traceloop.entity.input"), 1, fuzzString(`{"city": "Paris"}`),
+	}, "get_weather", 0.0, uint8(1))
+	f.Add([]byte{
+		fuzzKey("llm.input_messages"), 1, fuzzString(`[{"role": "user", "content": "hi"}]`),
+		fuzzKey("llm.output_messages"), 0, 0, fuzzKey(srcOISpanKind), 1, fuzzString("LLM"),
+	}, `[{"message.role": "assistant", "message.content": "ok"}]`, 0.0, uint8(3))
 	normalizers := []*Normalizer{
 		New(Options{}), New(Options{KeepOriginal: true}), New(Options{Latest: true}), New(Options{KeepOriginal: true, Latest: true}),
 	}
@@ -158,7 +198,9 @@ func isTarget(k string) bool {
 		attrRequestSeed, attrRequestStopSequences, attrRequestStream, attrRequestChoiceCount, attrResponseFinishReasons,
 		attrResponseTTFC, attrUsageInput, attrUsageOutput, attrUsageCacheRead, attrUsageCacheCreation, attrUsageReasoning,
 		attrInputMessages, attrOutputMessages, attrOutputType, attrEmbeddingsDimCount, attrToolCallArguments,
-		attrOpenAIReqServiceTier, attrOpenAIRespServiceTier, attrOpenAIRespFingerprint, attrUsageCacheWrite:
+		attrOpenAIReqServiceTier, attrOpenAIRespServiceTier, attrOpenAIRespFingerprint, attrUsageCacheWrite,
+		attrResponseID, attrAgentName, attrConversationID, attrToolName, attrToolDescription, attrToolCallID,
+		attrToolCallResult, attrToolDefinitions:
 		return true
 	}
 	return false

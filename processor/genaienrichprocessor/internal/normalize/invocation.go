@@ -15,10 +15,9 @@ const maxInvocationBytes = 64 << 10
 
 // invocationParam maps one key of llm.invocation_parameters to its target.
 type invocationParam struct {
-	key      string
-	to       string
-	conv     func(n *Normalizer, raw string) (val, status)
-	optional bool // written only when the target is absent; never a conflict
+	key  string
+	to   string
+	conv func(n *Normalizer, raw string) (val, status)
 }
 
 // invocationParams in the order they are applied. max_completion_tokens comes before
@@ -36,8 +35,9 @@ var invocationParams = []invocationParam{
 	{key: "stop_sequences", to: attrRequestStopSequences, conv: jsonStrings},
 	{key: "stream", to: attrRequestStream, conv: jsonBool},
 	{key: "n", to: attrRequestChoiceCount, conv: jsonPositive},
-	// The model is also in llm.model_name, which wins; the parameter only fills a gap.
-	{key: "model", to: attrRequestModel, conv: jsonString, optional: true},
+	// The requested model. llm.model_name is the model of the response and maps to
+	// gen_ai.response.model; the two differ when the server answers with another name.
+	{key: "model", to: attrRequestModel, conv: jsonString},
 }
 
 // invocation applies llm.invocation_parameters. Bad parameters are skipped one by one; the
@@ -81,12 +81,7 @@ func (s *state) invocation(mt match) {
 		if p.key == "max_completion_tokens" {
 			hasMCT = true
 		}
-		to := s.n.target(p.to)
-		if p.optional {
-			s.optional(to, v)
-			continue
-		}
-		if s.decide(to, v) == conflict {
+		if s.decide(s.n.target(p.to), v) == conflict {
 			s.res.Conflicts++
 			complete = false
 		}

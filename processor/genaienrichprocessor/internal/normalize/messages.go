@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -359,6 +360,130 @@ func (s *state) family(r *ruleDef) {
 		return
 	}
 	s.consume(b.consumed...)
+}
+
+// Bounds on the llm.input_messages / llm.output_messages values that are parsed: a larger
+// value, or one nested deeper than the family's fields, is not converted.
+const (
+	maxMessagesJSONBytes = 1 << 20
+	maxMessagesJSONDepth = 10
+)
+
+// messagesJSON converts llm.input_messages or llm.output_messages given as one JSON string: an
+// array of message objects with the fields of the indexed family (role, content, name,
+// tool_call_id, tool_calls, contents), with or without the "message." prefix, as dotted keys
+// or as nested objects. The source is removed only when every field was mapped; a field
+// without a place in the v1.41 schema (an image, say) keeps it on the span.
+func (s *state) messagesJSON(mt match) {
+	r := mt.r
+	if mt.v.Type() != pcommon.ValueTypeStr || len(mt.v.Str()) > maxMessagesJSONBytes {
+		s.res.Skipped++
+		return
+	}
+	var items []any
+	if json.Unmarshal([]byte(mt.v.Str()), &items) != nil || len(items) == 0 || len(items) > maxMessageIndex+1 {
+		s.res.Skipped++
+		return
+	}
+	var b famBuilder
+	complete := true
+	for i, item := range items {
+		obj, ok := item.(map[string]any)
+		if !ok {
+			s.res.Skipped++
+			return
+		}
+		prefix := strconv.Itoa(i) + "."
+		walkJSON(obj, "", 0, func(path string, v any) {
+			if v == nil {
+				return // an explicit null says nothing
+			}
+			if path == "" {
+				complete = false // nested deeper than any field
+				return
+			}
+			if !strings.HasPrefix(path, "message.") {
+				path = "message." + path
+			}
+			idx, j, f, bad := openInferenceField(prefix + path)
+			str, isStr := v.(string)
+			switch {
+			case bad || (f != fNone && !isStr):
+				b.bad = true
+			case f == fNone:
+				complete = false
+			default:
+				b.set("", idx, j, f, str)
+			}
+		})
+		if b.bad {
+			s.res.Skipped++
+			return
+		}
+	}
+	if len(b.msgs) == 0 {
+		s.res.Skipped++
+		return
+	}
+	slices.SortFunc(b.msgs, func(x, y msg) int { return x.idx - y.idx })
+	for k := range b.msgs {
+		for _, c := range b.msgs[k].contents {
+			if !c.isText() {
+				complete = false // kept on the span, as the family keeps such items
+			}
+		}
+	}
+	output := r.family == famOIOutput
+	if output && len(b.msgs) == 1 {
+		if v, ok := s.m.Get(srcLLMFinishReason); ok && v.Type() == pcommon.ValueTypeStr {
+			b.msgs[0].finish = v.Str()
+		}
+	}
+	doc, ok := encodeMessages(b.msgs, output)
+	if !ok {
+		s.res.Skipped++
+		return
+	}
+	if s.decide(r.to, strVal(doc)) == conflict {
+		s.res.Conflicts++
+		return
+	}
+	if complete {
+		s.consume(mt.key)
+	}
+}
+
+// walkJSON calls leaf for every value under v that is not an object or an array, with its
+// dotted path (object keys in sorted order, array elements by index). A value nested deeper
+// than maxMessagesJSONDepth is reported with an empty path.
+func walkJSON(v any, path string, depth int, leaf func(path string, v any)) {
+	if depth > maxMessagesJSONDepth {
+		leaf("", v)
+		return
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			walkJSON(t[k], join(k), depth+1, leaf)
+		}
+	case []any:
+		for i, e := range t {
+			walkJSON(e, join(strconv.Itoa(i)), depth+1, leaf)
+		}
+	default:
+		leaf(path, v)
+	}
 }
 
 // encodeMessages renders the messages in the v1.41 gen_ai.input.messages /

@@ -93,9 +93,6 @@ func New(opts Options) *Normalizer {
 			}
 		}
 		r.to = n.target(r.To)
-		if r.also != "" {
-			r.also = n.target(r.also)
-		}
 		if r.op == opFamily {
 			n.families[r.family] = r
 			continue
@@ -234,6 +231,8 @@ func (n *Normalizer) apply(m pcommon.Map, ms []match) Result {
 			s.invocation(mt)
 		case opFamily:
 			s.family(mt.r)
+		case opMessages:
+			s.messagesJSON(mt)
 		}
 	}
 	s.commit()
@@ -257,7 +256,20 @@ func (s *state) value(mt match) {
 	if r.when != nil && !r.when(s.m) {
 		return
 	}
-	v, st := r.conv(s.n, mt.v)
+	to := r.to
+	if r.pick != nil {
+		if to = r.pick(s.m); to == "" {
+			return
+		}
+		to = s.n.target(to)
+	}
+	var v val
+	var st status
+	if r.derive != nil {
+		v, st = r.derive(s.m)
+	} else {
+		v, st = r.conv(s.n, mt.v)
+	}
 	switch st {
 	case stBad:
 		s.res.Skipped++
@@ -265,12 +277,14 @@ func (s *state) value(mt match) {
 	case stIgnore:
 		return
 	}
-	if s.decide(r.to, v) == conflict {
-		s.res.Conflicts++
+	if r.keep {
+		// The source only marks the span: it stays, and the value fills a gap.
+		s.optional(to, v)
 		return
 	}
-	if r.also != "" {
-		s.optional(r.also, v)
+	if s.decide(to, v) == conflict {
+		s.res.Conflicts++
+		return
 	}
 	s.consume(mt.key)
 }

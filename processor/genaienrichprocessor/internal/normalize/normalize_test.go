@@ -95,6 +95,44 @@ func TestBadInput(t *testing.T) {
 		{"output message role as bool", func(m pcommon.Map) {
 			m.PutBool("llm.output_messages.0.message.role", true)
 		}, 1},
+		{"negative vLLM time to first token", func(m pcommon.Map) { m.PutDouble("gen_ai.latency.time_to_first_token", -0.5) }, 1},
+		{"vLLM time to first token as string", func(m pcommon.Map) { m.PutStr("gen_ai.latency.time_to_first_token", "0.1") }, 1},
+		{"zero choices", func(m pcommon.Map) { m.PutInt("gen_ai.request.n", 0) }, 1},
+		{"fractional choices", func(m pcommon.Map) { m.PutDouble("gen_ai.request.n", 1.5) }, 1},
+		{"vLLM request id as int", func(m pcommon.Map) { m.PutInt("gen_ai.request.id", 7) }, 1},
+		{"empty vLLM request id", func(m pcommon.Map) { m.PutStr("gen_ai.request.id", "") }, 1},
+		{"negative cached tokens", func(m pcommon.Map) { m.PutInt("gen_ai.usage.cached_tokens", -3) }, 1},
+		{"functions not a JSON array", func(m pcommon.Map) { m.PutStr("llm.request.functions", `{"name": "f"}`) }, 1},
+		{"functions invalid JSON", func(m pcommon.Map) { m.PutStr("llm.request.functions", `[{"name": "f"`) }, 1},
+		{"functions as slice", func(m pcommon.Map) { m.PutEmptySlice("llm.request.functions").AppendEmpty().SetStr("f") }, 1},
+		{"request temperature as string", func(m pcommon.Map) { m.PutStr("llm.request.temperature", "0.3") }, 1},
+		{"unknown traceloop span kind", func(m pcommon.Map) { m.PutStr("traceloop.span.kind", "pipeline") }, 1},
+		{"empty tool name on an OpenInference span", func(m pcommon.Map) {
+			m.PutStr("openinference.span.kind", "CHAIN")
+			m.PutStr("tool.name", "")
+		}, 1},
+		{"session id as int on an OpenInference span", func(m pcommon.Map) {
+			m.PutStr("openinference.span.kind", "CHAIN")
+			m.PutInt("session.id", 42)
+		}, 1},
+		{"crewai agent role as int", func(m pcommon.Map) {
+			m.PutStr("agent_fingerprint", "f")
+			m.PutInt("agent_role", 1)
+		}, 1},
+		{"reranker model as int", func(m pcommon.Map) { m.PutInt("reranker.model_name", 1) }, 1},
+		{"messages JSON invalid", func(m pcommon.Map) { m.PutStr("llm.input_messages", `[{"role": "user"`) }, 1},
+		{"messages JSON not an array", func(m pcommon.Map) { m.PutStr("llm.input_messages", `{"role": "user"}`) }, 1},
+		{"messages JSON empty", func(m pcommon.Map) { m.PutStr("llm.output_messages", `[]`) }, 1},
+		{"messages JSON element not an object", func(m pcommon.Map) { m.PutStr("llm.input_messages", `["hi"]`) }, 1},
+		{"messages JSON content as number", func(m pcommon.Map) {
+			m.PutStr("llm.input_messages", `[{"role": "user", "content": 5}]`)
+		}, 1},
+		{"messages JSON input without a role", func(m pcommon.Map) { m.PutStr("llm.input_messages", `[{"content": "hi"}]`) }, 1},
+		{"messages JSON with only unknown fields", func(m pcommon.Map) { m.PutStr("llm.input_messages", `[{"foo": "bar"}]`) }, 1},
+		{"messages JSON tool call index over the limit", func(m pcommon.Map) {
+			m.PutStr("llm.output_messages", `[{"role": "assistant", "tool_calls.99999.tool_call.id": "x"}]`)
+		}, 1},
+		{"messages as map", func(m pcommon.Map) { m.PutEmptyMap("llm.input_messages").PutStr("role", "user") }, 1},
 	}
 	for _, opts := range []Options{{}, {KeepOriginal: true}, {Latest: true}} {
 		n := New(opts)
@@ -190,7 +228,7 @@ func TestExistingV141Wins(t *testing.T) {
 	m.PutStr("gen_ai.operation.name", "text_completion")
 	m.PutStr("openinference.span.kind", "LLM") // would be chat: conflict
 	m.PutStr("gen_ai.request.model", "a")
-	m.PutStr("llm.model_name", "a") // equal: removed; response.model still filled
+	m.PutStr("llm.model_name", "a") // the response model, absent: written and removed
 	m.PutDouble("gen_ai.request.temperature", 0.5)
 	m.PutStr("llm.invocation_parameters", `{"temperature": 0.7}`) // conflict: the parameters stay
 	m.PutStr("gen_ai.input.messages", "[]")
@@ -315,6 +353,7 @@ func TestTable(t *testing.T) {
 		assert.NotEmpty(t, r.From, "%+v", r)
 		assert.NotEmpty(t, r.To, "%+v", r)
 		assert.NotEmpty(t, r.Source, "%+v", r)
+		assert.Contains(t, r.Source, " @", "every row cites the commit it was read from: %+v", r)
 		assert.Contains(t, []string{KindRename, KindParse, KindDerive}, r.Kind, "%+v", r)
 		assert.False(t, seen[r.From], "duplicate From %q", r.From)
 		seen[r.From] = true
@@ -323,9 +362,10 @@ func TestTable(t *testing.T) {
 		r := &rules[i]
 		switch r.op {
 		case opValue:
-			assert.NotNil(t, r.conv, r.From)
+			assert.True(t, (r.conv != nil) != (r.derive != nil), "%s: a converter or a derivation", r.From)
+			assert.Equal(t, r.keep, r.derive != nil, "%s: a derived value leaves its marker in place", r.From)
 			assert.NotContains(t, r.From, "{", r.From)
-		case opFamily:
+		case opFamily, opMessages:
 			assert.NotEqual(t, famNone, r.family, r.From)
 		}
 	}
@@ -424,4 +464,298 @@ func TestInvocationParameters(t *testing.T) {
 		"gen_ai.request.model":             "m",
 	}, m.AsRaw())
 	assert.Equal(t, Result{Set: 11}, res)
+}
+
+// TestOpenInferenceModels: llm.model_name is the model of the response; the requested model
+// comes only from llm.invocation_parameters.
+func TestOpenInferenceModels(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		want  map[string]any
+		res   Result
+	}{
+		{
+			name:  "invocation parameters name the requested model",
+			attrs: map[string]any{"llm.model_name": "llt-tiny", "llm.invocation_parameters": `{"model": "demo"}`},
+			want:  map[string]any{"gen_ai.request.model": "demo", "gen_ai.response.model": "llt-tiny"},
+			res:   Result{Set: 2, Removed: 2},
+		},
+		{
+			name:  "no model in the invocation parameters: the request model stays unknown",
+			attrs: map[string]any{"llm.model_name": "llt-tiny", "llm.invocation_parameters": `{"temperature": 0.5}`},
+			want:  map[string]any{"gen_ai.response.model": "llt-tiny", "gen_ai.request.temperature": 0.5},
+			res:   Result{Set: 2, Removed: 2},
+		},
+		{
+			name:  "llm.model_name alone",
+			attrs: map[string]any{"llm.model_name": "llt-tiny"},
+			want:  map[string]any{"gen_ai.response.model": "llt-tiny"},
+			res:   Result{Set: 1, Removed: 1},
+		},
+		{
+			name:  "empty llm.model_name is bad input; the parameters still give the request model",
+			attrs: map[string]any{"llm.model_name": "", "llm.invocation_parameters": `{"model": "demo"}`},
+			want:  map[string]any{"llm.model_name": "", "gen_ai.request.model": "demo"},
+			res:   Result{Set: 1, Removed: 1, Skipped: 1},
+		},
+		{
+			name:  "null model in the parameters says nothing",
+			attrs: map[string]any{"llm.model_name": "llt-tiny", "llm.invocation_parameters": `{"model": null}`},
+			want:  map[string]any{"gen_ai.response.model": "llt-tiny"},
+			res:   Result{Set: 1, Removed: 2},
+		},
+		{
+			name: "a different v1.41 request model on the span is a conflict for the parameters",
+			attrs: map[string]any{
+				"gen_ai.request.model": "other", "llm.model_name": "llt-tiny", "llm.invocation_parameters": `{"model": "demo"}`,
+			},
+			want: map[string]any{
+				"gen_ai.request.model": "other", "gen_ai.response.model": "llt-tiny", "llm.invocation_parameters": `{"model": "demo"}`,
+			},
+			res: Result{Set: 1, Removed: 1, Conflicts: 1},
+		},
+		{
+			name:  "llm.response.model_name wins over llm.model_name",
+			attrs: map[string]any{"llm.response.model_name": "a", "llm.model_name": "b"},
+			want:  map[string]any{"gen_ai.response.model": "a", "llm.model_name": "b"},
+			res:   Result{Set: 1, Removed: 1, Conflicts: 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mapOf(t, tc.attrs)
+			res := New(Options{}).Attributes(m)
+			assert.Equal(t, tc.want, m.AsRaw())
+			assert.Equal(t, tc.res, res)
+		})
+	}
+}
+
+// TestVLLMRequestSpans covers the rows of vLLM's llm_request spans.
+func TestVLLMRequestSpans(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		want  map[string]any
+		res   Result
+	}{
+		{
+			name:  "chat completion id: the response id and operation chat",
+			attrs: map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "chatcmpl-abc"},
+			want:  map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.response.id": "chatcmpl-abc", "gen_ai.operation.name": "chat"},
+			res:   Result{Set: 2, Removed: 1},
+		},
+		{
+			name:  "completion id: operation text_completion, the id stays",
+			attrs: map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "cmpl-abc-0"},
+			want:  map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "cmpl-abc-0", "gen_ai.operation.name": "text_completion"},
+			res:   Result{Set: 1},
+		},
+		{
+			name:  "offline request id: nothing derived",
+			attrs: map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "3"},
+			want:  map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "3"},
+		},
+		{
+			name:  "a bare prefix is not an id",
+			attrs: map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "chatcmpl-"},
+			want:  map[string]any{"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "chatcmpl-"},
+		},
+		{
+			name:  "no e2e latency: not a vLLM request span, no operation",
+			attrs: map[string]any{"gen_ai.request.id": "chatcmpl-abc"},
+			want:  map[string]any{"gen_ai.response.id": "chatcmpl-abc"},
+			res:   Result{Set: 1, Removed: 1},
+		},
+		{
+			name: "an operation on the span is kept, and is no conflict",
+			attrs: map[string]any{
+				"gen_ai.latency.e2e": 0.5, "gen_ai.request.id": "chatcmpl-abc", "gen_ai.operation.name": "text_completion",
+			},
+			want: map[string]any{
+				"gen_ai.latency.e2e": 0.5, "gen_ai.response.id": "chatcmpl-abc", "gen_ai.operation.name": "text_completion",
+			},
+			res: Result{Set: 1, Removed: 1},
+		},
+		{
+			name:  "a different response id is a conflict",
+			attrs: map[string]any{"gen_ai.request.id": "chatcmpl-abc", "gen_ai.response.id": "chatcmpl-xyz"},
+			want:  map[string]any{"gen_ai.request.id": "chatcmpl-abc", "gen_ai.response.id": "chatcmpl-xyz"},
+			res:   Result{Conflicts: 1},
+		},
+		{
+			name:  "time to first token as int, choices and cached tokens",
+			attrs: map[string]any{"gen_ai.latency.time_to_first_token": int64(1), "gen_ai.request.n": int64(3), "gen_ai.usage.cached_tokens": int64(128)},
+			want: map[string]any{
+				"gen_ai.response.time_to_first_chunk": 1.0, "gen_ai.request.choice.count": int64(3), "gen_ai.usage.cache_read.input_tokens": int64(128),
+			},
+			res: Result{Set: 3, Removed: 3},
+		},
+		{
+			name: "invocation n wins over gen_ai.request.n",
+			attrs: map[string]any{
+				"llm.invocation_parameters": `{"n": 2}`, "gen_ai.request.n": int64(4),
+			},
+			want: map[string]any{"gen_ai.request.choice.count": int64(2), "gen_ai.request.n": int64(4)},
+			res:  Result{Set: 1, Removed: 1, Conflicts: 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mapOf(t, tc.attrs)
+			n := New(Options{})
+			res := n.Attributes(m)
+			assert.Equal(t, tc.want, m.AsRaw())
+			assert.Equal(t, tc.res, res)
+			assert.False(t, n.Attributes(m).Changed(), "second pass")
+		})
+	}
+}
+
+// TestTraceloopEntity: the target of traceloop.entity.* follows traceloop.span.kind.
+func TestTraceloopEntity(t *testing.T) {
+	build := func(kind string) pcommon.Map {
+		m := pcommon.NewMap()
+		m.PutStr("traceloop.span.kind", kind)
+		m.PutStr("traceloop.entity.name", "f")
+		m.PutStr("traceloop.entity.input", `{"args": [], "kwargs": {}}`)
+		m.PutStr("traceloop.entity.output", `1`)
+		return m
+	}
+	for kind, want := range map[string]map[string]any{
+		"agent": {
+			"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "f",
+			"traceloop.entity.input": `{"args": [], "kwargs": {}}`, "traceloop.entity.output": `1`,
+		},
+		"Tool": {
+			"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "f",
+			"gen_ai.tool.call.arguments": `{"args": [], "kwargs": {}}`, "gen_ai.tool.call.result": `1`,
+		},
+		"task": {
+			"traceloop.span.kind": "task", "traceloop.entity.name": "f",
+			"traceloop.entity.input": `{"args": [], "kwargs": {}}`, "traceloop.entity.output": `1`,
+		},
+	} {
+		m := build(kind)
+		n := New(Options{})
+		n.Attributes(m)
+		assert.Equal(t, want, m.AsRaw(), kind)
+		assert.False(t, n.Attributes(m).Changed(), kind)
+	}
+
+	// Without traceloop.span.kind the entity attributes say nothing about their target.
+	m := pcommon.NewMap()
+	m.PutStr("traceloop.entity.name", "f")
+	assert.Equal(t, Result{}, New(Options{}).Attributes(m))
+}
+
+// TestMessagesJSON covers llm.input_messages / llm.output_messages given as one JSON string.
+func TestMessagesJSON(t *testing.T) {
+	tests := []struct {
+		name, key, value string
+		want             string
+		res              Result
+	}{
+		{
+			name: "plain keys", key: "llm.input_messages",
+			value: `[{"role": "user", "content": "hi", "name": "ann"}]`,
+			want:  `[{"role":"user","parts":[{"type":"text","content":"hi"}],"name":"ann"}]`,
+			res:   Result{Set: 1, Removed: 1},
+		},
+		{
+			name: "dotted message keys and a tool result", key: "llm.input_messages",
+			value: `[{"message.role": "tool", "message.tool_call_id": "c1", "message.content": "42"}]`,
+			want:  `[{"role":"tool","parts":[{"type":"tool_call_response","id":"c1","response":"42"}]}]`,
+			res:   Result{Set: 1, Removed: 1},
+		},
+		{
+			name: "nested contents and dotted tool calls", key: "llm.output_messages",
+			value: `[{"message": {"role": "assistant", "contents": [{"message_content": {"type": "text", "text": "ok"}}]}}, ` +
+				`{"message.tool_calls.0.tool_call.function.name": "f", "message.tool_calls.0.tool_call.function.arguments": "not json"}]`,
+			want: `[{"role":"assistant","parts":[{"type":"text","content":"ok"}]},` +
+				`{"role":"assistant","parts":[{"type":"tool_call","name":"f","arguments":"not json"}]}]`,
+			res: Result{Set: 1, Removed: 1},
+		},
+		{
+			name: "nulls say nothing", key: "llm.output_messages",
+			value: `[{"role": "assistant", "content": null, "tool_calls": [{"tool_call": {"id": "c1", "function": {"name": "f", "arguments": null}}}]}]`,
+			want:  `[{"role":"assistant","parts":[{"type":"tool_call","id":"c1","name":"f"}]}]`,
+			res:   Result{Set: 1, Removed: 1},
+		},
+		{
+			name: "an unknown field keeps the source", key: "llm.input_messages",
+			value: `[{"role": "user", "content": "hi", "function_call_name": "f"}]`,
+			want:  `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
+			res:   Result{Set: 1},
+		},
+		{
+			name: "nesting deeper than any field keeps the source", key: "llm.input_messages",
+			value: `[{"role": "user", "content": "hi", "a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": "x"}}}}}}}}}}}]`,
+			want:  `[{"role":"user","parts":[{"type":"text","content":"hi"}]}]`,
+			res:   Result{Set: 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := pcommon.NewMap()
+			m.PutStr(tc.key, tc.value)
+			n := New(Options{})
+			res := n.Attributes(m)
+			target := attrInputMessages
+			if tc.key == "llm.output_messages" {
+				target = attrOutputMessages
+			}
+			got, ok := m.Get(target)
+			require.True(t, ok)
+			assert.Equal(t, tc.want, got.Str())
+			assert.True(t, json.Valid([]byte(got.Str())))
+			assert.Equal(t, tc.res, res)
+			_, kept := m.Get(tc.key)
+			assert.Equal(t, res.Removed == 0, kept)
+			assert.False(t, n.Attributes(m).Changed(), "second pass")
+		})
+	}
+
+	// The indexed family comes first; a bare key that says something else is a conflict.
+	m := pcommon.NewMap()
+	m.PutStr("llm.input_messages.0.message.role", "user")
+	m.PutStr("llm.input_messages.0.message.content", "a")
+	m.PutStr("llm.input_messages", `[{"role": "user", "content": "b"}]`)
+	assert.Equal(t, Result{Set: 1, Removed: 2, Conflicts: 1}, New(Options{}).Attributes(m))
+}
+
+// TestContribCoverage: every source attribute that the mapping tables of contrib's
+// genainormalizer processor map has a row here (see each row's note for its target).
+func TestContribCoverage(t *testing.T) {
+	contrib := map[string][]string{
+		srcContribOI: {
+			"llm.token_count.prompt", "llm.token_count.completion", "llm.model_name", "llm.provider",
+			"llm.input_messages", "llm.output_messages", "embedding.model_name", "tool.name", "tool.description",
+			"tool_call.function.arguments", "tool_call.id", "reranker.model_name", "agent.name", "session.id",
+			"openinference.span.kind",
+			// The flattened messages that contrib's ReconstructMessages assembles.
+			"llm.input_messages.{i}.message.*", "llm.output_messages.{i}.message.*",
+		},
+		srcContribOLLM: {
+			"llm.usage.prompt_tokens", "llm.usage.completion_tokens", "llm.request.model", "llm.response.model",
+			"llm.request.max_tokens", "llm.request.temperature", "llm.request.top_p", "llm.top_k",
+			"llm.frequency_penalty", "llm.presence_penalty", "llm.chat.stop_sequences", "llm.request.functions",
+			"llm.response.finish_reason", "llm.response.stop_reason", "llm.request.type", "traceloop.span.kind",
+			"traceloop.entity.name", "traceloop.entity.input", "traceloop.entity.output",
+		},
+		srcContribCrewAI:     {"agent_role", "crew_id"},
+		srcContribLangChain:  {"lc.metadata.thread_id", "langgraph.node.name"},
+		srcContribPydanticAI: {"agent_name"},
+	}
+	rows := map[string]Mapping{}
+	for _, r := range Table() {
+		rows[r.From] = r
+	}
+	for src, keys := range contrib {
+		for _, k := range keys {
+			_, ok := rows[k]
+			assert.True(t, ok, "%s (mapped by %s) has no row", k, src)
+		}
+	}
 }

@@ -30,6 +30,14 @@ const (
 	attrOutputType            = "gen_ai.output.type"
 	attrEmbeddingsDimCount    = "gen_ai.embeddings.dimension.count"
 	attrToolCallArguments     = "gen_ai.tool.call.arguments"
+	attrResponseID            = "gen_ai.response.id"
+	attrAgentName             = "gen_ai.agent.name"
+	attrConversationID        = "gen_ai.conversation.id"
+	attrToolName              = "gen_ai.tool.name"
+	attrToolDescription       = "gen_ai.tool.description"
+	attrToolCallID            = "gen_ai.tool.call.id"
+	attrToolCallResult        = "gen_ai.tool.call.result"
+	attrToolDefinitions       = "gen_ai.tool.definitions"
 	attrOpenAIReqServiceTier  = "openai.request.service_tier"
 	attrOpenAIRespServiceTier = "openai.response.service_tier"
 	attrOpenAIRespFingerprint = "openai.response.system_fingerprint"
@@ -45,6 +53,25 @@ const (
 	srcLLMFinishReason  = "llm.finish_reason"
 	srcOpenLITIsStream  = "gen_ai.request.is_stream"
 	srcOpenLLMetryIsStr = "llm.is_streaming"
+	// srcOISpanKind is set on every OpenInference span; it marks the span as OpenInference for
+	// the rows of unprefixed names (agent.name, session.id, tool.name, ...).
+	srcOISpanKind = "openinference.span.kind"
+	// srcTraceloopSpanKind is set by the traceloop SDK decorators (workflow, task, agent, tool).
+	srcTraceloopSpanKind = "traceloop.span.kind"
+	// srcVLLMRequestID is the engine request id on vLLM's llm_request spans.
+	srcVLLMRequestID = "gen_ai.request.id"
+	// Markers of the framework spans that use unprefixed names: CrewAI writes agent_role
+	// beside agent_fingerprint and crew_id beside crew_key; PydanticAI's agent run span carries
+	// logfire.msg.
+	srcCrewAIAgentFingerprint = "agent_fingerprint"
+	srcCrewAICrewKey          = "crew_key"
+	srcLogfireMsg             = "logfire.msg"
+)
+
+// Request id prefixes of vLLM's OpenAI-compatible server (chat/completion serving.py).
+const (
+	vllmChatIDPrefix       = "chatcmpl-"
+	vllmCompletionIDPrefix = "cmpl-"
 )
 
 // Prefixes of the indexed message families.
@@ -91,7 +118,36 @@ const (
 	srcOISpec            = "Arize-ai/openinference spec/semantic_conventions.md @00e2b515"
 	srcOpenLIT           = "openlit/openlit sdk/python/src/openlit/semcov/__init__.py @018fe1f4"
 	srcOpenLITOllama     = "openlit/openlit sdk/python/src/openlit/instrumentation/ollama/utils.py @9f285555"
-	contribNote          = "same as contrib genainormalizer"
+
+	// llm.model_name is first the requested model and is then overwritten with the model of the
+	// response (JS); the Python instrumentation sets it only from the response and puts the
+	// requested model into llm.invocation_parameters.
+	srcOIJSOpenAI     = "Arize-ai/openinference js/packages/openinference-instrumentation-openai/src/instrumentation.ts @92ce1619"
+	srcOIPyOpenAIResp = "Arize-ai/openinference python/instrumentation/openinference-instrumentation-openai/src/openinference/instrumentation/openai/_response_attributes_extractor.py @f070000b"
+	srcOIPyOpenAIReq  = "Arize-ai/openinference python/instrumentation/openinference-instrumentation-openai/src/openinference/instrumentation/openai/_request_attributes_extractor.py @6059386b"
+
+	srcOLLMTraceloop   = "traceloop/openllmetry packages/opentelemetry-semantic-conventions-ai/opentelemetry/semconv_ai/__init__.py @0129a0a5"
+	srcOLLMDecorators  = "traceloop/openllmetry packages/traceloop-sdk/traceloop/sdk/decorators/base.py @d61ae3c1"
+	srcCrewAITelemetry = "crewAIInc/crewAI lib/crewai/src/crewai/telemetry/utils.py @a9fa9e2c"
+	srcPydanticAIRun   = "pydantic/pydantic-ai tests/test_logfire.py @76ee86d7 (agent run span)"
+
+	srcVLLMAttributes = "vllm-project/vllm vllm/tracing/utils.py @0bf3270f (SpanAttributes)"
+	srcVLLMSpan       = "vllm-project/vllm vllm/v1/engine/output_processor.py @d0782260 (do_tracing, span llm_request)"
+	srcVLLMLegacy     = "vllm-project/vllm vllm/tracing.py @91310096 (SpanAttributes, V0 engine)"
+	srcVLLMChatID     = "vllm-project/vllm vllm/entrypoints/openai/chat_completion/serving.py @5e918640"
+	srcVLLMCmplID     = "vllm-project/vllm vllm/entrypoints/openai/completion/serving.py @cc139d8e"
+
+	// The mapping tables of the collector-contrib genainormalizer processor; every source
+	// attribute they map has a row here (same target, or a different one with the reason).
+	srcContribOI         = "open-telemetry/opentelemetry-collector-contrib processor/genainormalizerprocessor/internal/openinference/mappings.go @0a5f6d30"
+	srcContribOIValues   = "open-telemetry/opentelemetry-collector-contrib processor/genainormalizerprocessor/internal/openinference/valuemappings.go @1183d58d"
+	srcContribOLLM       = "open-telemetry/opentelemetry-collector-contrib processor/genainormalizerprocessor/internal/openllmetry/mappings.go @09ea2f42"
+	srcContribOLLMValues = "open-telemetry/opentelemetry-collector-contrib processor/genainormalizerprocessor/internal/openllmetry/valuemappings.go @1183d58d"
+	srcContribCrewAI     = "open-telemetry/opentelemetry-collector-contrib processor/genainormalizerprocessor/internal/crewai/mappings.go @94ba3239"
+	srcContribLangChain  = "open-telemetry/opentelemetry-collector-contrib processor/genainormalizerprocessor/internal/langchain/mappings.go @428f649a"
+	srcContribPydanticAI = "open-telemetry/opentelemetry-collector-contrib processor/genainormalizerprocessor/internal/pydanticai/mappings.go @4cfb1c2d"
+
+	contribNote = "same as contrib genainormalizer"
 )
 
 // op selects how a rule is applied.
@@ -101,6 +157,7 @@ const (
 	opValue      op = iota // convert one value and write it
 	opInvocation           // parse llm.invocation_parameters
 	opFamily               // assemble an indexed message family
+	opMessages             // convert a JSON array of messages (family tells input or output)
 )
 
 // ruleDef is a table row plus what the Normalizer needs to apply it.
@@ -109,10 +166,17 @@ type ruleDef struct {
 	op     op
 	conv   converter // opValue: checks and converts the value
 	to     string    // resolved target (the row's To unless Latest renames it)
-	also   string    // opValue: a second target written only when absent (never a conflict)
 	unless string    // opValue: the rule does not apply when this source attribute is present
-	when   func(m pcommon.Map) bool
-	family family // opFamily
+	// when, if set, must hold for the rule to apply (a marker of the instrumentation).
+	when func(m pcommon.Map) bool
+	// pick, if set, chooses the target per span; "" means the rule does not apply.
+	pick func(m pcommon.Map) string
+	// derive, if set, computes the value from the span instead of converting the source value.
+	derive func(m pcommon.Map) (val, status)
+	// keep leaves the source attribute in place (it only triggers the rule); the value is
+	// written only when the target is absent, never as a conflict.
+	keep   bool
+	family family // opFamily, opMessages
 	// mode restricts the row to one setting of Options.Latest.
 	mode mode
 	// index is the row's position in the table (its priority), set by New.
@@ -134,10 +198,10 @@ var rules = []ruleDef{
 		Note: "renamed in v1.37; deprecated values mapped (az.ai.inference, az.ai.openai, vertex_ai, gemini, xai) and peer spellings normalised, see Provider values"},
 		conv: convProvider},
 	{Mapping: Mapping{From: "gen_ai.usage.prompt_tokens", To: attrUsageInput, Kind: KindRename, Source: srcSemconvDeprecated,
-		Note: "integer >= 0; also written by OpenLLMetry (" + srcOLLMSemconv + ")"},
+		Note: "integer >= 0; also written by OpenLLMetry (" + srcOLLMSemconv + ") and by vLLM on its llm_request spans (" + srcVLLMAttributes + ")"},
 		conv: convCount},
 	{Mapping: Mapping{From: "gen_ai.usage.completion_tokens", To: attrUsageOutput, Kind: KindRename, Source: srcSemconvDeprecated,
-		Note: "integer >= 0; also written by OpenLLMetry"},
+		Note: "integer >= 0; also written by OpenLLMetry and vLLM"},
 		conv: convCount},
 	{Mapping: Mapping{From: "gen_ai.openai.request.seed", To: attrRequestSeed, Kind: KindRename, Source: srcSemconvDeprecated,
 		Note: "integer"},
@@ -156,7 +220,7 @@ var rules = []ruleDef{
 		conv: convString},
 
 	// --- OpenLLMetry (traceloop) ---
-	{Mapping: Mapping{From: "llm.request.type", To: attrOperationName, Kind: KindRename, Source: srcOLLMSemconv,
+	{Mapping: Mapping{From: "llm.request.type", To: attrOperationName, Kind: KindRename, Source: srcOLLMSemconv + "; " + srcContribOLLM,
 		Note: "chat -> chat, completion -> text_completion, embedding -> embeddings (as contrib genainormalizer); rerank and unknown left as they are (contrib: rerank -> retrieval); other values skipped"},
 		conv: convOperation(openLLMetryRequestTypes)},
 	{Mapping: Mapping{From: "gen_ai.usage.cache_read_input_tokens", To: attrUsageCacheRead, Kind: KindRename, Source: srcOLLMSemconv,
@@ -168,16 +232,16 @@ var rules = []ruleDef{
 	{Mapping: Mapping{From: srcOpenLLMetryIsStr, To: attrRequestStream, Kind: KindRename, Source: srcOLLMSemconv,
 		Note: "boolean; set on every request by " + srcOLLMShared},
 		conv: convBool},
-	{Mapping: Mapping{From: "llm.top_k", To: attrRequestTopK, Kind: KindRename, Source: srcOLLMSemconv,
+	{Mapping: Mapping{From: "llm.top_k", To: attrRequestTopK, Kind: KindRename, Source: srcOLLMSemconv + "; " + srcContribOLLM,
 		Note: "number, written as double (int with Latest); " + contribNote},
 		conv: convTopK},
-	{Mapping: Mapping{From: "llm.frequency_penalty", To: attrRequestFreqPenalty, Kind: KindRename, Source: srcOLLMSemconv,
+	{Mapping: Mapping{From: "llm.frequency_penalty", To: attrRequestFreqPenalty, Kind: KindRename, Source: srcOLLMSemconv + "; " + srcContribOLLM,
 		Note: "number, written as double; " + contribNote},
 		conv: convDouble},
-	{Mapping: Mapping{From: "llm.presence_penalty", To: attrRequestPresPenalty, Kind: KindRename, Source: srcOLLMSemconv,
+	{Mapping: Mapping{From: "llm.presence_penalty", To: attrRequestPresPenalty, Kind: KindRename, Source: srcOLLMSemconv + "; " + srcContribOLLM,
 		Note: "number, written as double; " + contribNote},
 		conv: convDouble},
-	{Mapping: Mapping{From: "llm.chat.stop_sequences", To: attrRequestStopSequences, Kind: KindRename, Source: srcOLLMSemconv,
+	{Mapping: Mapping{From: "llm.chat.stop_sequences", To: attrRequestStopSequences, Kind: KindRename, Source: srcOLLMSemconv + "; " + srcContribOLLM,
 		Note: "string or string array, written as string[]; " + contribNote},
 		conv: convStrings},
 	{Mapping: Mapping{From: "gen_ai.prompt.{i}.*", To: attrInputMessages, Kind: KindDerive, Source: srcOLLMChat,
@@ -189,30 +253,51 @@ var rules = []ruleDef{
 	{Mapping: Mapping{From: "gen_ai.completion.{i}.finish_reason", To: attrResponseFinishReasons, Kind: KindDerive, Source: srcOLLMChat,
 		Note: "the finish reasons of the completions in index order; written only when absent, consumed with gen_ai.completion.{i}.*"},
 		op: opFamily, family: famOLFinish},
-	{Mapping: Mapping{From: "llm.response.finish_reason", To: attrResponseFinishReasons, Kind: KindRename, Source: srcOLLMSemconv,
+	{Mapping: Mapping{From: "llm.response.finish_reason", To: attrResponseFinishReasons, Kind: KindRename, Source: srcOLLMSemconv + "; " + srcContribOLLM,
 		Note: "string wrapped into string[]; " + contribNote},
 		conv: convStrings},
-	{Mapping: Mapping{From: "llm.response.stop_reason", To: attrResponseFinishReasons, Kind: KindRename, Source: srcOLLMSemconv,
+	{Mapping: Mapping{From: "llm.response.stop_reason", To: attrResponseFinishReasons, Kind: KindRename, Source: srcOLLMSemconv + "; " + srcContribOLLM,
 		Note: "string wrapped into string[]; " + contribNote},
 		conv: convStrings},
+	{Mapping: Mapping{From: "llm.request.temperature", To: attrRequestTemperature, Kind: KindRename, Source: srcContribOLLM,
+		Note: "number, written as double; " + contribNote + " (not in the semconv_ai versions read here, which write gen_ai.request.temperature)"},
+		conv: convDouble},
+	{Mapping: Mapping{From: "llm.request.top_p", To: attrRequestTopP, Kind: KindRename, Source: srcContribOLLM,
+		Note: "number, written as double; " + contribNote + " (not in the semconv_ai versions read here, which write gen_ai.request.top_p)"},
+		conv: convDouble},
+	{Mapping: Mapping{From: "llm.request.functions", To: attrToolDefinitions, Kind: KindRename, Source: srcOLLMTraceloop + "; " + srcContribOLLM,
+		Note: "a JSON array string, copied as it is (v1.41 keeps the source system's tool definition format); other values skipped; " + contribNote + ". The instrumentations write the indexed llm.request.functions.{i}.*, which stays"},
+		conv: convJSONArray},
+	{Mapping: Mapping{From: srcTraceloopSpanKind, To: attrOperationName, Kind: KindRename, Source: srcOLLMTraceloop + "; " + srcContribOLLMValues,
+		Note: "agent -> invoke_agent, tool -> execute_tool, case-insensitive; workflow, task and unknown left as they are (contrib: workflow -> invoke_workflow, which is not a v1.41 value, and task -> invoke_agent, but a task is not an agent); other values skipped"},
+		conv: convOperation(traceloopSpanKinds)},
+	{Mapping: Mapping{From: "traceloop.entity.name", To: "gen_ai.{agent,tool}.name", Kind: KindDerive, Source: srcOLLMDecorators + "; " + srcContribOLLM,
+		Note: "non-empty string; the decorated function's name: gen_ai.agent.name on traceloop.span.kind agent, gen_ai.tool.name on tool, left on workflow and task spans (contrib: always gen_ai.agent.name)"},
+		conv: convString, pick: traceloopTarget(attrAgentName, attrToolName)},
+	{Mapping: Mapping{From: "traceloop.entity.input", To: attrToolCallArguments, Kind: KindDerive, Source: srcOLLMDecorators + "; " + srcContribOLLM,
+		Note: "only on traceloop.span.kind tool spans, copied as it is (the JSON {\"args\": [...], \"kwargs\": {...}} of the call); left elsewhere: it is the decorated function's arguments, not chat messages (contrib: gen_ai.input.messages)"},
+		conv: convAny, pick: traceloopTarget("", attrToolCallArguments)},
+	{Mapping: Mapping{From: "traceloop.entity.output", To: attrToolCallResult, Kind: KindDerive, Source: srcOLLMDecorators + "; " + srcContribOLLM,
+		Note: "only on traceloop.span.kind tool spans, copied as it is (the JSON of the return value); left elsewhere (contrib: gen_ai.output.messages)"},
+		conv: convAny, pick: traceloopTarget("", attrToolCallResult)},
 
 	// --- go-openllmetry (traceloop Go SDK) ---
 	{Mapping: Mapping{From: "llm.vendor", To: attrProviderName, Kind: KindRename, Source: srcGoOLLM,
 		Note: "values normalised, see Provider values"},
 		conv: convProvider},
-	{Mapping: Mapping{From: "llm.request.model", To: attrRequestModel, Kind: KindRename, Source: srcGoOLLM,
+	{Mapping: Mapping{From: "llm.request.model", To: attrRequestModel, Kind: KindRename, Source: srcGoOLLM + "; " + srcContribOLLM,
 		Note: "non-empty string; " + contribNote},
 		conv: convString},
-	{Mapping: Mapping{From: "llm.response.model", To: attrResponseModel, Kind: KindRename, Source: srcGoOLLM,
+	{Mapping: Mapping{From: "llm.response.model", To: attrResponseModel, Kind: KindRename, Source: srcGoOLLM + "; " + srcContribOLLM,
 		Note: "non-empty string; " + contribNote},
 		conv: convString},
-	{Mapping: Mapping{From: "llm.request.max_tokens", To: attrRequestMaxTokens, Kind: KindRename, Source: srcGoOLLM,
+	{Mapping: Mapping{From: "llm.request.max_tokens", To: attrRequestMaxTokens, Kind: KindRename, Source: srcGoOLLM + "; " + srcContribOLLM,
 		Note: "integer >= 0; " + contribNote},
 		conv: convCount},
-	{Mapping: Mapping{From: "llm.usage.prompt_tokens", To: attrUsageInput, Kind: KindRename, Source: srcGoOLLM,
+	{Mapping: Mapping{From: "llm.usage.prompt_tokens", To: attrUsageInput, Kind: KindRename, Source: srcGoOLLM + "; " + srcContribOLLM,
 		Note: "integer >= 0; " + contribNote},
 		conv: convCount},
-	{Mapping: Mapping{From: "llm.usage.completion_tokens", To: attrUsageOutput, Kind: KindRename, Source: srcGoOLLM,
+	{Mapping: Mapping{From: "llm.usage.completion_tokens", To: attrUsageOutput, Kind: KindRename, Source: srcGoOLLM + "; " + srcContribOLLM,
 		Note: "integer >= 0; " + contribNote},
 		conv: convCount},
 	{Mapping: Mapping{From: "llm.temperature", To: attrRequestTemperature, Kind: KindRename, Source: srcGoOLLM,
@@ -223,7 +308,7 @@ var rules = []ruleDef{
 		conv: convDouble},
 
 	// --- OpenInference (Arize) ---
-	{Mapping: Mapping{From: srcLLMProvider, To: attrProviderName, Kind: KindRename, Source: srcOIPython,
+	{Mapping: Mapping{From: srcLLMProvider, To: attrProviderName, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
 		Note: "values normalised, see Provider values; " + contribNote},
 		conv: convProvider},
 	{Mapping: Mapping{From: "llm.system", To: attrProviderName, Kind: KindRename, Source: srcOIPython,
@@ -235,16 +320,19 @@ var rules = []ruleDef{
 	{Mapping: Mapping{From: "llm.response.model_name", To: attrResponseModel, Kind: KindRename, Source: srcOIPython,
 		Note: "non-empty string"},
 		conv: convString},
-	{Mapping: Mapping{From: "llm.model_name", To: attrRequestModel, Kind: KindRename, Source: srcOIPython,
-		Note: "non-empty string; also written to gen_ai.response.model when that is absent; " + contribNote},
-		conv: convString, also: attrResponseModel},
-	{Mapping: Mapping{From: "embedding.model_name", To: attrRequestModel, Kind: KindRename, Source: srcOIPython,
+	{Mapping: Mapping{From: "llm.model_name", To: attrResponseModel, Kind: KindRename, Source: srcOIPython + "; " + srcOIJSOpenAI + "; " + srcOIPyOpenAIResp + "; " + srcContribOI,
+		Note: "non-empty string; the model that answered: the instrumentations set it from the response (JS overrides the requested model with the server's, Python sets it only from the response); the requested model comes from llm.invocation_parameters model and is not taken from here (contrib maps it to gen_ai.request.model)"},
+		conv: convString},
+	{Mapping: Mapping{From: "embedding.model_name", To: attrRequestModel, Kind: KindRename, Source: srcOIPython + "; " + srcOIJSOpenAI + "; " + srcOIPyOpenAIResp + "; " + srcContribOI,
+		Note: "non-empty string; " + contribNote + " (the JS instrumentation sets the requested model, the Python one the response's)"},
+		conv: convString},
+	{Mapping: Mapping{From: "reranker.model_name", To: attrRequestModel, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
 		Note: "non-empty string; " + contribNote},
 		conv: convString},
-	{Mapping: Mapping{From: "llm.token_count.prompt", To: attrUsageInput, Kind: KindRename, Source: srcOIPython,
+	{Mapping: Mapping{From: "llm.token_count.prompt", To: attrUsageInput, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
 		Note: "integer >= 0; " + contribNote},
 		conv: convCount},
-	{Mapping: Mapping{From: "llm.token_count.completion", To: attrUsageOutput, Kind: KindRename, Source: srcOIPython,
+	{Mapping: Mapping{From: "llm.token_count.completion", To: attrUsageOutput, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
 		Note: "integer >= 0; " + contribNote},
 		conv: convCount},
 	{Mapping: Mapping{From: "llm.token_count.prompt_details.cache_read", To: attrUsageCacheRead, Kind: KindRename, Source: srcOIPython,
@@ -259,18 +347,42 @@ var rules = []ruleDef{
 	{Mapping: Mapping{From: srcLLMFinishReason, To: attrResponseFinishReasons, Kind: KindRename, Source: srcOISpec,
 		Note: "string wrapped into string[]"},
 		conv: convStrings},
-	{Mapping: Mapping{From: "openinference.span.kind", To: attrOperationName, Kind: KindRename, Source: srcOIPython,
+	{Mapping: Mapping{From: srcOISpanKind, To: attrOperationName, Kind: KindRename, Source: srcOIPython + "; " + srcContribOIValues,
 		Note: "LLM -> chat, EMBEDDING -> embeddings, TOOL -> execute_tool, AGENT -> invoke_agent, RETRIEVER -> retrieval, case-insensitive (as contrib genainormalizer); CHAIN, RERANKER, GUARDRAIL, EVALUATOR, PROMPT, UNKNOWN left as they are (contrib maps CHAIN, RERANKER, PROMPT); other values skipped"},
 		conv: convOperation(openInferenceSpanKinds)},
+	{Mapping: Mapping{From: "tool.name", To: attrToolName, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
+		Note: "non-empty string; only on OpenInference spans (openinference.span.kind present), as tool.name is also used outside GenAI; " + contribNote},
+		conv: convString, when: has(srcOISpanKind)},
+	{Mapping: Mapping{From: "tool.description", To: attrToolDescription, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
+		Note: "non-empty string; only on OpenInference spans; " + contribNote},
+		conv: convString, when: has(srcOISpanKind)},
+	{Mapping: Mapping{From: "tool_call.id", To: attrToolCallID, Kind: KindRename, Source: srcOIPython + " (ToolCallAttributes); " + srcContribOI,
+		Note: "non-empty string; only on OpenInference spans; " + contribNote},
+		conv: convString, when: has(srcOISpanKind)},
+	{Mapping: Mapping{From: "tool_call.function.arguments", To: attrToolCallArguments, Kind: KindRename, Source: srcOIPython + " (ToolCallAttributes); " + srcContribOI,
+		Note: "copied as it is (a JSON string); only on OpenInference spans; " + contribNote},
+		conv: convAny, when: has(srcOISpanKind)},
+	{Mapping: Mapping{From: "agent.name", To: attrAgentName, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
+		Note: "non-empty string; only on OpenInference spans; " + contribNote},
+		conv: convString, when: has(srcOISpanKind)},
+	{Mapping: Mapping{From: "session.id", To: attrConversationID, Kind: KindRename, Source: srcOIPython + "; " + srcContribOI,
+		Note: "non-empty string; only on OpenInference spans, as session.id is also used outside GenAI; " + contribNote},
+		conv: convString, when: has(srcOISpanKind)},
 	{Mapping: Mapping{From: "llm.input_messages.{i}.message.*", To: attrInputMessages, Kind: KindDerive, Source: srcOISpec,
 		Note: "role, name, content, contents.{j}.message_content.{type,text} (text, reasoning), tool_call_id, tool_calls.{j}.tool_call.{id,function.name,function.arguments} assembled into the v1.41 message JSON"},
 		op: opFamily, family: famOIInput},
 	{Mapping: Mapping{From: "llm.output_messages.{i}.message.*", To: attrOutputMessages, Kind: KindDerive, Source: srcOISpec,
 		Note: "as llm.input_messages; llm.finish_reason becomes the finish_reason of a single output message"},
 		op: opFamily, family: famOIOutput},
+	{Mapping: Mapping{From: "llm.input_messages", To: attrInputMessages, Kind: KindParse, Source: srcOIPython + "; " + srcContribOI,
+		Note: "one JSON array of messages (the flattened family's fields, with or without the message. prefix, as dotted keys or nested objects) assembled into the v1.41 message JSON like the indexed family; removed only when every field was mapped (contrib copies the value as it is, which is not the v1.41 schema)"},
+		op: opMessages, family: famOIInput},
+	{Mapping: Mapping{From: "llm.output_messages", To: attrOutputMessages, Kind: KindParse, Source: srcOIPython + "; " + srcContribOI,
+		Note: "as llm.input_messages"},
+		op: opMessages, family: famOIOutput},
 	{Mapping: Mapping{From: "llm.invocation_parameters", To: "gen_ai.request.{temperature,max_tokens,top_p,top_k,frequency_penalty,presence_penalty,seed,stop_sequences,stream,choice.count,model}",
-		Kind: KindParse, Source: srcOIPython,
-		Note: "JSON object: temperature, max_tokens, max_completion_tokens (wins over max_tokens), top_p, top_k, frequency_penalty, presence_penalty, seed, stop or stop_sequences, stream, n, model; removed only when every key was mapped"},
+		Kind: KindParse, Source: srcOIPython + "; " + srcOIPyOpenAIReq,
+		Note: "JSON object: temperature, max_tokens, max_completion_tokens (wins over max_tokens), top_p, top_k, frequency_penalty, presence_penalty, seed, stop or stop_sequences, stream, n, model (the requested model: the request minus messages and tools); removed only when every key was mapped"},
 		op: opInvocation},
 
 	// --- OpenLIT ---
@@ -289,6 +401,40 @@ var rules = []ruleDef{
 	{Mapping: Mapping{From: "gen_ai.server.time_to_first_token", To: attrResponseTTFC, Kind: KindDerive, Source: srcOpenLIT,
 		Note: "seconds (number >= 0), the time to the first chunk as OpenLIT measures it; only on streaming spans (gen_ai.request.stream, gen_ai.request.is_stream or llm.is_streaming true): on others " + srcOpenLITOllama + " sets the whole duration"},
 		conv: convSeconds, when: isStreaming},
+
+	// --- Agent frameworks (the further sources of contrib genainormalizer) ---
+	{Mapping: Mapping{From: "agent_role", To: attrAgentName, Kind: KindRename, Source: srcCrewAITelemetry + "; " + srcContribCrewAI,
+		Note: "non-empty string; only beside agent_fingerprint (CrewAI writes both in add_agent_fingerprint_to_span), as the name is unprefixed; " + contribNote},
+		conv: convString, when: has(srcCrewAIAgentFingerprint)},
+	{Mapping: Mapping{From: "crew_id", To: attrConversationID, Kind: KindRename, Source: srcCrewAITelemetry + "; " + srcContribCrewAI,
+		Note: "non-empty string; only beside crew_key (CrewAI writes both in add_crew_attributes); " + contribNote},
+		conv: convString, when: has(srcCrewAICrewKey)},
+	{Mapping: Mapping{From: "agent_name", To: attrAgentName, Kind: KindRename, Source: srcPydanticAIRun + "; " + srcContribPydanticAI,
+		Note: "non-empty string; only beside logfire.msg (PydanticAI's agent run span), as the name is unprefixed; " + contribNote},
+		conv: convString, when: has(srcLogfireMsg)},
+	{Mapping: Mapping{From: "lc.metadata.thread_id", To: attrConversationID, Kind: KindRename, Source: srcContribLangChain,
+		Note: "non-empty string; " + contribNote},
+		conv: convString},
+	{Mapping: Mapping{From: "langgraph.node.name", To: attrAgentName, Kind: KindRename, Source: srcContribLangChain,
+		Note: "non-empty string; " + contribNote},
+		conv: convString},
+
+	// --- vLLM request spans (llm_request, SpanKind SERVER) ---
+	{Mapping: Mapping{From: "gen_ai.latency.time_to_first_token", To: attrResponseTTFC, Kind: KindRename, Source: srcVLLMAttributes + "; " + srcVLLMSpan,
+		Note: "seconds (number >= 0), written as double: vLLM's first_token_latency, from the request's arrival to its first token"},
+		conv: convSeconds},
+	{Mapping: Mapping{From: "gen_ai.request.n", To: attrRequestChoiceCount, Kind: KindRename, Source: srcVLLMAttributes + "; " + srcVLLMSpan,
+		Note: "integer >= 1 (SamplingParams.n)"},
+		conv: convPositive},
+	{Mapping: Mapping{From: srcVLLMRequestID, To: attrResponseID, Kind: KindRename, Source: srcVLLMAttributes + "; " + srcVLLMSpan + "; " + srcVLLMChatID,
+		Note: "only a chatcmpl-... id: the chat completions server gives the engine the id of its response (external_req_id); other ids stay: completions requests carry cmpl-...-{prompt index} (" + srcVLLMCmplID + "), offline LLM requests a counter"},
+		conv: convChatCompletionID},
+	{Mapping: Mapping{From: "gen_ai.usage.cached_tokens", To: attrUsageCacheRead, Kind: KindRename, Source: srcVLLMAttributes,
+		Note: "integer >= 0: prompt tokens served from the prefix cache"},
+		conv: convCount},
+	{Mapping: Mapping{From: "gen_ai.latency.e2e", To: attrOperationName, Kind: KindDerive, Source: srcVLLMSpan + "; " + srcVLLMChatID + "; " + srcVLLMCmplID,
+		Note: "marks a vLLM request span and stays (no v1.41 equivalent): chat when gen_ai.request.id starts with chatcmpl-, text_completion when it starts with cmpl-, nothing otherwise; written only when gen_ai.operation.name is absent"},
+		derive: vllmOperation, keep: true},
 
 	// --- semantic-conventions-genai names after v1.41 ---
 	{Mapping: Mapping{From: attrUsageCacheCreation, To: attrUsageCacheWrite, Kind: KindRename, Source: srcGenAI440,
@@ -381,6 +527,15 @@ var openLLMetryRequestTypes = map[string]enumValue{
 	"embedding":  {to: "embeddings"},
 	"rerank":     {ignore: true},
 	"unknown":    {ignore: true},
+}
+
+// traceloopSpanKinds maps traceloop.span.kind (TraceloopSpanKindValues) to gen_ai.operation.name.
+var traceloopSpanKinds = map[string]enumValue{
+	"agent":    {to: "invoke_agent"},
+	"tool":     {to: "execute_tool"},
+	"workflow": {ignore: true},
+	"task":     {ignore: true},
+	"unknown":  {ignore: true},
 }
 
 // openInferenceSpanKinds maps openinference.span.kind (OpenInferenceSpanKindValues, lower-cased)
