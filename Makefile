@@ -33,8 +33,8 @@ FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzSc
                 processor/genaienrichprocessor/internal/normalize:FuzzAttributes processor/genaienrichprocessor/internal/embed:FuzzProjectorCategorizer \
                 exporter/graphistryexporter/internal/graph:FuzzBuild
 # Every Go module of ours except the generated distribution (built through ocb).
-MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . -name go.mod -not -path './otelcol-llt/*' \
-             -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*')))
+MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . \( -name node_modules -o -name .git \) -prune -o -name go.mod \
+             -not -path './otelcol-llt/*' -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*' -print)))
 
 export CGO_ENABLED ?= 1
 
@@ -71,6 +71,10 @@ $(PLOTLYJS): scripts/fetch-plotlyjs.sh
 	scripts/fetch-plotlyjs.sh
 	@touch $@
 
+.PHONY: interop
+interop: ## install the Node.js interop harness (pinned GenAI SDKs, e2e/interop) and print its path
+	@scripts/provision-interop.sh
+
 .PHONY: chromium
 chromium: ## make a headless Chromium available for the dashboard tests (prints its path)
 	@scripts/provision-chromium.sh
@@ -103,8 +107,10 @@ run: build ## build, provision, and start otelcol-llt --config $(CONFIG) (RUN_FO
 
 .PHONY: test
 test: check-generated build ## run every test, including the real llama-server and Chromium end-to-end tests
-# (e2e/TestMakeRunLeavesDashboard runs `make run RUN_FOR=60s` and opens its dashboard in Chromium.)
+# (e2e/TestMakeRunLeavesDashboard runs `make run RUN_FOR=60s` and opens its dashboard in Chromium;
+#  e2e/TestInstrumentedApplications runs the npm GenAI SDKs that scripts/provision-interop.sh installs.)
 	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" CHROMIUM="$$(scripts/provision-chromium.sh)" LLT_E2E=1 \
+	  LLT_INTEROP="$$(scripts/provision-interop.sh)" \
 	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) LLTLOAD_BIN=$(LLTLOAD) OCB_BIN=$(OCB); \
 	for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
 

@@ -148,8 +148,13 @@ func fillFromServer(attrs pcommon.Map, server correlate.Record) {
 	}
 	putInt(attrUsageInput, server.InputTokens)
 	putInt(attrUsageOutput, server.OutputTokens)
-	putStr(attrResponseModel, server.ResponseModel)
 	putStr(attrResponseID, server.ResponseID)
+	// The gateway read the response model from the answer; an SDK without the answer (a stream,
+	// for OpenInference) records the requested name there instead, so the gateway's wins.
+	if v, ok := attrs.Get(attrResponseModel); server.ResponseModel != "" && (!ok || v.AsString() != server.ResponseModel) {
+		attrs.PutStr(attrResponseModel, server.ResponseModel)
+		derived = append(derived, attrResponseModel)
+	}
 	if _, ok := attrs.Get(attrFinishReasons); !ok && len(server.FinishReasons) > 0 {
 		s := attrs.PutEmptySlice(attrFinishReasons)
 		for _, r := range server.FinishReasons {

@@ -140,11 +140,16 @@ func TestCorrelateFallback(t *testing.T) {
 	tt := componenttest.NewTelemetry()
 	send := pipeline(t, metadatatest.NewSettings(tt))
 	client, server := call("chatcmpl-fb", false, true)
+	// OpenInference writes the requested name as the model of a stream it has no answer for.
+	client.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutStr("gen_ai.response.model", "demo")
 	send(server)
 	cl := send(client)
 	a := cl.Attributes().AsRaw()
 	assert.Equal(t, "fallback", a[attrCorrelationMethod])
 	assert.Equal(t, "chatcmpl-fb", a["gen_ai.response.id"], "the id is derived too")
+	assert.Equal(t, "llt-tiny", a["gen_ai.response.model"], "the model that answered, as the gateway saw it")
+	derived, _ := cl.Attributes().Get(attrDerived)
+	assert.Contains(t, strs(derived), "gen_ai.response.model")
 	require.Equal(t, 1, cl.Links().Len())
 	metadatatest.AssertEqualGenaienrichCorrelationMatched(t, tt, []metricdata.DataPoint[int64]{
 		{Value: 0, Attributes: attribute.NewSet(attribute.String("method", "response_id"))},

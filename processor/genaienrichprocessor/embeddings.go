@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
@@ -278,22 +279,44 @@ func appendParts(b *strings.Builder, v pcommon.Value) {
 
 // dropContent removes every attribute that can carry captured text from the span and its events.
 func dropContent(span ptrace.Span) {
-	drop := func(m pcommon.Map) {
-		for _, k := range contentKeys {
-			m.Remove(k)
-		}
-		m.RemoveIf(func(k string, _ pcommon.Value) bool {
-			for _, p := range contentPrefixes {
-				if strings.HasPrefix(k, p) {
-					return true
-				}
-			}
-			return false
-		})
-	}
-	drop(span.Attributes())
+	dropContentAttrs(span.Attributes())
 	evs := span.Events()
 	for i := 0; i < evs.Len(); i++ {
-		drop(evs.At(i).Attributes())
+		dropContentAttrs(evs.At(i).Attributes())
+	}
+}
+
+// dropContentAttrs removes the attributes that can carry captured text.
+func dropContentAttrs(m pcommon.Map) {
+	for _, k := range contentKeys {
+		m.Remove(k)
+	}
+	m.RemoveIf(func(k string, _ pcommon.Value) bool {
+		for _, p := range contentPrefixes {
+			if strings.HasPrefix(k, p) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// contentBodyKeys are the keys of a GenAI event's body that hold text: the events of earlier
+// GenAI semantic conventions (gen_ai.user.message, gen_ai.choice, ...) carry the message there.
+var contentBodyKeys = []string{"content", "message", "tool_calls"}
+
+// dropLogContent removes captured text from a log record: its content attributes, and for a
+// GenAI event (event name gen_ai.*) the text fields of a structured body.
+func dropLogContent(lr plog.LogRecord) {
+	dropContentAttrs(lr.Attributes())
+	name := lr.EventName()
+	if v, ok := lr.Attributes().Get("event.name"); ok && name == "" {
+		name = v.AsString()
+	}
+	if strings.HasPrefix(name, "gen_ai.") && lr.Body().Type() == pcommon.ValueTypeMap {
+		body := lr.Body().Map()
+		for _, k := range contentBodyKeys {
+			body.Remove(k)
+		}
 	}
 }

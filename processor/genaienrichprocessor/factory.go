@@ -29,6 +29,7 @@ func NewFactory() processor.Factory {
 		createDefaultConfig,
 		processor.WithTraces(createTraces, metadata.TracesStability),
 		processor.WithMetrics(createMetrics, metadata.MetricsStability),
+		processor.WithLogs(createLogs, metadata.LogsStability),
 	)
 }
 
@@ -58,6 +59,15 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	}
 	return processorhelper.NewTraces(ctx, set, cfg, next, e.processTraces,
 		processorhelper.WithStart(start), processorhelper.WithShutdown(shutdown), mutates)
+}
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	c := *cfg.(*Config)
+	c.Embeddings.Enabled = false // no vectors for log records; drop_content still applies (see processLogs)
+	e := newEnricher(&c, set.Logger)
+	e.dropLogContent = cfg.(*Config).Embeddings.Enabled && cfg.(*Config).Embeddings.DropContent
+	return processorhelper.NewLogs(ctx, set, cfg, next, e.processLogs,
+		processorhelper.WithStart(e.start), processorhelper.WithShutdown(e.shutdown), mutates)
 }
 
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {

@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
@@ -28,6 +29,9 @@ type enricher struct {
 	emb      *embedder
 	// pairs is the shared correlator of the traces processor; nil for metrics or when disabled.
 	pairs *pairer
+	// dropLogContent removes captured text from log records (GenAI events), as drop_content
+	// does from spans.
+	dropLogContent bool
 }
 
 func newEnricher(cfg *Config, logger *zap.Logger) *enricher {
@@ -180,6 +184,30 @@ func putIfAbsent(attrs pcommon.Map, key string, v float64) {
 	if _, ok := attrs.Get(key); !ok {
 		attrs.PutDouble(key, v)
 	}
+}
+
+// processLogs normalizes the attributes of log records (the GenAI events that SDKs such as
+// OpenLIT send, gen_ai.client.inference.operation.details among them) and, with
+// embeddings::drop_content, removes the prompts and answers they carry, so that no captured text
+// leaves through the logs pipeline either.
+func (e *enricher) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		sls := rls.At(i).ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				if e.norm != nil {
+					e.norm.Attributes(lr.Attributes())
+				}
+				if e.dropLogContent {
+					dropLogContent(lr)
+				}
+			}
+		}
+	}
+	return ld, nil
 }
 
 // processMetrics adds model facts to data points that name a known model.

@@ -257,7 +257,11 @@ func (c *Correlator) addToPool(e *entry) {
 // far apart they are (smaller is closer): the time from the client's start to the server's,
 // plus from the server's end to the client's.
 func fallbackScore(client, server Record, skewNs int64) (int64, bool) {
-	if !sameIfKnown(client.RequestModel, server.RequestModel) || !sameIfKnown(client.ResponseModel, server.ResponseModel) {
+	// The client's response model may be the model it asked for (OpenInference records the
+	// requested name for a stream, having no answer to read it from): it must be one of the two
+	// the gateway saw.
+	if !sameIfKnown(client.RequestModel, server.RequestModel) ||
+		!(sameIfKnown(client.ResponseModel, server.ResponseModel) || client.ResponseModel == server.RequestModel) {
 		return 0, false
 	}
 	if !sameCountIfKnown(client.InputTokens, server.InputTokens) || !sameCountIfKnown(client.OutputTokens, server.OutputTokens) {

@@ -90,6 +90,8 @@ func TestFallbackRules(t *testing.T) {
 		{"ends too late", func(s *Record) { s.EndNs += int64(1100 * time.Millisecond) }, false},
 		{"other request model", func(s *Record) { s.RequestModel = "other" }, false},
 		{"unknown request model", func(s *Record) { s.RequestModel = "" }, true},
+		{"other response model", func(s *Record) { s.ResponseModel = "other" }, false},
+		{"client's response model is the requested one", func(s *Record) { s.ResponseModel = "llt-tiny" }, true},
 		{"other token count", func(s *Record) { s.OutputTokens = 9 }, false},
 	}
 	for _, tc := range cases {
@@ -99,6 +101,10 @@ func TestFallbackRules(t *testing.T) {
 			tc.edit(&s)
 			cl := client
 			cl.OutputTokens = 8
+			cl.ResponseModel = "demo"
+			if tc.name == "other response model" {
+				cl.ResponseModel = "x"
+			}
 			if tc.name != "other token count" {
 				s.OutputTokens = 8
 			}
