@@ -50,29 +50,45 @@ func benchTraces(n int) ptrace.Traces {
 	return td
 }
 
-// BenchmarkProcess: normalize + facts + derived values (no embeddings) per span, beside a
-// baseline that only walks the same spans' attributes (the cost of touching the data at all).
+// BenchmarkProcess: normalize + facts + derived values (no embeddings) per span, with and
+// without the pairing of client and gateway spans (correlate, on by default), beside a baseline
+// that only walks the same spans' attributes (the cost of touching the data at all). The spans
+// are what a gateway sends: every one is recorded, waiting for a client span that may come.
 func BenchmarkProcess(b *testing.B) {
 	const batch = 1000
-	cfg := modelConfig(b)
-	cfg.Cost.GPUHourlyUSD = 2
-	e := newEnricher(cfg, zap.NewNop())
-	if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
-		b.Fatal(err)
-	}
-	src := benchTraces(batch)
-	b.Run("enrich", func(b *testing.B) {
-		for b.Loop() {
-			b.StopTimer()
-			td := ptrace.NewTraces()
-			src.CopyTo(td)
-			b.StartTimer()
-			if _, err := e.processTraces(context.Background(), td); err != nil {
-				b.Fatal(err)
-			}
+	// Batches with ids of their own (chatcmpl-<k>-<i>), used in turn: more distinct ids than the
+	// correlator keeps, as a gateway's spans have.
+	srcs := make([]ptrace.Traces, 16)
+	for k := range srcs {
+		srcs[k] = benchTraces(batch)
+		spans := srcs[k].ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+		for i := 0; i < spans.Len(); i++ {
+			spans.At(i).Attributes().PutStr("gen_ai.response.id", fmt.Sprintf("chatcmpl-%d-%d", k, i))
 		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
-	})
+	}
+	src := srcs[0]
+	// enrich, then with correlation, then enrich again as a control of the order's own effect.
+	for i, correlate := range []bool{false, true, false} {
+		name := "enrich"
+		if correlate {
+			name = "enrich+correlate"
+		} else if i > 0 {
+			name = "enrich-again"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := benchEnricher(b, correlate)
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				td := ptrace.NewTraces()
+				srcs[i%len(srcs)].CopyTo(td)
+				b.StartTimer()
+				if _, err := e.processTraces(context.Background(), td); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
+		})
+	}
 	b.Run("baseline-walk", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
@@ -94,11 +110,16 @@ func BenchmarkProcess(b *testing.B) {
 
 // benchCalls is a batch of n/2 gateway spans followed by the n/2 client spans of the same calls
 // in other traces (as an SDK that sends no traceparent exports them): three in four client spans
-// carry the response id, the others (as OpenInference) are paired by the fallback.
+// carry the response id, the others (as OpenInference) are paired by the fallback, among the
+// hundred or so calls that overlap each.
 func benchCalls(n int) ptrace.Traces {
 	td := benchTraces(n / 2)
 	ss := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	for i := range n / 2 {
+		// Calls 2 ms apart, 200 ms each: about a hundred in flight at any time.
+		start := pcommon.NewTimestampFromTime(time.Unix(1_800_000_000, 0).Add(time.Duration(i) * 2 * time.Millisecond))
+		ss.At(i).SetStartTimestamp(start)
+		ss.At(i).SetEndTimestamp(start + pcommon.Timestamp(200*time.Millisecond))
 		c := ss.AppendEmpty()
 		c.SetTraceID(pcommon.TraceID{1, byte(i >> 8), byte(i)})
 		c.SetSpanID(pcommon.SpanID{1, byte(i >> 8), byte(i)})
@@ -129,20 +150,7 @@ func BenchmarkProcessCorrelate(b *testing.B) {
 			name = "with-correlate"
 		}
 		b.Run(name, func(b *testing.B) {
-			cfg := modelConfig(b)
-			cfg.Cost.GPUHourlyUSD = 2
-			e := newEnricher(cfg, zap.NewNop())
-			if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
-				b.Fatal(err)
-			}
-			if on {
-				p, err := newPairer(createDefaultConfig().(*Config).Correlate, componenttest.NewNopTelemetrySettings())
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer func() { _ = p.Shutdown(context.Background()) }()
-				e.pairs = p
-			}
+			e := benchEnricher(b, on)
 			for b.Loop() {
 				b.StopTimer()
 				td := ptrace.NewTraces()
@@ -155,6 +163,26 @@ func BenchmarkProcessCorrelate(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "spans/s")
 		})
 	}
+}
+
+// benchEnricher is the traces enricher of the benchmarks: the tiny model's facts, the GPU-time
+// cost, and the default correlation when correlate is set.
+func benchEnricher(b *testing.B, correlate bool) *enricher {
+	cfg := modelConfig(b)
+	cfg.Cost.GPUHourlyUSD = 2
+	e := newEnricher(cfg, zap.NewNop())
+	if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	if correlate {
+		p, err := newPairer(createDefaultConfig().(*Config).Correlate, componenttest.NewNopTelemetrySettings())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+		e.pairs = p
+	}
+	return e
 }
 
 // BenchmarkProcessEmbeddings: the embeddings path on its own (real llama-server tokenizing, the

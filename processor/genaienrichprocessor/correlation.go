@@ -29,10 +29,14 @@ const (
 	attrDerived = "llt.gen_ai.derived"
 )
 
-// inferenceOps are the operations whose client and server spans are paired; agent and tool
-// spans are not calls to a model server.
-var inferenceOps = map[string]bool{
-	"chat": true, "text_completion": true, "generate_content": true, "embeddings": true,
+// isInference reports whether op is an operation whose client and server spans are paired;
+// agent and tool spans are not calls to a model server.
+func isInference(op string) bool {
+	switch op {
+	case "chat", "text_completion", "generate_content", "embeddings":
+		return true
+	}
+	return false
 }
 
 // pairer owns the correlator of one genaienrich processor ID and its telemetry. Every traces
@@ -96,15 +100,15 @@ func (p *pairer) Shutdown(context.Context) error {
 // correlate pairs span with the other span of its call, when that one was seen, and writes what
 // the pair tells on span: the method, a link when the two are in different traces, the client's
 // overhead, and on a client span what the SDK could not see.
-func (p *pairer) correlate(span ptrace.Span, attrs pcommon.Map, op string) {
-	if !inferenceOps[op] {
+func (p *pairer) correlate(span ptrace.Span, attrs pcommon.Map, op string, now time.Time) {
+	if !isInference(op) {
 		return
 	}
 	rec, ok := recordOf(span, attrs)
 	if !ok {
 		return
 	}
-	m, ok := p.c.Observe(time.Now(), rec)
+	m, ok := p.c.Observe(now, rec)
 	if !ok {
 		return
 	}
@@ -187,33 +191,22 @@ func recordOf(span ptrace.Span, attrs pcommon.Map) (correlate.Record, bool) {
 		StartNs: int64(span.StartTimestamp()), EndNs: int64(span.EndTimestamp()),
 		InputTokens: -1, OutputTokens: -1,
 	}
-	// One pass over the attributes instead of a lookup (itself a scan) per key.
-	attrs.Range(func(k string, v pcommon.Value) bool {
-		switch k {
-		case attrResponseID:
-			r.ResponseID = str(v)
-		case attrRequestModel:
-			r.RequestModel = str(v)
-		case attrResponseModel:
-			r.ResponseModel = str(v)
-		case attrUsageInput:
-			r.InputTokens = count(v)
-		case attrUsageOutput:
-			r.OutputTokens = count(v)
-		case attrFinishReasons:
-			if v.Type() == pcommon.ValueTypeSlice {
-				for i := 0; i < v.Slice().Len(); i++ {
-					r.FinishReasons = append(r.FinishReasons, v.Slice().At(i).AsString())
-				}
-			}
+	r.ResponseID = strAttr(attrs, attrResponseID)
+	r.RequestModel = strAttr(attrs, attrRequestModel)
+	r.ResponseModel = strAttr(attrs, attrResponseModel)
+	r.InputTokens = tokenCount(attrs, attrUsageInput)
+	r.OutputTokens = tokenCount(attrs, attrUsageOutput)
+	// Only a gateway span's finish reasons are ever copied (onto the client span).
+	if v, ok := attrs.Get(attrFinishReasons); ok && role == correlate.Server && v.Type() == pcommon.ValueTypeSlice {
+		for i := 0; i < v.Slice().Len(); i++ {
+			r.FinishReasons = append(r.FinishReasons, v.Slice().At(i).AsString())
 		}
-		return true
-	})
+	}
 	return r, true
 }
 
-func str(v pcommon.Value) string {
-	if v.Type() == pcommon.ValueTypeStr {
+func strAttr(attrs pcommon.Map, key string) string {
+	if v, ok := attrs.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
 		return v.Str()
 	}
 	return ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -87,6 +88,7 @@ func (e *enricher) shutdown(context.Context) error {
 // processTraces enriches every span; nothing is dropped or held back.
 func (e *enricher) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	var work []embedJob
+	now := time.Now() // one reading per batch: the correlator's clock for its time to live
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		sss := rss.At(i).ScopeSpans()
@@ -94,7 +96,7 @@ func (e *enricher) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
-				e.span(span)
+				e.span(span, now)
 				if e.emb != nil {
 					if job, ok := e.emb.job(span); ok {
 						work = append(work, job)
@@ -110,7 +112,7 @@ func (e *enricher) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 }
 
 // span applies normalization, model facts and derived values to one span.
-func (e *enricher) span(span ptrace.Span) {
+func (e *enricher) span(span ptrace.Span, now time.Time) {
 	attrs := span.Attributes()
 	if e.norm != nil {
 		if r := e.norm.Span(span); r.Skipped > 0 && e.logger.Core().Enabled(zap.DebugLevel) {
@@ -122,7 +124,7 @@ func (e *enricher) span(span ptrace.Span) {
 		return
 	}
 	if e.pairs != nil {
-		e.pairs.correlate(span, attrs, op.AsString())
+		e.pairs.correlate(span, attrs, op.AsString(), now)
 	}
 	if f := e.facts.lookup(attrs); f != nil {
 		f.put(attrs)

@@ -3,6 +3,7 @@ package correlate
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,14 +171,14 @@ func TestBoundedUnderChurn(t *testing.T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	assert.LessOrEqual(t, c.live, 1000)
-	assert.LessOrEqual(t, len(c.queue)-c.head, 2*1000+1024)
-	assert.LessOrEqual(t, len(c.pools[0]), 2*1000+1)
-	assert.LessOrEqual(t, len(c.pools[1]), 2*1000+1)
+	assert.LessOrEqual(t, len(c.ring), 1000)
+	assert.LessOrEqual(t, len(c.pools[0]), 2*c.pooled[0]+65)
+	assert.LessOrEqual(t, len(c.pools[1]), 2*c.pooled[1]+65)
 	assert.LessOrEqual(t, len(c.byID), 1000)
 }
 
-// TestBoundedWhileOldestWaits: one record waits its whole time to live while every other pairs;
-// the queue of arrivals must not keep the matched ones.
+// TestBoundedWhileOldestWaits: one record waits while every other pairs; what is kept stays
+// within the bound, and the waiting one goes when MaxPending spans have arrived after it.
 func TestBoundedWhileOldestWaits(t *testing.T) {
 	cf := cfg()
 	cf.MaxPending = 100
@@ -190,9 +191,78 @@ func TestBoundedWhileOldestWaits(t *testing.T) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	assert.Equal(t, 1, c.live)
-	assert.LessOrEqual(t, len(c.queue)-c.head, 2*100+1024+1)
-	assert.LessOrEqual(t, len(c.pools[Server]), 2*100+1)
+	assert.Equal(t, 0, c.live)
+	assert.Equal(t, int64(1), c.stats.Evicted, "the lonely one was pushed out")
+	assert.LessOrEqual(t, len(c.ring), 100)
+	assert.LessOrEqual(t, len(c.pools[Server]), 2*c.pooled[Server]+65)
+}
+
+// TestSlotsReused: records that expire free their ring slots for new ones, and the fallback
+// never pairs with a record whose slot was taken since (a stale pool item).
+func TestSlotsReused(t *testing.T) {
+	cf := cfg()
+	cf.MaxPending = 8
+	c := New(cf)
+	for round := range 50 {
+		now := t0.Add(time.Duration(round) * 2 * time.Minute) // everything before has expired
+		for i := range 8 {
+			c.Observe(now, rec(Server, fmt.Sprintf("r%d-%d", round, i), time.Duration(i)*time.Second, time.Duration(i)*time.Second+500*time.Millisecond))
+		}
+		m, ok := c.Observe(now, rec(Client, "", 3*time.Second-10*time.Millisecond, 3*time.Second+510*time.Millisecond))
+		require.True(t, ok, "round %d", round)
+		assert.Equal(t, fmt.Sprintf("r%d-3", round), m.Other.ResponseID)
+	}
+	st := c.Stats(t0.Add(200 * time.Minute))
+	assert.Equal(t, int64(50*7), st.Unmatched)
+	assert.Equal(t, 0, st.Pending)
+}
+
+// TestLongTexts: an id or model longer than what is kept inline still pairs (by its hash); what
+// was too long to keep comes back empty.
+func TestLongTexts(t *testing.T) {
+	c := New(cfg())
+	long := strings.Repeat("x", 200)
+	s := rec(Server, long, 0, time.Second)
+	s.ResponseModel = long
+	s.FinishReasons = []string{"stop", "length"}
+	c.Observe(t0, s)
+	m, ok := c.Observe(t0, rec(Client, long, 0, time.Second))
+	require.True(t, ok)
+	assert.Empty(t, m.Other.ResponseID)
+	assert.Empty(t, m.Other.ResponseModel)
+	assert.Equal(t, []string{"stop", "length"}, m.Other.FinishReasons)
+	assert.Equal(t, "demo", m.Other.RequestModel)
+}
+
+// TestArming: without client spans the gateway's spans are kept but not indexed; the first client
+// span indexes them and finds its own; a ttl without client spans disarms again.
+func TestArming(t *testing.T) {
+	c := New(cfg())
+	for i := range 10 {
+		c.Observe(t0, rec(Server, fmt.Sprint(i), 0, time.Second))
+	}
+	c.mu.Lock()
+	assert.False(t, c.indexed)
+	assert.Empty(t, c.byID)
+	c.mu.Unlock()
+	m, ok := c.Observe(t0.Add(time.Second), rec(Client, "7", 0, time.Second))
+	require.True(t, ok)
+	assert.Equal(t, "7", m.Other.ResponseID)
+	_, ok = c.Observe(t0.Add(time.Second), rec(Client, "", 0, time.Second))
+	assert.True(t, ok, "the fallback pool was indexed too")
+	c.mu.Lock()
+	assert.True(t, c.indexed)
+	c.mu.Unlock()
+
+	later := t0.Add(5 * time.Minute) // a ttl without client spans
+	c.Observe(later, rec(Server, "x", 0, time.Second))
+	c.mu.Lock()
+	assert.False(t, c.indexed, "disarmed")
+	assert.Len(t, c.byID, 0)
+	c.mu.Unlock()
+	m, ok = c.Observe(later, rec(Client, "x", 0, time.Second))
+	require.True(t, ok, "re-armed by the next client span")
+	assert.Equal(t, "x", m.Other.ResponseID)
 }
 
 func BenchmarkObserve(b *testing.B) {
