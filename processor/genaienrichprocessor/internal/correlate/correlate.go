@@ -113,11 +113,11 @@ type text struct {
 
 func (c *Correlator) setText(t *text, s string) {
 	t.n, t.long = 0, false
-	switch {
-	case s == "":
+	switch s {
+	case "":
 		t.hash = 0
 		return
-	case s == c.lastText:
+	case c.lastText:
 		// Models repeat from span to span: spare hashing the same name again.
 		t.hash = c.lastHash
 	default:
@@ -440,8 +440,8 @@ func fallbackScore(client, server *entry, skewNs int64) (int64, bool) {
 	// The client's response model may be the model it asked for (OpenInference records the
 	// requested name for a stream, having no answer to read it from): it must be one of the two
 	// the gateway saw.
-	if !sameIfKnown(client.reqM.hash, server.reqM.hash) ||
-		!(sameIfKnown(client.respM.hash, server.respM.hash) || client.respM.hash == server.reqM.hash) {
+	respOK := sameIfKnown(client.respM.hash, server.respM.hash) || client.respM.hash == server.reqM.hash
+	if !sameIfKnown(client.reqM.hash, server.reqM.hash) || !respOK {
 		return 0, false
 	}
 	if !sameCountIfKnown(client.in, server.in) || !sameCountIfKnown(client.out, server.out) {
