@@ -231,6 +231,7 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 	for i := 0; i < links.Len(); i++ {
 		if _, ok := links.At(i).Attributes().Get(attrCorrelationMethod); ok {
 			r.SameCall = links.At(i).SpanID()
+			r.SameCallTrace = links.At(i).TraceID()
 			break
 		}
 	}

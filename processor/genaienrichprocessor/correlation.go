@@ -191,22 +191,33 @@ func recordOf(span ptrace.Span, attrs pcommon.Map) (correlate.Record, bool) {
 		StartNs: int64(span.StartTimestamp()), EndNs: int64(span.EndTimestamp()),
 		InputTokens: -1, OutputTokens: -1,
 	}
-	r.ResponseID = strAttr(attrs, attrResponseID)
-	r.RequestModel = strAttr(attrs, attrRequestModel)
-	r.ResponseModel = strAttr(attrs, attrResponseModel)
-	r.InputTokens = tokenCount(attrs, attrUsageInput)
-	r.OutputTokens = tokenCount(attrs, attrUsageOutput)
-	// Only a gateway span's finish reasons are ever copied (onto the client span).
-	if v, ok := attrs.Get(attrFinishReasons); ok && role == correlate.Server && v.Type() == pcommon.ValueTypeSlice {
-		for i := 0; i < v.Slice().Len(); i++ {
-			r.FinishReasons = append(r.FinishReasons, v.Slice().At(i).AsString())
+	// One pass over the attributes (about twice as fast as six lookups, each a scan).
+	for k, v := range attrs.All() {
+		switch k {
+		case attrResponseID:
+			r.ResponseID = strValue(v)
+		case attrRequestModel:
+			r.RequestModel = strValue(v)
+		case attrResponseModel:
+			r.ResponseModel = strValue(v)
+		case attrUsageInput:
+			r.InputTokens = count(v)
+		case attrUsageOutput:
+			r.OutputTokens = count(v)
+		case attrFinishReasons:
+			// Only a gateway span's are ever copied (onto the client span).
+			if role == correlate.Server && v.Type() == pcommon.ValueTypeSlice {
+				for i := 0; i < v.Slice().Len(); i++ {
+					r.FinishReasons = append(r.FinishReasons, v.Slice().At(i).AsString())
+				}
+			}
 		}
 	}
 	return r, true
 }
 
-func strAttr(attrs pcommon.Map, key string) string {
-	if v, ok := attrs.Get(key); ok && v.Type() == pcommon.ValueTypeStr {
+func strValue(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
 		return v.Str()
 	}
 	return ""

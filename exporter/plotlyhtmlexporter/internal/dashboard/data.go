@@ -50,7 +50,13 @@ type Data struct {
 	Snap     *store.Snapshot
 	Opts     Options
 	Requests []Request // by EndMs
-	spanByID map[[8]byte]*store.Span
+	spanByID map[spanKey]*store.Span
+}
+
+// spanKey names a span: span ids are unique within a trace only.
+type spanKey struct {
+	trace [16]byte
+	span  [8]byte
 }
 
 // maxAncestorHops bounds the walk up a trace from a GenAI span to the GenAI span above it.
@@ -58,33 +64,35 @@ const maxAncestorHops = 64
 
 // NewData derives the requests of a snapshot.
 func NewData(snap *store.Snapshot, opts Options) *Data {
-	d := &Data{Snap: snap, Opts: opts, spanByID: map[[8]byte]*store.Span{}}
+	d := &Data{Snap: snap, Opts: opts, spanByID: map[spanKey]*store.Span{}}
 	if d.Opts.MaxPoints < 10 {
 		d.Opts.MaxPoints = 10
 	}
 	var genai []*store.Span
 	snap.Spans.Each(func(s *store.Span) bool {
-		d.spanByID[s.SpanID] = s
+		d.spanByID[spanKey{s.TraceID, s.SpanID}] = s
 		if s.GenAI {
 			genai = append(genai, s)
 		}
 		return true
 	})
 	calls := newCallSets(len(genai))
-	index := make(map[[8]byte]int, len(genai))
+	index := make(map[spanKey]int, len(genai))
 	for i, s := range genai {
-		index[s.SpanID] = i
+		index[spanKey{s.TraceID, s.SpanID}] = i
 	}
+	nested := make([]bool, len(genai)) // under another GenAI span of its trace
 	for i, s := range genai {
 		if up := d.genAIAncestor(s); up != nil {
-			calls.join(i, index[up.SpanID])
+			nested[i] = true
+			calls.join(i, index[spanKey{up.TraceID, up.SpanID}])
 		}
-		if j, ok := index[s.SameCall]; ok && s.SameCall != ([8]byte{}) {
+		if j, ok := index[spanKey{s.SameCallTrace, s.SameCall}]; ok && s.SameCall != ([8]byte{}) {
 			calls.join(i, j)
 		}
 	}
 	for _, members := range calls.groups() {
-		d.Requests = append(d.Requests, requestOf(genai, members))
+		d.Requests = append(d.Requests, requestOf(genai, nested, members))
 	}
 	sort.SliceStable(d.Requests, func(i, j int) bool { return d.Requests[i].EndMs < d.Requests[j].EndMs })
 	return d
@@ -98,8 +106,8 @@ func (d *Data) genAIAncestor(s *store.Span) *store.Span {
 		if id == ([8]byte{}) || id == s.SpanID {
 			return nil
 		}
-		p, ok := d.spanByID[id]
-		if !ok || p.TraceID != s.TraceID {
+		p, ok := d.spanByID[spanKey{s.TraceID, id}]
+		if !ok {
 			return nil
 		}
 		if p.GenAI {
@@ -110,16 +118,29 @@ func (d *Data) genAIAncestor(s *store.Span) *store.Span {
 	return nil
 }
 
-// requestOf is the request of one call from the indexes of its spans.
-func requestOf(genai []*store.Span, members []int) Request {
-	outer := genai[members[0]]
+// requestOf is the request of one call from the indexes of its spans. Its outermost span is one
+// that is under no other GenAI span of its trace, the caller's (not the gateway's) when the call
+// has spans in two traces, and the earliest of those.
+func requestOf(genai []*store.Span, nested []bool, members []int) Request {
+	var outer *store.Span
+	rank := func(i int) int { // lower is outer
+		r := 0
+		if nested[i] {
+			r += 2
+		}
+		if genai[i].Kind == spanKindServer {
+			r++
+		}
+		return r
+	}
+	best := -1
 	in, out := int64(-1), int64(-1)
 	var serverIn, serverOut int64 = -1, -1
 	failed := false
 	for _, i := range members {
 		s := genai[i]
-		if s.StartNs < outer.StartNs || (s.StartNs == outer.StartNs && s.EndNs > outer.EndNs) {
-			outer = s
+		if best < 0 || rank(i) < rank(best) || (rank(i) == rank(best) && s.StartNs < genai[best].StartNs) {
+			best = i
 		}
 		in, out = max(in, s.InputTokens), max(out, s.OutputTokens)
 		if s.Kind == spanKindServer {
@@ -127,6 +148,7 @@ func requestOf(genai []*store.Span, members []int) Request {
 		}
 		failed = failed || s.Status == statusError
 	}
+	outer = genai[best]
 	if serverIn >= 0 {
 		in = serverIn
 	}

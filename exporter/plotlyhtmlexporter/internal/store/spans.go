@@ -32,7 +32,8 @@ type Span struct {
 	Preview string
 	// SameCall is the span that the genaienrich processor found to be the other end of this
 	// span's call (its link with llt.gen_ai.correlation.method); zero when none.
-	SameCall [8]byte
+	SameCall      [8]byte
+	SameCallTrace [16]byte
 }
 
 // DurationSeconds is End-Start in seconds (0 when the end is before the start).
