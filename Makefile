@@ -112,7 +112,9 @@ test: check-generated build ## run every test, including the real llama-server a
 	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" CHROMIUM="$$(scripts/provision-chromium.sh)" LLT_E2E=1 \
 	  LLT_INTEROP="$$(scripts/provision-interop.sh)" \
 	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) LLTLOAD_BIN=$(LLTLOAD) OCB_BIN=$(OCB); \
-	for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 ./...); done
+	for m in $(MODULES); do echo "== go test $$m"; v=; if [ "$$m" = e2e ]; then v=-v; fi; \
+	  (cd $$m && $(GO) test -race -count=1 $$v ./...); done
+# (e2e runs verbose: its logs are the evidence, e.g. the interop suite's table per SDK and mode.)
 
 .PHONY: bench
 bench: build ## run the Go benchmarks of every module (baselines measured in the same run)
