@@ -1,0 +1,68 @@
+package main
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestProcReaderFixture(t *testing.T) {
+	// testdata/proc/4242 holds a stat whose command name has spaces and parentheses, utime 1234
+	// and stime 567 ticks, and a status with VmRSS 204800 kB and VmHWM 262144 kB.
+	s, err := procReader{pid: 4242, clkTck: 100, root: "testdata/proc"}.sample()
+	require.NoError(t, err)
+	assert.Equal(t, 18010*time.Millisecond, s.cpu)
+	assert.Equal(t, int64(204800), s.rssKiB)
+	assert.Equal(t, int64(262144), s.hwmKiB)
+	assert.False(t, s.at.IsZero())
+
+	_, err = procReader{pid: 4243, clkTck: 100, root: "testdata/proc"}.sample()
+	assert.Error(t, err, "no such process")
+
+	s, err = procReader{}.sample()
+	require.NoError(t, err, "no PID: nothing read")
+	assert.Zero(t, s.cpu)
+}
+
+func TestProcReaderSelf(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	s, err := procReader{pid: os.Getpid(), clkTck: 100, root: "/proc"}.sample()
+	require.NoError(t, err)
+	assert.Positive(t, s.rssKiB)
+	assert.GreaterOrEqual(t, s.hwmKiB, s.rssKiB)
+}
+
+func TestParseStatCPU(t *testing.T) {
+	d, err := parseStatCPU([]byte("7 (a) S 1 1 1 0 -1 0 0 0 0 0 250 50 0 0 20 0 1 0\n"), 250)
+	require.NoError(t, err)
+	assert.Equal(t, 1200*time.Millisecond, d, "300 ticks at 250 Hz")
+
+	for _, bad := range []string{
+		"7 a S 1 1 1 0 -1 0 0 0 0 0 250 50",   // no parentheses
+		"7 (a) S 1 1 1 0 -1 0 0 0 0 0 250",    // too short
+		"7 (a) S 1 1 1 0 -1 0 0 0 0 0 x 50 0", // not a number
+		"7 (a) S 1 1 1 0 -1 0 0 0 0 0 -3 50 0",
+	} {
+		_, err := parseStatCPU([]byte(bad), 100)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestParseStatusMem(t *testing.T) {
+	rss, hwm, err := parseStatusMem([]byte("Name:\tx\nVmHWM:\t  10 kB\nVmRSS:\t 9 kB\n"))
+	require.NoError(t, err)
+	assert.Equal(t, int64(9), rss)
+	assert.Equal(t, int64(10), hwm)
+
+	_, _, err = parseStatusMem([]byte("Name:\tkthreadd\nState:\tS\n"))
+	assert.Error(t, err, "a kernel thread has no VmRSS")
+	_, _, err = parseStatusMem([]byte("VmHWM:\t10 MB\nVmRSS:\t9 kB\n"))
+	assert.Error(t, err)
+	_, _, err = parseStatusMem([]byte("VmHWM:\tten kB\nVmRSS:\t9 kB\n"))
+	assert.Error(t, err)
+}
