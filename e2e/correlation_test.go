@@ -171,8 +171,8 @@ func TestFallbackErrorRate(t *testing.T) {
 	t.Logf("fallback correlation: %d calls at concurrency %d (half streamed, no usage on those): %d paired right, "+
 		"%d paired wrong (%.1f%%), %d unpaired (%.1f%%); processor's fallback matches: %.0f",
 		calls, workers, calls-wrong-unmatched, wrong, 100*float64(wrong)/calls, unmatched, 100*float64(unmatched)/calls, matched)
-	// Measured: 0 of 160 wrong or unpaired on a quiet machine; 15 of 160 (10 wrong, 5 unpaired)
-	// on the 2-core build machine under a full test run, where calls of the same length start
+	// Measured: 0 of 160 wrong or unpaired on a quiet machine; 15 and 19 of 160 on the 2-core
+	// build machine under a full test run, where calls of the same length start
 	// milliseconds apart and the client's own timestamps lag. The bound catches a broken fallback,
 	// not that load-dependent spread.
 	assert.LessOrEqual(t, wrong+unmatched, calls/5, "the fallback errs on more than 20%% of calls")
