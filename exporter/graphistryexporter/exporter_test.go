@@ -129,7 +129,12 @@ func TestUploadContract(t *testing.T) {
 	h := start(t, func(c *Config) { c.Share = ShareOrganization })
 	td := traces(1, 5)
 	require.NoError(t, h.exp.ConsumeTraces(context.Background(), td))
-	d := h.waitDatasets(t, 1)[0]
+	h.waitDatasets(t, 1)
+	// A dataset is complete once its nodes and edges are in; the share call
+	// comes after that, and the exporter logs the viewer URL last of all.
+	require.Eventually(t, func() bool { return h.logs.FilterMessage("trace graph uploaded").Len() >= 1 },
+		15*time.Second, 20*time.Millisecond)
+	d := h.srv.CompleteDatasets()[0]
 
 	// Encodings and bindings as pygraphistry sends them.
 	assert.Equal(t, "src", d.EdgeEncodings["bindings"].(map[string]any)["source"])
