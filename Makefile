@@ -16,6 +16,7 @@ BIN_DIR     := $(CURDIR)/bin
 OTELCOL     := $(CURDIR)/otelcol-llt/otelcol-llt
 LLTMODEL    := $(BIN_DIR)/lltmodel
 LLTLOAD     := $(BIN_DIR)/lltload
+LLTBENCH    := $(BIN_DIR)/lltbench
 # plotly.js for the plotlyhtml exporter: fetched (pinned, checksummed) and embedded, not committed.
 PLOTLYJS    := exporter/plotlyhtmlexporter/internal/plotlyjs/dist/plotly.min.js
 DEMO_MODEL  := $(OUT)/models/llt-demo.gguf
@@ -90,6 +91,9 @@ $(LLTMODEL): $(shell find cmd/lltmodel pkg/gguf -name '*.go' -o -name go.mod)
 $(LLTLOAD): $(shell find cmd/lltload -name '*.go' -o -name go.mod)
 	cd cmd/lltload && $(GO) build -trimpath -o $(LLTLOAD) .
 
+$(LLTBENCH): $(shell find cmd/lltbench -name '*.go' -o -name go.mod)
+	cd cmd/lltbench && $(GO) build -trimpath -o $(LLTBENCH) .
+
 .PHONY: provision
 provision: ## make a real llama-server available (prints its path)
 	@scripts/provision-llama-server.sh
@@ -120,6 +124,10 @@ test: check-generated build ## run every test, including the real llama-server a
 bench: build ## run the Go benchmarks of every module (baselines measured in the same run)
 	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1; \
 	for m in $(MODULES); do echo "== go test -bench $$m"; (cd $$m && $(GO) test -run='^$$' -bench=. -benchmem ./...); done
+
+.PHONY: bench-e2e
+bench-e2e: build $(LLTBENCH) ## the default pipeline against llama-server direct: tokens/s, latency, collector CPU and RSS (out/bench-e2e/report.md)
+	@OTELCOL=$(OTELCOL) LLTBENCH=$(LLTBENCH) LLTMODEL=$(LLTMODEL) DEMO_MODEL=$(DEMO_MODEL) scripts/bench-e2e.sh
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 1m); new crashers land in testdata/fuzz/

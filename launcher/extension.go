@@ -44,6 +44,8 @@ type llamaLauncher struct {
 	subsMu  sync.Mutex
 	subs    map[int]func(launcherapi.LogRecord)
 	nextSub int
+	// repeats keeps lines llama-server repeats word for word out of the collector's log.
+	repeats *repeatFilter
 
 	host   component.Host
 	cancel context.CancelFunc
@@ -58,6 +60,7 @@ func newLauncher(cfg *Config, set extension.Settings) *llamaLauncher {
 		logger:     set.Logger,
 		resetAfter: healthyResetAfter,
 		client:     newHealthClient(),
+		repeats:    newRepeatFilter(repeatWindow),
 		changed:    make(chan struct{}),
 		subs:       map[int]func(launcherapi.LogRecord){},
 	}

@@ -14,7 +14,7 @@ import (
 
 // readLogs parses llama-server's output line by line, hands every record to the subscribers,
 // keeps the last lines for error messages, and copies lines at or above log_level to the
-// collector's log.
+// collector's log (a line repeated word for word once a minute at most, see repeatFilter).
 func (l *llamaLauncher) readLogs(r io.Reader, stream string, pid int, tail *lineTail, wg *sync.WaitGroup) {
 	defer wg.Done()
 	minLevel := logLevel(l.cfg.LogLevel)
@@ -47,6 +47,13 @@ func (l *llamaLauncher) readLogs(r io.Reader, stream string, pid int, tail *line
 			fields = append(fields, zap.Int("task", rec.TaskID))
 		}
 		msg := "llama-server: " + rec.Message
+		ok, suppressed := l.repeats.allow(level.String() + "\x00" + rec.Module + "\x00" + rec.Message)
+		if !ok {
+			return
+		}
+		if suppressed > 0 {
+			fields = append(fields, zap.Int("repeated", suppressed))
+		}
 		switch level {
 		case llamalog.LevelError:
 			l.logger.Error(msg, fields...)

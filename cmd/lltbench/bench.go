@@ -49,6 +49,8 @@ type roundResult struct {
 	CPUMS   float64 `json:"collector_cpu_ms,omitempty"`
 	WindowS float64 `json:"collector_window_s,omitempty"`
 	RSSMiB  float64 `json:"collector_rss_mib,omitempty"`
+	// Spans is how many spans the collector accepted over the same window (--collector-metrics).
+	Spans float64 `json:"collector_spans,omitempty"`
 
 	reqs []reqResult
 }
@@ -89,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	maxConc := slices.Max(cfg.concurrency)
-	b := &bench{cfg: cfg, stderr: stderr, proc: procReader{pid: cfg.collectorPID, clkTck: cfg.clkTck, root: "/proc"},
+	b := &bench{cfg: cfg, stderr: stderr, proc: procReader{pid: cfg.collectorPID, clkTck: cfg.clkTck, root: "/proc", metricsURL: cfg.collectorMetrics},
 		clients: map[arm]*client{
 			armDirect:  newClient(cfg, cfg.directEndpoint, maxConc, bodies),
 			armGateway: newClient(cfg, cfg.gatewayEndpoint, maxConc, bodies),
@@ -97,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer b.clients[armDirect].close()
 	defer b.clients[armGateway].close()
 	if _, err := b.proc.sample(); err != nil {
-		printf(stderr, "lltbench: --collector-pid %d: %v\n", cfg.collectorPID, err)
+		printf(stderr, "lltbench: the collector (--collector-pid %d, --collector-metrics %q): %v\n", cfg.collectorPID, cfg.collectorMetrics, err)
 		return exitFailed
 	}
 	rep := b.run(ctx)
@@ -278,6 +280,9 @@ func (b *bench) round(ctx context.Context, a arm, conc, index int, before procSa
 		r.WindowS = round3(after.at.Sub(before.at).Seconds())
 		r.RSSMiB = roundN(float64(after.rssKiB)/1024, 1)
 	}
+	if b.cfg.collectorMetrics != "" && b.procErr == nil {
+		r.Spans = after.spans - before.spans
+	}
 	b.logRound(conc, &r)
 	return r, after
 }
@@ -380,6 +385,7 @@ func summarizeCollector(rounds []roundResult) *collectorSummary {
 	var reqs [2]int
 	var rates [2][]float64 // CPU ms/s of each round
 	var rss []float64
+	var spans [2]float64
 	for _, r := range rounds {
 		if r.Warmup || r.WindowS == 0 {
 			continue
@@ -392,6 +398,7 @@ func summarizeCollector(rounds []roundResult) *collectorSummary {
 		win[i] += r.WindowS
 		rates[i] = append(rates[i], r.CPUMS/r.WindowS)
 		reqs[i] += r.Requests
+		spans[i] += r.Spans
 		rss = append(rss, r.RSSMiB)
 	}
 	if win[0] == 0 || win[1] == 0 || reqs[1] == 0 {
@@ -411,6 +418,12 @@ func summarizeCollector(rounds []roundResult) *collectorSummary {
 	}
 	if reqs[0] > 0 {
 		c.DirectCPUMSPerDirectRequest = roundN(cpu[0]/float64(reqs[0]), 3)
+	}
+	// Spans accepted in gateway windows beyond those of direct windows of the same length (the
+	// collector's own scrapes make none; an application sending OTLP at the same time would).
+	if extra := spans[1] - spans[0]/win[0]*win[1]; extra > 0 {
+		c.SpansPerGatewayRequest = roundN(extra/float64(reqs[1]), 3)
+		c.NetCPUMSPerSpan = roundN(c.NetCPUMSPerRequest/c.SpansPerGatewayRequest, 3)
 	}
 	return c
 }

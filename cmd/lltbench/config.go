@@ -35,6 +35,7 @@ type config struct {
 	warmup           int
 	pause            time.Duration
 	collectorPID     int
+	collectorMetrics string
 	clkTck           int
 	jsonPath         string
 	model            string
@@ -75,6 +76,7 @@ are not counted. Exit status: 0 normally, 1 when the run failed, 2 on a usage er
 // rawFlags are the flag values before validation.
 type rawFlags struct {
 	direct, gateway, concurrency, jsonPath, model, banTokens, bodyExtra string
+	collectorMetrics                                                    string
 	maxTokens, roundRequests, rounds, maxRounds, warmup, collectorPID   int
 	clkTck                                                              int
 	stream                                                              bool
@@ -100,6 +102,7 @@ func newFlagSet() (*flag.FlagSet, *rawFlags) {
 	fs.IntVar(&r.warmup, "warmup", 1, "uncounted direct and gateway rounds before each concurrency's rounds")
 	fs.DurationVar(&r.pause, "pause", 500*time.Millisecond, "idle time after each round, counted in its collector CPU window")
 	fs.IntVar(&r.collectorPID, "collector-pid", 0, "`PID` of the collector, to read its CPU time and memory from /proc")
+	fs.StringVar(&r.collectorMetrics, "collector-metrics", "", "`URL` of the collector's own Prometheus metrics (e.g. http://127.0.0.1:8888/metrics), read at each round boundary to count the spans it accepted (otelcol_receiver_accepted_spans) and report CPU per span")
 	fs.IntVar(&r.clkTck, "clk-tck", 100, "clock ticks per second of /proc/PID/stat (USER_HZ)")
 	fs.StringVar(&r.jsonPath, "json", "", "write the whole result, every round included, as JSON to `FILE`")
 	fs.StringVar(&r.model, "model", "", "the request's \"model\" field; left out when empty")
@@ -149,7 +152,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, *flag.Flag
 		roundDuration: r.roundDuration, roundRequests: r.roundRequests, rounds: r.rounds,
 		maxRounds: r.maxRounds, targetSpread: r.targetSpread, budget: r.budget, warmup: r.warmup,
 		pause: r.pause, collectorPID: r.collectorPID, clkTck: r.clkTck, jsonPath: r.jsonPath,
-		model: r.model, temperature: r.temperature, timeout: r.timeout, wait: r.wait,
+		collectorMetrics: r.collectorMetrics,
+		model:            r.model, temperature: r.temperature, timeout: r.timeout, wait: r.wait,
 		apiKey: getenv("LLAMA_API_KEY"), extraDescription: r.bodyExtra,
 	}
 	var err error
@@ -188,6 +192,8 @@ func parseConfig(args []string, getenv func(string) string) (*config, *flag.Flag
 		return nil, fs, usagef("--collector-pid must be > 0, got %d", r.collectorPID)
 	case r.clkTck < 1:
 		return nil, fs, usagef("--clk-tck must be >= 1, got %d", r.clkTck)
+	case r.collectorMetrics != "" && !strings.HasPrefix(r.collectorMetrics, "http://") && !strings.HasPrefix(r.collectorMetrics, "https://"):
+		return nil, fs, usagef("--collector-metrics %q: want an http:// or https:// URL", r.collectorMetrics)
 	case math.IsNaN(r.temperature) || r.temperature < 0:
 		return nil, fs, usagef("--temperature must be >= 0, got %v", r.temperature)
 	case r.timeout <= 0:

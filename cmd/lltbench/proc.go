@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,6 +21,7 @@ type procSample struct {
 	cpu    time.Duration // utime + stime of all its threads
 	rssKiB int64         // VmRSS
 	hwmKiB int64         // VmHWM, the peak of VmRSS
+	spans  float64       // otelcol_receiver_accepted_spans summed over its series; NaN when not read
 }
 
 // procReader reads /proc/PID/stat and /proc/PID/status; pid 0 reads nothing.
@@ -22,11 +29,21 @@ type procReader struct {
 	pid    int
 	clkTck int
 	root   string // "/proc"; tests point it at a fixture
+	// metricsURL is the collector's own Prometheus endpoint; empty: spans are not counted.
+	metricsURL string
+	http       *http.Client
 }
 
 // sample reads the process now. Without a PID it returns a sample with the time only.
 func (p procReader) sample() (procSample, error) {
-	s := procSample{at: time.Now()}
+	s := procSample{at: time.Now(), spans: math.NaN()}
+	if p.metricsURL != "" {
+		n, err := p.acceptedSpans()
+		if err != nil {
+			return s, err
+		}
+		s.spans = n
+	}
 	if p.pid == 0 {
 		return s, nil
 	}
@@ -99,4 +116,66 @@ func parseStatusMem(status []byte) (rss, hwm int64, err error) {
 		return 0, 0, errors.New("/proc/PID/status: no VmRSS or VmHWM (a kernel thread, or a process that ended?)")
 	}
 	return rss, hwm, nil
+}
+
+// acceptedSpans reads the collector's own metrics and sums otelcol_receiver_accepted_spans over
+// its series (one per receiver and transport).
+func (p procReader) acceptedSpans() (float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
+	if err != nil {
+		return 0, fmt.Errorf("--collector-metrics: %w", err)
+	}
+	c := p.http
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("--collector-metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("--collector-metrics %s: HTTP %d", p.metricsURL, resp.StatusCode)
+	}
+	return sumCounter(resp.Body, "otelcol_receiver_accepted_spans")
+}
+
+// sumCounter sums the samples of one counter in the Prometheus text format, with or without the
+// _total suffix that OpenMetrics adds. lltbench keeps to the standard library (it is copied onto
+// machines with no module proxy), and a counter's samples are the one part of the format read
+// here: "name{labels} value [timestamp]" lines, comments skipped. No sample reads as 0: the
+// collector has none before its first span.
+func sumCounter(r io.Reader, name string) (float64, error) {
+	var sum float64 // a counter has no sample before its first increment: 0
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok {
+			continue
+		}
+		rest = strings.TrimPrefix(rest, "_total")
+		if rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			continue // another metric whose name starts with this one
+		}
+		if i := strings.LastIndexByte(rest, '}'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			return 0, fmt.Errorf("%s: no value in %q", name, line)
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %q is not a number", name, f[0])
+		}
+		sum += v
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return sum, nil
 }

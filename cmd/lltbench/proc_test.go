@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +66,25 @@ func TestParseStatusMem(t *testing.T) {
 	assert.Error(t, err)
 	_, _, err = parseStatusMem([]byte("VmHWM:\tten kB\nVmRSS:\t9 kB\n"))
 	assert.Error(t, err)
+}
+
+func TestSumCounter(t *testing.T) {
+	// What the collector's Prometheus reader serves (service::telemetry::metrics, level basic).
+	text := `# HELP otelcol_receiver_accepted_spans_total Number of spans successfully pushed into the pipeline. [Alpha]
+# TYPE otelcol_receiver_accepted_spans_total counter
+otelcol_receiver_accepted_spans_total{otel_scope_name="go.opentelemetry.io/collector/receiver/receiverhelper",receiver="llamacpp",transport="http"} 120
+otelcol_receiver_accepted_spans_total{receiver="otlp",transport="grpc"} 3.5e+01
+otelcol_receiver_accepted_spans_total_extra{receiver="x"} 1000
+otelcol_receiver_accepted_spans_other 7
+`
+	n, err := sumCounter(strings.NewReader(text), "otelcol_receiver_accepted_spans")
+	if err != nil || n != 155 {
+		t.Fatalf("sumCounter = %v, %v; want 155", n, err)
+	}
+	if n, err := sumCounter(strings.NewReader("otelcol_process_uptime 1\n"), "otelcol_receiver_accepted_spans"); err != nil || n != 0 {
+		t.Fatalf("before the first span: %v, %v; want 0", n, err)
+	}
+	if _, err := sumCounter(strings.NewReader("otelcol_receiver_accepted_spans{a=\"b\"} x\n"), "otelcol_receiver_accepted_spans"); err == nil {
+		t.Fatal("a bad value was accepted")
+	}
 }

@@ -81,8 +81,12 @@ type collectorSummary struct {
 	GatewayCPUMSPerS            float64 `json:"gateway_cpu_ms_per_s"`
 	DirectCPUMSPerDirectRequest float64 `json:"direct_cpu_ms_per_direct_request"`
 	GatewayRequests             int     `json:"gateway_requests"`
-	RSSMiBMax                   float64 `json:"rss_mib_max"`
-	RSSMiBLast                  float64 `json:"rss_mib_last"`
+	// With --collector-metrics: spans accepted per gateway request (net of direct rounds) and
+	// the net CPU per such span.
+	SpansPerGatewayRequest float64 `json:"spans_per_gateway_request,omitempty"`
+	NetCPUMSPerSpan        float64 `json:"net_cpu_ms_per_span,omitempty"`
+	RSSMiBMax              float64 `json:"rss_mib_max"`
+	RSSMiBLast             float64 `json:"rss_mib_last"`
 }
 
 func newReport(cfg *config, start time.Time) *report {
@@ -161,15 +165,19 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	}
 	if r.CollectorPID != 0 {
 		fmt.Fprintf(&b, "\nCollector (PID %d; CPU from /proc/PID/stat over each round's window, from its start to the next round's start):\n\n", r.CollectorPID)
-		b.WriteString("| concurrency | CPU ms / request, raw | CPU ms / request, net | net, from medians | CPU ms/s in gateway rounds | baseline CPU ms/s (direct rounds) | RSS MiB max / last |\n")
-		b.WriteString("|---:|---:|---:|---:|---:|---:|---|\n")
+		b.WriteString("| concurrency | CPU ms / request, raw | CPU ms / request, net | net, from medians | spans / request | CPU ms / span, net | CPU ms/s in gateway rounds | baseline CPU ms/s (direct rounds) | RSS MiB max / last |\n")
+		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, c := range r.Results {
 			if c.Collector == nil {
 				continue
 			}
 			k := c.Collector
-			fmt.Fprintf(&b, "| %d | %.3f | %.3f | %.3f | %.1f | %.1f | %.1f / %.1f |\n", c.Concurrency, k.GatewayCPUMSPerRequest,
-				k.NetCPUMSPerRequest, k.NetCPUMSPerRequestMedian, k.GatewayCPUMSPerS, k.BaselineCPUMSPerS, k.RSSMiBMax, k.RSSMiBLast)
+			perSpan, spans := "-", "-"
+			if k.SpansPerGatewayRequest > 0 {
+				spans, perSpan = fmt.Sprintf("%.2f", k.SpansPerGatewayRequest), fmt.Sprintf("%.3f", k.NetCPUMSPerSpan)
+			}
+			fmt.Fprintf(&b, "| %d | %.3f | %.3f | %.3f | %s | %s | %.1f | %.1f | %.1f / %.1f |\n", c.Concurrency, k.GatewayCPUMSPerRequest,
+				k.NetCPUMSPerRequest, k.NetCPUMSPerRequestMedian, spans, perSpan, k.GatewayCPUMSPerS, k.BaselineCPUMSPerS, k.RSSMiBMax, k.RSSMiBLast)
 		}
 	}
 	for _, c := range r.Results {

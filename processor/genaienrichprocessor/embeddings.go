@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -87,6 +88,12 @@ func (v serverVectorizer) vector(ctx context.Context, text string) ([]float32, e
 }
 
 // embedder makes the 3D points of spans with captured input.
+// Pacing of the PCA refits (embed.Projector.SetFitPacing).
+const (
+	refitMinInterval = 10 * time.Second
+	refitMaxShare    = 0.01
+)
+
 type embedder struct {
 	cfg      EmbeddingsConfig
 	logger   *zap.Logger
@@ -112,6 +119,10 @@ func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger 
 	// A fit of a wide model's window takes long (0.2 s for 256 x 4096): fit in the background and
 	// project with the previous fit meanwhile, so spans are not held back.
 	e.proj.SetBackgroundFits(true)
+	// Under load window/20 vectors come in well under a second, and a refit of 2000 vectors costs
+	// tens of milliseconds to seconds with the model's width: refit at most every 10 s and within
+	// 1% of a core, which keeps the fits' share of a request's CPU small at any request rate.
+	e.proj.SetFitPacing(refitMinInterval, refitMaxShare)
 	var rules []embed.Rule
 	for _, c := range ec.Categories {
 		rules = append(rules, embed.Rule{Name: c.Name, Match: regexp.MustCompile(c.Match)}) // validated in Config.Validate

@@ -3,6 +3,7 @@ package embed
 import (
 	"math"
 	"sync"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
@@ -65,6 +66,15 @@ type Projector struct {
 	gen        int // incremented by Reset, to discard a fit that outlived it
 	background bool
 	running    sync.WaitGroup // background fits
+
+	// Pacing (SetFitPacing): a refit that refitEvery makes due waits until
+	// minInterval has passed since the last fit ended, and any refit until
+	// the time since then is at least lastDur × (1/maxShare − 1).
+	now         func() time.Time
+	minInterval time.Duration
+	maxShare    float64 // 0: no cost limit
+	lastEnd     time.Time
+	lastDur     time.Duration
 }
 
 // pcaFit is one fitted projection.
@@ -86,7 +96,25 @@ func NewProjector(window, refitEvery int) *Projector {
 	if refitEvery <= 0 {
 		refitEvery = DefaultRefitEvery
 	}
-	return &Projector{window: window, refitEvery: refitEvery}
+	return &Projector{window: window, refitEvery: refitEvery, now: time.Now}
+}
+
+// SetFitPacing bounds the time spent fitting when vectors come fast. A
+// refit made due by refitEvery new vectors waits until minInterval has
+// passed since the last fit ended; and every refit after the first (that
+// of a window which doubled too) waits until the time since the last fit
+// ended is at least that fit's duration × (1/maxShare − 1), so that fits
+// take at most maxShare of one core (0.01: 1%). Zero values leave either
+// bound off; by default there is none, and fits depend only on the
+// sequence of calls. Points between fits use the last fit, so a paced
+// projection follows a changing workload up to an interval late.
+func (p *Projector) SetFitPacing(minInterval time.Duration, maxShare float64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.minInterval, p.maxShare = max(minInterval, 0), 0
+	if maxShare > 0 && maxShare < 1 {
+		p.maxShare = maxShare
+	}
 }
 
 // SetBackgroundFits sets whether refits, once there is a first fit, run in
@@ -204,7 +232,22 @@ func (p *Projector) dueLocked() bool {
 	if p.fitting || len(p.buf) < MinFitVectors {
 		return false
 	}
-	return p.fit == nil || p.sinceFit >= p.refitEvery || len(p.buf) >= 2*p.fitLen
+	if p.fit == nil {
+		return true
+	}
+	if len(p.buf) >= 2*p.fitLen {
+		return p.pacedLocked(0)
+	}
+	return p.sinceFit >= p.refitEvery && p.pacedLocked(p.minInterval)
+}
+
+// pacedLocked reports whether at least wait, and the time that keeps
+// fitting within maxShare, have passed since the last fit ended.
+func (p *Projector) pacedLocked(wait time.Duration) bool {
+	if p.maxShare > 0 {
+		wait = max(wait, time.Duration(float64(p.lastDur)*(1/p.maxShare-1)))
+	}
+	return wait <= 0 || p.now().Sub(p.lastEnd) >= wait
 }
 
 // fitJob is a snapshot of the window to fit and what installing the
@@ -215,6 +258,7 @@ type fitJob struct {
 	prev    *pcaFit
 	counted int // sinceFit at the snapshot
 	gen     int
+	start   time.Time
 }
 
 // snapshotLocked marks a fit as running and returns its job.
@@ -222,7 +266,7 @@ func (p *Projector) snapshotLocked() fitJob {
 	rows := make([][]float32, len(p.buf))
 	copy(rows, p.buf) // rows are immutable, so sharing them is safe
 	p.fitting = true
-	return fitJob{rows: rows, dim: p.dim, prev: p.fit, counted: p.sinceFit, gen: p.gen}
+	return fitJob{rows: rows, dim: p.dim, prev: p.fit, counted: p.sinceFit, gen: p.gen, start: p.now()}
 }
 
 // installLocked ends the running fit and installs its result f, unless
@@ -232,6 +276,8 @@ func (p *Projector) installLocked(j fitJob, f *pcaFit) {
 	if p.gen != j.gen {
 		return
 	}
+	p.lastEnd = p.now()
+	p.lastDur = p.lastEnd.Sub(j.start)
 	p.sinceFit = max(0, p.sinceFit-j.counted)
 	if f != nil {
 		p.fit, p.fitLen = f, len(j.rows)

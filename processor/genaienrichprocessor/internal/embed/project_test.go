@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -429,4 +430,47 @@ func FuzzProjectorCategorizer(f *testing.F) {
 			_ = c.Category("", pt)
 		}
 	})
+}
+
+// Fits paced to 10 s apart and 1% of a core, on a fixed clock moved by hand, with each fit taken
+// to last 10 ms: the doubling fits wait 990 ms after the last, the refitEvery ones 10 s.
+func TestProjectorFitPacing(t *testing.T) {
+	p := NewProjector(1000, 10)
+	now := time.Unix(0, 0)
+	p.now = func() time.Time { return now }
+	p.SetFitPacing(10*time.Second, 0.01)
+	rng := rand.New(rand.NewPCG(4, 4))
+	add := func() {
+		_, _ = p.Add([]float32{float32(rng.NormFloat64()), float32(rng.NormFloat64()), 1})
+		p.mu.Lock()
+		p.lastDur = 10 * time.Millisecond // what the last fit took, on the fake clock
+		p.mu.Unlock()
+	}
+	for range 3 {
+		add()
+	}
+	require.Equal(t, 1, p.Fits(), "the first fit is never held back")
+	for range 3 {
+		add()
+	}
+	assert.Equal(t, 1, p.Fits(), "the window doubled, but less than 990 ms after a 10 ms fit")
+	now = now.Add(990 * time.Millisecond)
+	add()
+	assert.Equal(t, 2, p.Fits(), "doubled, and 990 ms since the last fit")
+	for range 30 {
+		add()
+	}
+	assert.Equal(t, 2, p.Fits(), "the window doubled again, but no time passed")
+	now = now.Add(time.Second)
+	add()
+	assert.Equal(t, 3, p.Fits(), "doubled (38 >= 14), and 1 s since")
+	for range 20 {
+		add()
+	}
+	now = now.Add(5 * time.Second)
+	add()
+	assert.Equal(t, 3, p.Fits(), "21 new vectors (>= refitEvery) but only 5 s since the last fit")
+	now = now.Add(5 * time.Second)
+	add()
+	assert.Equal(t, 4, p.Fits(), "10 s since the last fit")
 }
