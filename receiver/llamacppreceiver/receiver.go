@@ -80,7 +80,11 @@ func (r *llamacppReceiver) Start(ctx context.Context, host component.Host) error
 		if t.launcher == nil {
 			r.set.Logger.Warn("the logs pipeline gets llama-server's log lines only through a launcher (`launcher:`); with `endpoint:` it stays empty")
 		} else {
-			r.logForward = newLogForwarder(r.logs, r.set, t.launcher)
+			obs, err := newObsReport(r.set, "pipe")
+			if err != nil {
+				return err
+			}
+			r.logForward = newLogForwarder(observedLogs{Logs: r.logs, obs: obs}, r.set, t.launcher)
 			r.logForward.start()
 		}
 	}
@@ -89,6 +93,14 @@ func (r *llamacppReceiver) Start(ctx context.Context, host component.Host) error
 
 func (r *llamacppReceiver) startGateway(ctx context.Context) error {
 	g := r.cfg.Gateway.Get()
+	var traces consumer.Traces
+	if r.traces != nil {
+		obs, err := newObsReport(r.set, "http")
+		if err != nil {
+			return err
+		}
+		traces = observedTraces{Traces: r.traces, obs: obs}
+	}
 	gw, err := gateway.New(gateway.Config{
 		Endpoint:          g.Endpoint,
 		CaptureContent:    g.CaptureContent,
@@ -98,7 +110,7 @@ func (r *llamacppReceiver) startGateway(ctx context.Context) error {
 		ReadHeaderTimeout: g.ReadHeaderTimeout,
 	}, gateway.Settings{
 		Upstream:     r.target.baseURL,
-		Traces:       r.traces,
+		Traces:       traces,
 		Resource:     r.scraper.resource,
 		Logger:       r.set.Logger,
 		ScopeName:    metadata.ScopeName,

@@ -22,6 +22,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
@@ -94,6 +96,9 @@ func TestGatewayAndScraperAgree(t *testing.T) {
 
 	metricsSink, tracesSink := new(consumertest.MetricsSink), new(consumertest.TracesSink)
 	set := receivertest.NewNopSettings(metadata.Type)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set.TelemetrySettings = tel.NewTelemetrySettings()
 	f := NewFactory()
 	mr, err := f.CreateMetrics(context.Background(), set, cfg, metricsSink)
 	require.NoError(t, err)
@@ -173,6 +178,8 @@ func TestGatewayAndScraperAgree(t *testing.T) {
 	}
 	assert.Equal(t, wantPrompt, gotIn)
 	assert.Equal(t, wantGen, gotOut)
+	// The collector's own metrics count the spans, as for any receiver (receiverhelper).
+	assert.Equal(t, int64(len(spans(tracesSink))), counterSum(t, tel, "otelcol_receiver_accepted_spans", "transport", "http"))
 
 	// The gateway's own metrics ride along with the scrape.
 	require.Eventually(t, func() bool {
@@ -237,7 +244,11 @@ func TestLogsFromLauncher(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Launcher = &id
 	sink := new(consumertest.LogsSink)
-	r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	set := receivertest.NewNopSettings(metadata.Type)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	r, err := NewFactory().CreateLogs(context.Background(), set, cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), launcherHost{componenttest.NewNopHost(), map[component.ID]component.Component{id: fl}}))
 	fl.emit("0.04.225.944 I slot print_timing: id  0 | task 1 |        eval time =       4.85 ms /    16 tokens")
@@ -255,6 +266,24 @@ func TestLogsFromLauncher(t *testing.T) {
 	fn, _ := first.Attributes().Get("code.function.name")
 	assert.Equal(t, "print_timing", fn.Str())
 	assert.Equal(t, plog.SeverityNumberWarn, lrs.At(1).SeverityNumber())
+	assert.Equal(t, int64(2), counterSum(t, tel, "otelcol_receiver_accepted_log_records", "transport", "pipe"))
+}
+
+// counterSum sums an int64 counter of the collector's own telemetry over the points whose
+// attribute key has value want.
+func counterSum(t *testing.T, tel *componenttest.Telemetry, name, key, want string) int64 {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	require.NoError(t, err)
+	sum, ok := m.Data.(metricdata.Sum[int64])
+	require.True(t, ok, "%s is a %T", name, m.Data)
+	var n int64
+	for _, dp := range sum.DataPoints {
+		if v, ok := dp.Attributes.Value(attribute.Key(key)); ok && v.AsString() == want {
+			n += dp.Value
+		}
+	}
+	return n
 }
 
 func TestLauncherNotFound(t *testing.T) {
