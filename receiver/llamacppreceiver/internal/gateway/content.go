@@ -62,6 +62,37 @@ func inputMessages(body []byte) string {
 			return ""
 		}
 	}
+	return renderInput(&in)
+}
+
+// requestInputMessages is inputMessages for a body that parseRequest has read: it decodes only
+// the content-bearing members the scanner kept (a request's messages are a fraction of a body
+// that may hold a long logit_bias or tools list), and gives what inputMessages gives.
+func requestInputMessages(req *requestInfo, body []byte) string {
+	if !req.parsed {
+		return inputMessages(body)
+	}
+	d := &req.doc
+	var in inputDoc
+	if len(d.rawMessages) > 0 {
+		// A type error (messages that are not a list, a part of the wrong type) leaves what did
+		// decode, as it does when the whole body is decoded.
+		if err := json.Unmarshal(d.rawMessages, &in.Messages); err != nil {
+			if _, ok := err.(*json.UnmarshalTypeError); !ok {
+				return ""
+			}
+		}
+	}
+	in.Prompt, in.Input, in.Content = rawOrNil(d.rawPrompt), rawOrNil(d.rawInput), rawOrNil(d.rawContent)
+	return renderInput(&in)
+}
+
+// rawOrNil is b as a RawMessage; encoding/json leaves a JSON null out of a RawMessage field
+// as the literal "null", which the renderers treat as absent.
+func rawOrNil(b []byte) json.RawMessage { return json.RawMessage(b) }
+
+// renderInput renders decoded request content as gen_ai.input.messages JSON, or "".
+func renderInput(in *inputDoc) string {
 	var msgs []chatMsg
 	for _, m := range in.Messages {
 		cm := chatMsg{Role: m.Role, Name: m.Name, Parts: []msgPart{}}

@@ -66,8 +66,11 @@ func FuzzDecodeResponse(f *testing.F) {
 		var got responseDoc
 		decodeResponse(in, &got)
 		// The request side reads the same kind of input: it must not panic either.
-		_ = parseRequest(in)
-		_ = inputMessages(in)
+		req := parseRequest(in)
+		whole := inputMessages(in)
+		if fast := requestInputMessages(&req, in); fast != whole && plainKeys(in) {
+			t.Fatalf("content from the scanned members: %s\nfrom the whole body:        %s", fast, whole)
+		}
 		var want responseDoc
 		if json.Unmarshal(in, &want) != nil || !plainKeys(in) {
 			return

@@ -30,6 +30,9 @@ type requestDoc struct {
 	Stop             []string
 	N                optNumber
 	ResponseFormat   string // response_format.type
+	// The content-bearing members as raw JSON (slices of the body), for content capture: the
+	// last of each, as encoding/json would take them.
+	rawMessages, rawPrompt, rawInput, rawContent []byte
 }
 
 // requestInfo is what the gateway learnt from a request body.
@@ -86,6 +89,14 @@ func (d *requestDoc) member(s *jsonScanner, k []byte) {
 		d.Stop = readStop(s)
 	case "n":
 		d.N.read(s)
+	case "messages":
+		d.rawMessages = rawValue(s)
+	case "prompt":
+		d.rawPrompt = rawValue(s)
+	case "input":
+		d.rawInput = rawValue(s)
+	case "content":
+		d.rawContent = rawValue(s)
 	case "response_format":
 		s.object(func(k []byte) {
 			if string(k) == "type" {
@@ -97,6 +108,17 @@ func (d *requestDoc) member(s *jsonScanner, k []byte) {
 	default:
 		s.skip()
 	}
+}
+
+// rawValue skips one value and returns its bytes.
+func rawValue(s *jsonScanner) []byte {
+	s.peek()
+	start := s.i
+	s.skip()
+	if s.bad {
+		return nil
+	}
+	return s.b[start:s.i]
 }
 
 // readStop reads a `stop` field: one string or a list of strings; anything else is ignored.

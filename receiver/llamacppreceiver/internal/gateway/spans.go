@@ -189,7 +189,7 @@ func (g *Gateway) appendSpans(spans ptrace.SpanSlice, ex *exchange, req *request
 		}
 	}
 	if g.cfg.CaptureContent {
-		if in := inputMessages(ex.body); in != "" {
+		if in := requestInputMessages(req, ex.body); in != "" {
 			a.PutStr(attrInputMessages, truncateUTF8(in, g.cfg.MaxContentLength))
 		}
 		if out := outputMessages(sum); out != "" {
