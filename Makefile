@@ -129,6 +129,11 @@ bench: build ## run the Go benchmarks of every module (baselines measured in the
 bench-e2e: build $(LLTBENCH) ## the default pipeline against llama-server direct: tokens/s, latency, collector CPU and RSS (out/bench-e2e/report.md)
 	@OTELCOL=$(OTELCOL) LLTBENCH=$(LLTBENCH) LLTMODEL=$(LLTMODEL) DEMO_MODEL=$(DEMO_MODEL) scripts/bench-e2e.sh
 
+.PHONY: bench-rss
+bench-rss: build $(LLTBENCH) ## the collector's memory over 10 minutes at 10 requests/s through the gateway (out/bench-rss/report.md)
+	@OTELCOL=$(OTELCOL) LLTBENCH=$(LLTBENCH) LLTLOAD=$(LLTLOAD) LLTMODEL=$(LLTMODEL) DEMO_MODEL=$(DEMO_MODEL) \
+	  BENCH_SUITES=rss BENCH_OUT=$(OUT)/bench-rss BENCH_THREADS=$${BENCH_THREADS:-2} scripts/bench-e2e.sh
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 1m); new crashers land in testdata/fuzz/
 	@for t in $(FUZZ_TARGETS); do dir=$${t%%:*}; name=$${t##*:}; \

@@ -10,6 +10,9 @@
 #   BENCH_THREADS  llama-server --threads (default 1: the collector's CPU is not taken from inference)
 #   BENCH_CONC  concurrencies (default 1,4,16)      BENCH_ROUND  round length (default 4s)
 #   BENCH_ROUNDS  gateway rounds per concurrency (default 4)  BENCH_SUITES  default "short long stream"
+#   BENCH_SUITES=rss  the memory curve instead: lltload sends BENCH_RSS_QPS (10) requests a second
+#               through the gateway for BENCH_RSS_FOR (10m), and the collector's VmRSS is sampled
+#               every 10 s into BENCH_OUT/rss.csv (needs LLTLOAD, the lltload binary)
 #   BENCH_PPROF=1 adds the pprof extension on 127.0.0.1:1777 and writes a 30 s CPU profile of the
 #               128-token suite to BENCH_OUT/cpu.pprof
 # The report is BENCH_OUT/report.md (markdown, with the date and the machine); it is also printed.
@@ -78,7 +81,49 @@ report="$BENCH_OUT/report.md"
 	echo "- collector: otelcol-llt with config.yaml (gateway with content capture, genaienrich with embeddings and correlation, batch, debug, file, plotlyhtml, graphistry; llamacpp and nvml scrapers every second)"
 	echo
 } > "$report"
+rss_curve() { # the collector's VmRSS every 10 s under lltload's open-loop load
+	: "${LLTLOAD:?LLTLOAD must name the lltload binary}"
+	local dur="${BENCH_RSS_FOR:-10m}" qps="${BENCH_RSS_QPS:-10}"
+	echo "bench-e2e.sh: rss: $qps requests/s for $dur" >&2
+	"$LLTLOAD" --url http://127.0.0.1:8081 --qps "$qps" --duration "$dur" --json > "$BENCH_OUT/rss-load.json" 2> "$BENCH_OUT/rss-load.log" &
+	local load=$! t0=$SECONDS
+	echo "elapsed_s,rss_mib,rss_anon_mib,hwm_mib,cpu_s" > "$BENCH_OUT/rss.csv"
+	while kill -0 "$load" 2>/dev/null; do
+		awk -v t=$((SECONDS - t0)) -v cpu="$(awk '{print ($14+$15)/100}' /proc/$collector_pid/stat)" \
+			'/^VmRSS/ {r=$2} /^RssAnon/ {a=$2} /^VmHWM/ {h=$2} END {printf "%d,%.1f,%.1f,%.1f,%s\n", t, r/1024, a/1024, h/1024, cpu}' \
+			/proc/$collector_pid/status >> "$BENCH_OUT/rss.csv"
+		sleep 10
+	done
+	wait "$load" || true
+	{
+		echo "## memory under steady load"
+		echo
+		echo "lltload: $qps requests/s (Poisson arrivals, 8-32 tokens, half of them streamed) through the gateway for $dur; VmRSS and RssAnon (VmRSS less the mapped executable) every 10 s (BENCH_OUT/rss.csv)."
+		echo
+		python3 - "$BENCH_OUT/rss.csv" "$BENCH_OUT/rss-load.json" <<'PY'
+import csv, json, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1]))]
+t = [int(r["elapsed_s"]) for r in rows]; rss = [float(r["rss_mib"]) for r in rows]; anon = [float(r["rss_anon_mib"]) for r in rows]; cpu = [float(r["cpu_s"]) for r in rows]
+load = json.load(open(sys.argv[2]))
+def at(sec):
+    return min(range(len(t)), key=lambda i: abs(t[i] - sec))
+print("| minute | RSS MiB, mean / max | anonymous RSS MiB, mean / max |")
+print("|---:|---:|---:|")
+for m in range(0, (t[-1] // 60) + 1):
+    idx = [i for i in range(len(t)) if m * 60 <= t[i] < (m + 1) * 60]
+    if idx:
+        w, a = [rss[i] for i in idx], [anon[i] for i in idx]
+        print(f"| {m} | {sum(w)/len(w):.1f} / {max(w):.1f} | {sum(a)/len(a):.1f} / {max(a):.1f} |")
+n = load.get("ok", load.get("succeeded", 0))
+print()
+print(f"Peak VmHWM {float(rows[-1]['hwm_mib']):.1f} MiB; collector CPU {cpu[-1]-cpu[0]:.1f} s over {t[-1]-t[0]} s; lltload summary: " + json.dumps({k: load[k] for k in list(load)[:8]}))
+PY
+		echo
+	} >> "$report"
+}
+
 for s in $suites; do
+	if [ "$s" = rss ]; then rss_curve; continue; fi
 	case $s in
 	short) args=(--max-tokens 8) ;;
 	long) args=(--max-tokens 128) ;;

@@ -49,6 +49,8 @@ type roundResult struct {
 	CPUMS   float64 `json:"collector_cpu_ms,omitempty"`
 	WindowS float64 `json:"collector_window_s,omitempty"`
 	RSSMiB  float64 `json:"collector_rss_mib,omitempty"`
+	// AnonMiB is RssAnon at the same moment: the part of RSS that is the process's own memory.
+	AnonMiB float64 `json:"collector_rss_anon_mib,omitempty"`
 	// Spans is how many spans the collector accepted over the same window (--collector-metrics).
 	Spans float64 `json:"collector_spans,omitempty"`
 
@@ -279,6 +281,7 @@ func (b *bench) round(ctx context.Context, a arm, conc, index int, before procSa
 		r.CPUMS = ms(after.cpu - before.cpu)
 		r.WindowS = round3(after.at.Sub(before.at).Seconds())
 		r.RSSMiB = roundN(float64(after.rssKiB)/1024, 1)
+		r.AnonMiB = roundN(float64(after.anonKiB)/1024, 1)
 	}
 	if b.cfg.collectorMetrics != "" && b.procErr == nil {
 		r.Spans = after.spans - before.spans
@@ -384,7 +387,7 @@ func summarizeCollector(rounds []roundResult) *collectorSummary {
 	var cpu, win [2]float64
 	var reqs [2]int
 	var rates [2][]float64 // CPU ms/s of each round
-	var rss []float64
+	var rss, anon []float64
 	var spans [2]float64
 	for _, r := range rounds {
 		if r.Warmup || r.WindowS == 0 {
@@ -400,6 +403,7 @@ func summarizeCollector(rounds []roundResult) *collectorSummary {
 		reqs[i] += r.Requests
 		spans[i] += r.Spans
 		rss = append(rss, r.RSSMiB)
+		anon = append(anon, r.AnonMiB)
 	}
 	if win[0] == 0 || win[1] == 0 || reqs[1] == 0 {
 		return nil
@@ -415,6 +419,8 @@ func summarizeCollector(rounds []roundResult) *collectorSummary {
 		GatewayRequests:          reqs[1],
 		RSSMiBMax:                slices.Max(rss),
 		RSSMiBLast:               rss[len(rss)-1],
+		AnonMiBMax:               slices.Max(anon),
+		AnonMiBLast:              anon[len(anon)-1],
 	}
 	if reqs[0] > 0 {
 		c.DirectCPUMSPerDirectRequest = roundN(cpu[0]/float64(reqs[0]), 3)

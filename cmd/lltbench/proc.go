@@ -17,11 +17,12 @@ import (
 
 // procSample is what lltbench reads of the collector's process at one moment.
 type procSample struct {
-	at     time.Time
-	cpu    time.Duration // utime + stime of all its threads
-	rssKiB int64         // VmRSS
-	hwmKiB int64         // VmHWM, the peak of VmRSS
-	spans  float64       // otelcol_receiver_accepted_spans summed over its series; NaN when not read
+	at      time.Time
+	cpu     time.Duration // utime + stime of all its threads
+	rssKiB  int64         // VmRSS
+	hwmKiB  int64         // VmHWM, the peak of VmRSS
+	anonKiB int64         // RssAnon: VmRSS less the mapped files (the executable) and shared memory
+	spans   float64       // otelcol_receiver_accepted_spans summed over its series; NaN when not read
 }
 
 // procReader reads /proc/PID/stat and /proc/PID/status; pid 0 reads nothing.
@@ -59,7 +60,7 @@ func (p procReader) sample() (procSample, error) {
 	if err != nil {
 		return s, err
 	}
-	s.rssKiB, s.hwmKiB, err = parseStatusMem(status)
+	s.rssKiB, s.hwmKiB, s.anonKiB, err = parseStatusMem(status)
 	return s, err
 }
 
@@ -86,8 +87,9 @@ func parseStatCPU(stat []byte, clkTck int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / time.Duration(clkTck), nil
 }
 
-// parseStatusMem returns VmRSS and VmHWM (kB) from /proc/PID/status.
-func parseStatusMem(status []byte) (rss, hwm int64, err error) {
+// parseStatusMem returns VmRSS, VmHWM and RssAnon (kB) from /proc/PID/status; RssAnon is 0 on
+// kernels before 4.5, which do not write it.
+func parseStatusMem(status []byte) (rss, hwm, anon int64, err error) {
 	found := 0
 	for line := range bytes.SplitSeq(status, []byte("\n")) {
 		key, val, ok := bytes.Cut(line, []byte(":"))
@@ -100,22 +102,26 @@ func parseStatusMem(status []byte) (rss, hwm int64, err error) {
 			dst = &rss
 		case "VmHWM":
 			dst = &hwm
+		case "RssAnon":
+			dst = &anon
 		default:
 			continue
 		}
 		f := bytes.Fields(val)
 		if len(f) != 2 || string(f[1]) != "kB" {
-			return 0, 0, fmt.Errorf("/proc/PID/status: %s: %q is not a size in kB", key, bytes.TrimSpace(val))
+			return 0, 0, 0, fmt.Errorf("/proc/PID/status: %s: %q is not a size in kB", key, bytes.TrimSpace(val))
 		}
 		if *dst, err = strconv.ParseInt(string(f[0]), 10, 64); err != nil {
-			return 0, 0, fmt.Errorf("/proc/PID/status: %s: %q is not a number", key, f[0])
+			return 0, 0, 0, fmt.Errorf("/proc/PID/status: %s: %q is not a number", key, f[0])
 		}
-		found++
+		if key[0] == 'V' {
+			found++
+		}
 	}
 	if found < 2 {
-		return 0, 0, errors.New("/proc/PID/status: no VmRSS or VmHWM (a kernel thread, or a process that ended?)")
+		return 0, 0, 0, errors.New("/proc/PID/status: no VmRSS or VmHWM (a kernel thread, or a process that ended?)")
 	}
-	return rss, hwm, nil
+	return rss, hwm, anon, nil
 }
 
 // acceptedSpans reads the collector's own metrics and sums otelcol_receiver_accepted_spans over

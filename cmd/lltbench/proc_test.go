@@ -17,6 +17,7 @@ func TestProcReaderFixture(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 18010*time.Millisecond, s.cpu)
 	assert.Equal(t, int64(204800), s.rssKiB)
+	assert.Equal(t, int64(150000), s.anonKiB)
 	assert.Equal(t, int64(262144), s.hwmKiB)
 	assert.False(t, s.at.IsZero())
 
@@ -55,16 +56,20 @@ func TestParseStatCPU(t *testing.T) {
 }
 
 func TestParseStatusMem(t *testing.T) {
-	rss, hwm, err := parseStatusMem([]byte("Name:\tx\nVmHWM:\t  10 kB\nVmRSS:\t 9 kB\n"))
+	rss, hwm, anon, err := parseStatusMem([]byte("Name:\tx\nVmHWM:\t  10 kB\nVmRSS:\t 9 kB\nRssAnon:\t 4 kB\n"))
 	require.NoError(t, err)
 	assert.Equal(t, int64(9), rss)
 	assert.Equal(t, int64(10), hwm)
+	assert.Equal(t, int64(4), anon)
+	_, _, anon, err = parseStatusMem([]byte("VmHWM:\t10 kB\nVmRSS:\t9 kB\n"))
+	require.NoError(t, err, "a kernel older than 4.5 has no RssAnon")
+	assert.Zero(t, anon)
 
-	_, _, err = parseStatusMem([]byte("Name:\tkthreadd\nState:\tS\n"))
+	_, _, _, err = parseStatusMem([]byte("Name:\tkthreadd\nState:\tS\n"))
 	assert.Error(t, err, "a kernel thread has no VmRSS")
-	_, _, err = parseStatusMem([]byte("VmHWM:\t10 MB\nVmRSS:\t9 kB\n"))
+	_, _, _, err = parseStatusMem([]byte("VmHWM:\t10 MB\nVmRSS:\t9 kB\n"))
 	assert.Error(t, err)
-	_, _, err = parseStatusMem([]byte("VmHWM:\tten kB\nVmRSS:\t9 kB\n"))
+	_, _, _, err = parseStatusMem([]byte("VmHWM:\tten kB\nVmRSS:\t9 kB\n"))
 	assert.Error(t, err)
 }
 

@@ -87,6 +87,10 @@ type collectorSummary struct {
 	NetCPUMSPerSpan        float64 `json:"net_cpu_ms_per_span,omitempty"`
 	RSSMiBMax              float64 `json:"rss_mib_max"`
 	RSSMiBLast             float64 `json:"rss_mib_last"`
+	// The same for RssAnon, which leaves out the mapped executable (page cache the kernel can
+	// drop and every copy of the binary shares).
+	AnonMiBMax  float64 `json:"rss_anon_mib_max"`
+	AnonMiBLast float64 `json:"rss_anon_mib_last"`
 }
 
 func newReport(cfg *config, start time.Time) *report {
@@ -165,8 +169,8 @@ func (r *report) writeMarkdown(w io.Writer) error {
 	}
 	if r.CollectorPID != 0 {
 		fmt.Fprintf(&b, "\nCollector (PID %d; CPU from /proc/PID/stat over each round's window, from its start to the next round's start):\n\n", r.CollectorPID)
-		b.WriteString("| concurrency | CPU ms / request, raw | CPU ms / request, net | net, from medians | spans / request | CPU ms / span, net | CPU ms/s in gateway rounds | baseline CPU ms/s (direct rounds) | RSS MiB max / last |\n")
-		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		b.WriteString("| concurrency | CPU ms / request, raw | CPU ms / request, net | net, from medians | spans / request | CPU ms / span, net | CPU ms/s in gateway rounds | baseline CPU ms/s (direct rounds) | RSS MiB max / last | anonymous RSS MiB max / last |\n")
+		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 		for _, c := range r.Results {
 			if c.Collector == nil {
 				continue
@@ -176,8 +180,9 @@ func (r *report) writeMarkdown(w io.Writer) error {
 			if k.SpansPerGatewayRequest > 0 {
 				spans, perSpan = fmt.Sprintf("%.2f", k.SpansPerGatewayRequest), fmt.Sprintf("%.3f", k.NetCPUMSPerSpan)
 			}
-			fmt.Fprintf(&b, "| %d | %.3f | %.3f | %.3f | %s | %s | %.1f | %.1f | %.1f / %.1f |\n", c.Concurrency, k.GatewayCPUMSPerRequest,
-				k.NetCPUMSPerRequest, k.NetCPUMSPerRequestMedian, spans, perSpan, k.GatewayCPUMSPerS, k.BaselineCPUMSPerS, k.RSSMiBMax, k.RSSMiBLast)
+			fmt.Fprintf(&b, "| %d | %.3f | %.3f | %.3f | %s | %s | %.1f | %.1f | %.1f / %.1f | %.1f / %.1f |\n", c.Concurrency, k.GatewayCPUMSPerRequest,
+				k.NetCPUMSPerRequest, k.NetCPUMSPerRequestMedian, spans, perSpan, k.GatewayCPUMSPerS, k.BaselineCPUMSPerS, k.RSSMiBMax, k.RSSMiBLast,
+				k.AnonMiBMax, k.AnonMiBLast)
 		}
 	}
 	for _, c := range r.Results {
