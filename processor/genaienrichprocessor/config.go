@@ -62,13 +62,23 @@ const (
 	SourceServer = "server"
 )
 
+// Values of embeddings::tokenizer.
+const (
+	TokenizerAuto   = "auto"
+	TokenizerGGUF   = "gguf"
+	TokenizerServer = "server"
+)
+
 // EmbeddingsConfig configures the 3D embedding projections.
 type EmbeddingsConfig struct {
 	Enabled bool `mapstructure:"enabled"`
 	// Source is gguf (the mean of the model's own token embeddings over the prompt's tokens) or
 	// server (llama-server's /v1/embeddings, which needs --embeddings).
 	Source string `mapstructure:"source"`
-	// Tokenizer is where tokens come from for source gguf: server (llama-server's /tokenize).
+	// Tokenizer is where tokens come from for source gguf: gguf (in the collector, from the
+	// model's own vocabulary; SentencePiece vocabularies only), server (llama-server's
+	// /tokenize, one HTTP call per prompt), or auto (gguf when the vocabulary is SentencePiece,
+	// else server).
 	Tokenizer string `mapstructure:"tokenizer"`
 	// Endpoint is the llama-server base URL when there is no launcher.
 	Endpoint string `mapstructure:"endpoint"`
@@ -145,7 +155,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Normalize: NormalizeConfig{Enabled: true},
 		Embeddings: EmbeddingsConfig{
-			Source: SourceGGUF, Tokenizer: "server", Window: 2000, DropContent: true, Clusters: 4,
+			Source: SourceGGUF, Tokenizer: TokenizerAuto, Window: 2000, DropContent: true, Clusters: 4,
 			Timeout: 2 * time.Second, MaxTextBytes: 4096,
 		},
 		Correlate: CorrelateConfig{
@@ -183,8 +193,10 @@ func (cfg *Config) Validate() error {
 	if e.Enabled {
 		switch e.Source {
 		case SourceGGUF:
-			if e.Tokenizer != "server" {
-				errs = append(errs, fmt.Errorf("embeddings::tokenizer: must be server, got %q", e.Tokenizer))
+			switch e.Tokenizer {
+			case TokenizerAuto, TokenizerGGUF, TokenizerServer:
+			default:
+				errs = append(errs, fmt.Errorf("embeddings::tokenizer: must be auto, gguf or server, got %q", e.Tokenizer))
 			}
 			if cfg.Launcher == nil && len(cfg.Models) == 0 {
 				errs = append(errs, errors.New("embeddings::source: gguf needs a launcher or models (the GGUF whose token embeddings are used)"))

@@ -25,7 +25,7 @@ func TestLoadConfig(t *testing.T) {
 	all.Models = []ModelConfig{{Name: "qwen2.5-3b", GGUF: "/models/qwen2.5-3b-instruct-q4_k_m.gguf"}}
 	all.Cost = CostConfig{GPUHourlyUSD: 3.5, PerMillionTokens: map[string]TokenPrice{"gpt-4o-mini": {Input: 0.15, Output: 0.6}}}
 	all.Embeddings = EmbeddingsConfig{
-		Enabled: true, Source: SourceServer, Tokenizer: "server", Window: 500, DropContent: false,
+		Enabled: true, Source: SourceServer, Tokenizer: TokenizerAuto, Window: 500, DropContent: false,
 		Categories: []CategoryConfig{{Name: "code", Match: "(?i)func|class|def "}}, Clusters: 3,
 		Timeout: 500 * time.Millisecond, MaxTextBytes: 1000,
 	}
@@ -49,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 			"correlate: `ttl` must be > 0", "`max_pending` must be >= 1",
 			"correlate::fallback: `max_skew` must be >= 0",
 		}},
+		{name: "bad_tokenizer", errs: []string{`embeddings::tokenizer: must be auto, gguf or server, got "sentencepiece"`}},
 		{name: "gguf_without_model", errs: []string{"embeddings::source: gguf needs a launcher or models"}},
 		{name: "unknown_key", errs: []string{"has invalid keys: normalise"}},
 	}

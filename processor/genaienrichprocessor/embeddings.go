@@ -18,7 +18,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/embed"
+	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/tokenize"
 )
 
 const (
@@ -62,9 +64,13 @@ func (s server) url() (string, error) {
 type ggufVectorizer struct {
 	srv  server
 	rows *embed.TokenEmbeddings
+	spm  *tokenize.SPM // nil: tokens come from llama-server's /tokenize
 }
 
 func (g *ggufVectorizer) vector(ctx context.Context, text string) ([]float32, error) {
+	if g.spm != nil {
+		return g.rows.Mean(g.spm.Tokenize(text))
+	}
 	u, err := g.srv.url()
 	if err != nil {
 		return nil, err
@@ -75,6 +81,28 @@ func (g *ggufVectorizer) vector(ctx context.Context, text string) ([]float32, er
 		return nil, err
 	}
 	return g.rows.Mean(toks)
+}
+
+// inProcessTokenizer returns the tokenizer embeddings::tokenizer asks for from the model's
+// vocabulary, or nil when tokens are to come from llama-server (server, or auto with a
+// vocabulary the collector cannot tokenize itself).
+func inProcessTokenizer(mode string, f *gguf.File, path string, logger *zap.Logger) (*tokenize.SPM, error) {
+	if mode == TokenizerServer {
+		return nil, nil
+	}
+	spm, err := tokenize.NewSPM(f)
+	switch {
+	case err == nil:
+		logger.Info("genaienrich tokenizes prompts in the collector, from the model's SentencePiece vocabulary", zap.String("model", path))
+		return spm, nil
+	case mode == TokenizerGGUF:
+		return nil, fmt.Errorf("embeddings::tokenizer gguf: %s: %w", path, err)
+	default:
+		model, _ := f.TokenizerModel()
+		logger.Info("genaienrich tokenizes prompts with llama-server's /tokenize: the collector tokenizes SentencePiece vocabularies only",
+			zap.String("model", path), zap.String("tokenizer.ggml.model", model))
+		return nil, nil
+	}
 }
 
 type serverVectorizer struct{ srv server }
@@ -143,7 +171,12 @@ func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger 
 			return nil, fmt.Errorf("token embeddings of %s: %w", path, err)
 		}
 		e.closeFns = append(e.closeFns, func() { _ = rows.Close() })
-		e.vec = &ggufVectorizer{srv: srv, rows: rows}
+		spm, err := inProcessTokenizer(ec.Tokenizer, rows.File(), path, logger)
+		if err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		e.vec = &ggufVectorizer{srv: srv, rows: rows, spm: spm}
 	}
 	return e, nil
 }

@@ -58,6 +58,7 @@ func TestEmbeddingsSeparateAndDropContent(t *testing.T) {
 	cfg := modelConfig(t)
 	cfg.Embeddings.Enabled = true
 	cfg.Embeddings.Endpoint = srv.URL
+	cfg.Embeddings.Tokenizer = TokenizerServer // tokens from llama-server's /tokenize
 	cfg.Embeddings.Window = 100
 	cfg.Embeddings.Categories = []CategoryConfig{{Name: "code", Match: `[{};]|=>|def |SELECT`}}
 
@@ -155,6 +156,7 @@ func TestEmbeddingsSeparateAndDropContent(t *testing.T) {
 func TestEmbeddingsServerDown(t *testing.T) {
 	cfg := modelConfig(t)
 	cfg.Embeddings.Enabled = true
+	cfg.Embeddings.Tokenizer = TokenizerServer
 	cfg.Embeddings.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", llamatest.FreePort(t))
 	cfg.Embeddings.Timeout = 500 * time.Millisecond
 	td := ptrace.NewTraces()
@@ -174,6 +176,32 @@ func TestEmbeddingsServerDown(t *testing.T) {
 		assert.Equal(t, "llama", a[attrArchitecture], "facts still added")
 	}
 	assert.Equal(t, 1, logs.FilterMessageSnippet("no vector for some spans").Len())
+}
+
+// With tokenizer auto (the default) and the generated model's SentencePiece vocabulary, prompts
+// are tokenized in the collector: every span gets a point with no llama-server at all.
+// (internal/tokenize checks the tokens against llama-server's /tokenize, token for token.)
+func TestEmbeddingsInProcessTokenizer(t *testing.T) {
+	for _, mode := range []string{TokenizerAuto, TokenizerGGUF} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := modelConfig(t)
+			cfg.Embeddings.Enabled = true
+			cfg.Embeddings.Tokenizer = mode
+			cfg.Embeddings.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", llamatest.FreePort(t)) // nothing listens
+			td := ptrace.NewTraces()
+			ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+			for i := range 8 {
+				withContent(gatewaySpan(ss, "llt-tiny", 10, 2, time.Second, 0), testProse[i])
+			}
+			out, logs := runTraces(t, cfg, td)
+			spans := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+			require.Equal(t, 8, spans.Len())
+			for i := 2; i < spans.Len(); i++ { // the first fit needs three vectors
+				assert.Contains(t, spans.At(i).Attributes().AsRaw(), attrProjection, "span %d", i)
+			}
+			assert.Equal(t, 1, logs.FilterMessageSnippet("tokenizes prompts in the collector").Len())
+		})
+	}
 }
 
 func centroid(ps [][3]float64) (c [3]float64) {

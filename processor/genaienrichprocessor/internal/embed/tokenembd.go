@@ -62,6 +62,10 @@ func OpenTokenEmbeddings(path string) (*TokenEmbeddings, error) {
 	return OpenTokenEmbeddingsCache(path, DefaultRowCacheBytes)
 }
 
+// File is the opened GGUF file the rows are read from (its metadata holds
+// the vocabulary). It stays open until Close.
+func (e *TokenEmbeddings) File() *gguf.File { return e.f }
+
 // OpenTokenEmbeddingsCache is like [OpenTokenEmbeddings] with a row cache
 // of about cacheBytes (at least one row).
 func OpenTokenEmbeddingsCache(path string, cacheBytes int64) (*TokenEmbeddings, error) {
