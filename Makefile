@@ -32,6 +32,7 @@ FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzSc
                 exporter/plotlyhtmlexporter/internal/downsample:FuzzLTTB exporter/plotlyhtmlexporter/internal/tracelayout:FuzzLayout \
                 cmd/lltload:FuzzReadSSE \
                 processor/genaienrichprocessor/internal/normalize:FuzzAttributes processor/genaienrichprocessor/internal/embed:FuzzProjectorCategorizer \
+                processor/genaienrichprocessor/internal/tokenize:FuzzSPM \
                 exporter/graphistryexporter/internal/graph:FuzzBuild
 # Every Go module of ours except the generated distribution (built through ocb).
 MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . \( -name node_modules -o -name .git \) -prune -o -name go.mod \
