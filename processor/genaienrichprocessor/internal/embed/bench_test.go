@@ -134,10 +134,11 @@ func BenchmarkMeanAndProject(b *testing.B) {
 
 // BenchmarkFitPCA is the cost of one refit of a full default window.
 func BenchmarkFitPCA(b *testing.B) {
-	for _, dim := range []int{64, 4096} {
-		b.Run(fmt.Sprintf("256x%d", dim), func(b *testing.B) {
+	for _, size := range [][2]int{{DefaultWindow, 64}, {DefaultWindow, 4096}, {2000, 1536}} {
+		n, dim := size[0], size[1]
+		b.Run(fmt.Sprintf("%dx%d", n, dim), func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(7, 7))
-			rows := make([][]float32, DefaultWindow)
+			rows := make([][]float32, n)
 			for i := range rows {
 				rows[i] = make([]float32, dim)
 				for j := range rows[i] {

@@ -474,3 +474,79 @@ func TestProjectorFitPacing(t *testing.T) {
 	add()
 	assert.Equal(t, 4, p.Fits(), "10 s since the last fit")
 }
+
+// centred copies vecs into a matrix with each column's mean removed, as fitPCA does.
+func centred(vecs [][]float32, dim int) *mat.Dense {
+	x := mat.NewDense(len(vecs), dim, nil)
+	for i, v := range vecs {
+		for j, e := range v {
+			x.Set(i, j, float64(e))
+		}
+	}
+	for j := range dim {
+		col := mat.Col(nil, j, x)
+		m := stat.Mean(col, nil)
+		for i := range len(vecs) {
+			x.Set(i, j, col[i]-m)
+		}
+	}
+	return x
+}
+
+// Subspace iteration (the path of large windows) finds what stat.PC's full SVD finds: the same
+// variances and, up to sign, the same components; from a previous fit it settles too.
+func TestPCASubspaceMatchesStatPC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	const n, dim = 400, 200
+	dirs := orthonormal(rng, dim)
+	vecs := blob(rng, n, dim, nil, dirs, []float64{6, 3, 1.5}, 0.2)
+	x := centred(vecs, dim)
+	dc, dv := pcaDirect(x)
+	sc, sv := pcaSubspace(x, nil)
+	require.Len(t, sc, 3)
+	for c := range 3 {
+		assert.InEpsilon(t, dv[c], sv[c], 1e-8, "variance %d", c)
+		assert.InDelta(t, 1, math.Abs(dot(dc[c], sc[c])), 1e-8, "component %d", c)
+		assert.InDelta(t, 1, dot(sc[c], sc[c]), 1e-10, "unit length")
+	}
+	f := fitPCA(vecs, dim, nil) // min(n, dim) > subspaceMinSize: the subspace path
+	require.NotNil(t, f)
+	for c := range 3 {
+		assert.InDelta(t, 1, math.Abs(dot(f.comps[c], dc[c])), 1e-8)
+	}
+	// A refit of a slightly different window starts from f and keeps its signs.
+	vecs2 := append(vecs[10:], blob(rng, 10, dim, nil, dirs, []float64{6, 3, 1.5}, 0.2)...)
+	g := fitPCA(vecs2, dim, f)
+	require.NotNil(t, g)
+	for c := range 3 {
+		assert.Greater(t, dot(f.comps[c], g.comps[c]), 0.99, "component %d kept its direction and sign", c)
+	}
+}
+
+// A window of few distinct prompts (a benchmark repeating its 5 prompts) has rank 4 once
+// centred, below the block size; one prompt repeated has rank 0.
+func TestPCASubspaceLowRank(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const n, dim = 300, 200
+	distinct := blob(rng, 5, dim, nil, orthonormal(rng, dim), []float64{4, 2, 1}, 0.3)
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		vecs[i] = distinct[i%5]
+	}
+	x := centred(vecs, dim)
+	dc, dv := pcaDirect(x)
+	sc, sv := pcaSubspace(x, nil)
+	require.Len(t, sc, 3)
+	for c := range 3 {
+		assert.InEpsilon(t, dv[c], sv[c], 1e-8, "variance %d", c)
+		assert.InDelta(t, 1, math.Abs(dot(dc[c], sc[c])), 1e-8, "component %d", c)
+	}
+	for i := range vecs {
+		vecs[i] = distinct[0]
+	}
+	f := fitPCA(vecs, dim, nil)
+	require.NotNil(t, f)
+	for c := range 3 {
+		assert.Nil(t, f.comps[c], "no direction in a window of one point")
+	}
+}
