@@ -141,7 +141,7 @@ func (p procReader) acceptedSpans() (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("--collector-metrics: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("--collector-metrics %s: HTTP %d", p.metricsURL, resp.StatusCode)
 	}

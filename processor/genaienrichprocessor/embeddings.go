@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
-	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
+	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/embed"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/tokenize"
 )
