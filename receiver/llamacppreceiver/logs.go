@@ -37,6 +37,7 @@ type logForwarder struct {
 	unsubscribe func()
 	stopOnce    sync.Once
 	stopCh      chan struct{}
+	wake        chan struct{}
 	done        chan struct{}
 }
 
@@ -45,6 +46,7 @@ func newLogForwarder(next consumer.Logs, set receiver.Settings, l launcherapi.La
 		next: next, set: set, launcher: l,
 		queue:  make(chan launcherapi.LogRecord, logQueueSize),
 		stopCh: make(chan struct{}),
+		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
 }
@@ -53,6 +55,12 @@ func (f *logForwarder) start() {
 	f.unsubscribe = f.launcher.SubscribeLogs(func(r launcherapi.LogRecord) {
 		select {
 		case f.queue <- r:
+			if len(f.queue) >= logBatchSize {
+				select { // a batch is waiting: send it now rather than at the next tick
+				case f.wake <- struct{}{}:
+				default:
+				}
+			}
 		default:
 			f.dropped.Add(1)
 		}
@@ -72,6 +80,9 @@ func (f *logForwarder) stop() {
 	})
 }
 
+// loop sends the queued lines every logFlushInterval, or sooner once a batch's worth is waiting.
+// It does not wake for each line: llama-server writes several lines per request, and waking a
+// goroutine for each costs more than handling the line.
 func (f *logForwarder) loop() {
 	defer close(f.done)
 	tick := time.NewTicker(logFlushInterval)
@@ -86,28 +97,29 @@ func (f *logForwarder) loop() {
 		}
 		batch = batch[:0]
 	}
-	add := func(r launcherapi.LogRecord) {
-		batch = append(batch, r)
-		if len(batch) == logBatchSize {
-			flush()
+	drain := func() {
+		for {
+			select {
+			case r := <-f.queue:
+				batch = append(batch, r)
+				if len(batch) == logBatchSize {
+					flush()
+				}
+			default:
+				flush()
+				return
+			}
 		}
 	}
 	for {
 		select {
-		case r := <-f.queue:
-			add(r)
 		case <-tick.C:
-			flush()
+			drain()
+		case <-f.wake:
+			drain()
 		case <-f.stopCh:
-			for {
-				select {
-				case r := <-f.queue:
-					add(r)
-				default:
-					flush()
-					return
-				}
-			}
+			drain()
+			return
 		}
 	}
 }

@@ -296,3 +296,33 @@ func TestLauncherNotFound(t *testing.T) {
 	require.ErrorContains(t, err, "`launcher`: launcher \"llamalauncher/absent\": no such extension")
 	require.NoError(t, r.Shutdown(context.Background()))
 }
+
+// Lines are sent in batches: a full batch as soon as it is queued, the rest at the tick or at
+// shutdown; none is lost and the order is kept.
+func TestLogsBatched(t *testing.T) {
+	id := component.MustNewID("llamalauncher")
+	fl := &fakeLauncher{url: "http://127.0.0.1:1"}
+	cfg := createDefaultConfig().(*Config)
+	cfg.Launcher = &id
+	sink := new(consumertest.LogsSink)
+	r, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), launcherHost{componenttest.NewNopHost(), map[component.ID]component.Component{id: fl}}))
+	const n = 3*logBatchSize + 7
+	for i := range n {
+		fl.emit(fmt.Sprintf("0.04.225.944 I slot print_timing: id  0 | task %d | done", i))
+	}
+	require.Eventually(t, func() bool { return sink.LogRecordCount() >= 3*logBatchSize }, 5*time.Second, 5*time.Millisecond,
+		"full batches are sent without waiting for shutdown")
+	require.NoError(t, r.Shutdown(context.Background()))
+	require.Equal(t, n, sink.LogRecordCount())
+	task := int64(0)
+	for _, ld := range sink.AllLogs() {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		assert.LessOrEqual(t, lrs.Len(), logBatchSize)
+		for i := 0; i < lrs.Len(); i++ {
+			assert.Equal(t, task, intAttr(lrs.At(i).Attributes(), "llamacpp.task.id"))
+			task++
+		}
+	}
+}

@@ -20,15 +20,27 @@ const (
 	batchQueueSize = 64
 	// warnEvery is the least time between two warnings of one kind.
 	warnEvery = 10 * time.Second
+	// processEvery is how often the processing goroutine takes what is queued, unless maxBatch
+	// requests are waiting sooner. Waking it for each request would cost more CPU than
+	// processing the request (tens of microseconds a wake-up on a small VM), and the spans go
+	// on to the batch processor, which waits longer anyway.
+	processEvery = 50 * time.Millisecond
+	// idleTicks empty ticks in a row stop the ticker until the next request.
+	idleTicks = 20
 )
 
 // pipeline moves finished requests off the handlers: one goroutine turns them into spans and
-// metrics, a second hands batches of spans to Settings.Traces, so that neither parsing nor a
-// slow consumer delays a client. Both queues are bounded.
+// metrics every processEvery (or as soon as maxBatch are waiting), a second hands batches of
+// spans to Settings.Traces, so that neither parsing nor a slow consumer delays a client. Both
+// queues are bounded.
 type pipeline struct {
 	g       *Gateway
 	queue   chan *exchange
 	batches chan ptrace.Traces
+	wake    chan struct{} // process now: maxBatch requests are queued, or the goroutine sleeps
+	// sleeping is set while the processing goroutine waits for wake with its ticker stopped (the
+	// gateway was idle for idleTicks ticks), so that an idle collector does not tick.
+	sleeping atomic.Bool
 
 	started atomic.Bool
 	mu      sync.Mutex // guards running and stopped
@@ -50,6 +62,7 @@ func (p *pipeline) init(g *Gateway) {
 	p.g = g
 	p.queue = make(chan *exchange, queueSize)
 	p.batches = make(chan ptrace.Traces, batchQueueSize)
+	p.wake = make(chan struct{}, 1)
 	p.dropLog.logger = g.logger
 	p.consumeLog.logger = g.logger
 }
@@ -119,6 +132,12 @@ func (p *pipeline) submit(ex *exchange) {
 	if p.started.Load() {
 		select {
 		case p.queue <- ex:
+			if len(p.queue) >= maxBatch || p.sleeping.Load() {
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}
 			return
 		default:
 		}
@@ -157,19 +176,52 @@ func (p *pipeline) processSafely(ex *exchange, spans ptrace.SpanSlice, traced bo
 
 func (p *pipeline) process() {
 	defer close(p.procDone)
+	tick := time.NewTicker(processEvery)
+	defer tick.Stop()
+	drain := func() (n int) {
+		for {
+			select {
+			case ex := <-p.queue:
+				p.batch(ex)
+				n++
+			default:
+				return n
+			}
+		}
+	}
+	empty := 0
 	for {
 		select {
-		case ex := <-p.queue:
-			p.batch(ex)
-		case <-p.stopProc:
-			for {
+		case <-tick.C:
+			if drain() > 0 {
+				empty = 0
+				continue
+			}
+			if empty++; empty < idleTicks {
+				continue
+			}
+			// Idle: stop ticking until a request comes. sleeping is set before the last look at
+			// the queue, so a request queued after that look wakes the goroutine.
+			p.sleeping.Store(true)
+			if drain() == 0 {
+				tick.Stop()
 				select {
-				case ex := <-p.queue:
-					p.batch(ex)
-				default:
+				case <-p.wake:
+				case <-p.stopProc:
+					p.sleeping.Store(false)
+					drain()
 					return
 				}
+				tick.Reset(processEvery)
 			}
+			p.sleeping.Store(false)
+			empty = 0
+			drain()
+		case <-p.wake:
+			drain()
+		case <-p.stopProc:
+			drain()
+			return
 		}
 	}
 }
