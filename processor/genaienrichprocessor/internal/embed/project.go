@@ -325,22 +325,7 @@ func (p *Projector) startFitLocked() {
 // quarter of the memory.
 func fitPCA(rows [][]float32, dim int, prev *pcaFit) *pcaFit {
 	n := len(rows)
-	mean := make([]float64, dim)
-	for _, r := range rows {
-		for j, x := range r {
-			mean[j] += float64(x)
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(n)
-	}
-	x := mat.NewDense(n, dim, nil)
-	for i, r := range rows {
-		dst := x.RawRowView(i)
-		for j, v := range r {
-			dst[j] = float64(v) - mean[j]
-		}
-	}
+	x, mean := centred(rows, dim)
 	var comps [][]float64
 	var vars []float64
 	switch {
@@ -371,6 +356,28 @@ func fitPCA(rows [][]float32, dim int, prev *pcaFit) *pcaFit {
 		f.comps[c], f.vars[c] = comp, vars[c]
 	}
 	return f
+}
+
+// centred returns rows (each of length dim) as an n × dim matrix with each
+// column's mean subtracted, and those means.
+func centred(rows [][]float32, dim int) (x *mat.Dense, mean []float64) {
+	mean = make([]float64, dim)
+	for _, r := range rows {
+		for j, v := range r {
+			mean[j] += float64(v)
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(len(rows))
+	}
+	x = mat.NewDense(len(rows), dim, nil)
+	for i, r := range rows {
+		dst := x.RawRowView(i)
+		for j, v := range r {
+			dst[j] = float64(v) - mean[j]
+		}
+	}
+	return x, mean
 }
 
 // subspaceCheaper reports whether subspace iteration, at its most passes,

@@ -9,8 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/stat"
 )
 
 // blob returns n vectors of length dim: mean + Σ_c a_c·dirs[c] with
@@ -339,20 +337,7 @@ func TestPCAGramMatchesStatPC(t *testing.T) {
 	const n, dim = 40, 120 // wider than tall: fitPCA takes the Gram path
 	dirs := orthonormal(rng, dim)
 	vecs := blob(rng, n, dim, nil, dirs, []float64{6, 3, 1.5}, 0.2)
-	x := mat.NewDense(n, dim, nil)
-	for i, v := range vecs {
-		for j, e := range v {
-			x.Set(i, j, float64(e))
-		}
-	}
-	// Centre, as fitPCA does.
-	for j := range dim {
-		col := mat.Col(nil, j, x)
-		m := stat.Mean(col, nil)
-		for i := range n {
-			x.Set(i, j, col[i]-m)
-		}
-	}
+	x, _ := centred(vecs, dim)
 	dc, dv := pcaDirect(x)
 	gc, gv := pcaGram(x)
 	require.Len(t, dc, 3)
@@ -475,24 +460,6 @@ func TestProjectorFitPacing(t *testing.T) {
 	assert.Equal(t, 4, p.Fits(), "10 s since the last fit")
 }
 
-// centred copies vecs into a matrix with each column's mean removed, as fitPCA does.
-func centred(vecs [][]float32, dim int) *mat.Dense {
-	x := mat.NewDense(len(vecs), dim, nil)
-	for i, v := range vecs {
-		for j, e := range v {
-			x.Set(i, j, float64(e))
-		}
-	}
-	for j := range dim {
-		col := mat.Col(nil, j, x)
-		m := stat.Mean(col, nil)
-		for i := range len(vecs) {
-			x.Set(i, j, col[i]-m)
-		}
-	}
-	return x
-}
-
 // Subspace iteration (the path of large windows) finds what stat.PC's full SVD finds: the same
 // variances and, up to sign, the same components; from a previous fit it settles too.
 func TestPCASubspaceMatchesStatPC(t *testing.T) {
@@ -500,7 +467,7 @@ func TestPCASubspaceMatchesStatPC(t *testing.T) {
 	const n, dim = 400, 200
 	dirs := orthonormal(rng, dim)
 	vecs := blob(rng, n, dim, nil, dirs, []float64{6, 3, 1.5}, 0.2)
-	x := centred(vecs, dim)
+	x, _ := centred(vecs, dim)
 	dc, dv := pcaDirect(x)
 	sc, sv := pcaSubspace(x, nil)
 	require.Len(t, sc, 3)
@@ -533,7 +500,7 @@ func TestPCASubspaceLowRank(t *testing.T) {
 	for i := range vecs {
 		vecs[i] = distinct[i%5]
 	}
-	x := centred(vecs, dim)
+	x, _ := centred(vecs, dim)
 	dc, dv := pcaDirect(x)
 	sc, sv := pcaSubspace(x, nil)
 	require.Len(t, sc, 3)

@@ -83,13 +83,9 @@ func requestInputMessages(req *requestInfo, body []byte) string {
 			}
 		}
 	}
-	in.Prompt, in.Input, in.Content = rawOrNil(d.rawPrompt), rawOrNil(d.rawInput), rawOrNil(d.rawContent)
+	in.Prompt, in.Input, in.Content = d.rawPrompt, d.rawInput, d.rawContent
 	return renderInput(&in)
 }
-
-// rawOrNil is b as a RawMessage; encoding/json leaves a JSON null out of a RawMessage field
-// as the literal "null", which the renderers treat as absent.
-func rawOrNil(b []byte) json.RawMessage { return json.RawMessage(b) }
 
 // renderInput renders decoded request content as gen_ai.input.messages JSON, or "".
 func renderInput(in *inputDoc) string {

@@ -16,9 +16,9 @@ const maxJSONDepth = 128
 // fields the gateway reads from a llama-server answer.
 //
 // Malformed input stops the walk (bad is set) and keeps what was read before, which is also how
-// an answer cut at maxKeptResponse still yields its leading members. The scanner is lenient
-// where leniency costs nothing (it does not check number syntax beyond what strconv accepts,
-// nor duplicate keys); strings are decoded exactly as encoding/json decodes them.
+// an answer cut at maxKeptResponse still yields its leading members. Numbers are checked against
+// JSON's grammar and strings decoded exactly as encoding/json decodes them; duplicate keys are
+// not checked (the last one wins, as in encoding/json).
 type jsonScanner struct {
 	b     []byte
 	i     int
@@ -187,7 +187,52 @@ func (s *jsonScanner) number() (text []byte, ok bool) {
 		}
 		break
 	}
-	return s.b[start:s.i], true
+	text = s.b[start:s.i]
+	if !validNumber(text) {
+		s.fail()
+		return nil, false
+	}
+	return text, true
+}
+
+// validNumber reports whether b is a number as JSON writes one (RFC 8259 §6):
+// -? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?. Checking it keeps a body the scanner calls
+// well formed one that encoding/json decodes too.
+func validNumber(b []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // float reads a number as a float64.

@@ -214,3 +214,14 @@ func TestIsEventStream(t *testing.T) {
 		assert.Equal(t, want, isEventStream(ct), ct)
 	}
 }
+
+func TestValidNumber(t *testing.T) {
+	for _, n := range []string{"0", "-0", "7", "-12", "3.25", "1e9", "1E+9", "2.5e-3", "-0.0"} {
+		assert.True(t, validNumber([]byte(n)), n)
+	}
+	for _, n := range []string{"", "-", "01", "1.", ".5", "1e", "1e+", "+1", "--1", "1-", "1.2.3", "0x1"} {
+		assert.False(t, validNumber([]byte(n)), n)
+	}
+	// A request with a malformed number is not well formed, as for encoding/json.
+	assert.False(t, parseRequest([]byte(`{"content":-}`)).parsed)
+}
