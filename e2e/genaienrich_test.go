@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -103,6 +104,7 @@ service:
 	cmd, logs := startCollector(t, otelcolBin(t), cfg, llamaPort)
 
 	category := map[string]string{} // trace id -> code | prose
+	seq := map[string]int{}
 	send := func(prompt, kind string) {
 		var tid [16]byte
 		_, _ = rand.Read(tid[:])
@@ -117,6 +119,7 @@ service:
 		_ = resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
 		category[id] = kind
+		seq[id] = len(seq)
 	}
 	for round := range 2 {
 		for i := range codePrompts {
@@ -128,6 +131,7 @@ service:
 	type point struct {
 		kind, cat string
 		p         [3]float64
+		seq       int
 	}
 	var points []point
 	var facts map[string]any
@@ -153,11 +157,12 @@ service:
 						p[i], _ = pr[i].(float64)
 					}
 					cat, _ := sp.Attrs["llt.embedding.category"].(string)
-					points = append(points, point{kind, cat, p})
+					points = append(points, point{kind, cat, p, seq[sp.TraceID]})
 				}
 			}
 		}
-		return len(points) >= len(category)-5
+		// Every span but the first two: the first fit needs three vectors (embed.MinFitVectors).
+		return len(points) >= len(category)-2
 	}, 30*time.Second, 200*time.Millisecond, "spans with projections missing:\n%s", logs)
 
 	// Model facts from the launcher's GGUF, and the derived values.
@@ -169,7 +174,15 @@ service:
 	assert.Equal(t, "gpu_time", facts["llt.gen_ai.cost.method"])
 
 	// Code and prose land in separable regions: every point is nearer its own group's centroid
-	// than the other group's, with the centroids farther apart than the mean spread.
+	// than the other group's, with the centroids farther apart than the mean spread. Judged on
+	// the second round: a point is projected with the fit of its time, and the first fits are
+	// made on 3, 6 and 12 vectors (the window doubles, embed.MinFitVectors), so the first
+	// round's points sit in bases of their own; which early fit a point meets depends on when
+	// the background refit ends. From the second round on, the fit holds the whole first round.
+	firstRound := 2 * len(codePrompts)
+	all := len(points)
+	points = slices.DeleteFunc(points, func(pt point) bool { return pt.seq < firstRound })
+	require.Len(t, points, firstRound, "second-round points")
 	var cc, cp [3]float64
 	var nc, np float64
 	for _, pt := range points {
@@ -207,7 +220,7 @@ service:
 		}
 	}
 	spread /= float64(len(points))
-	t.Logf("%d points; centroid distance %.3f, mean spread %.3f, %d on the wrong side", len(points), dist(cc, cp), spread, wrong)
+	t.Logf("%d points, %d of the second round; centroid distance %.3f, mean spread %.3f, %d on the wrong side", all, len(points), dist(cc, cp), spread, wrong)
 	assert.LessOrEqual(t, wrong, len(points)/10, "code and prose are not separated")
 	assert.Greater(t, dist(cc, cp), spread, "the groups overlap")
 	codeRule := 0
