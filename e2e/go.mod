@@ -5,6 +5,7 @@ go 1.26.8
 replace (
 	github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter => ../exporter/graphistryexporter
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest => ../internal/browsertest
+	github.com/llamatelemetry/otelcol-llt/internal/fakenvml => ../internal/fakenvml
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/llamatest
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 	github.com/llamatelemetry/otelcol-llt/pkg/vizlinks => ../pkg/vizlinks
@@ -12,6 +13,7 @@ replace (
 
 require (
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/internal/fakenvml v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.6
