@@ -43,7 +43,10 @@ func buildCommand(cfg *Config, path, alias string, port int) command {
 		for i, d := range g.Devices {
 			devs[i] = strconv.Itoa(d)
 		}
-		env = append(env, "CUDA_VISIBLE_DEVICES="+strings.Join(devs, ","))
+		// CUDA numbers devices fastest first unless told otherwise; NVML and nvidia-smi number
+		// them by PCI bus id. Ordering CUDA's by bus id makes `devices` the same GPUs in both,
+		// which joining requests to the GPUs' readings relies on.
+		env = append(env, "CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES="+strings.Join(devs, ","))
 		layers, _ := g.layers() // checked by Validate
 		argv = append(argv, "--n-gpu-layers", strconv.Itoa(layers),
 			"--split-mode", g.SplitMode,

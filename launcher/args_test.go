@@ -24,7 +24,7 @@ func TestBuildCommand(t *testing.T) {
 			name: "default: GPU 0, all layers",
 			cfg:  base,
 			argv: append(append([]string{}, common...), "--n-gpu-layers", "999", "--split-mode", "layer", "--main-gpu", "0", "--flash-attn", "auto"),
-			env:  []string{"CUDA_VISIBLE_DEVICES=0"},
+			env:  []string{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=0"},
 		},
 		{
 			name: "two GPUs with tensor split",
@@ -38,7 +38,7 @@ func TestBuildCommand(t *testing.T) {
 			},
 			argv: append(append([]string{}, common...), "--n-gpu-layers", "32", "--split-mode", "layer", "--main-gpu", "0",
 				"--tensor-split", "0.5,0.5", "--flash-attn", "on"),
-			env: []string{"CUDA_VISIBLE_DEVICES=0,1"},
+			env: []string{"CUDA_DEVICE_ORDER=PCI_BUS_ID", "CUDA_VISIBLE_DEVICES=0,1"},
 		},
 		{
 			name: "CPU only",

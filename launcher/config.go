@@ -82,6 +82,10 @@ type GPUConfig struct {
 	TensorSplit []float64 `mapstructure:"tensor_split"`
 	// FlashAttn is on | off | auto (--flash-attn). Default auto.
 	FlashAttn string `mapstructure:"flash_attn"`
+	// EnergyMaxWait is how long a period of GPU readings waits for the timelines of the
+	// requests in it before its energy is split by time instead of by tokens (the energy ledger,
+	// see README). Default 10s.
+	EnergyMaxWait time.Duration `mapstructure:"energy_max_wait"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -115,6 +119,8 @@ func createDefaultConfig() *Config {
 			Layers:    "all",
 			SplitMode: "layer",
 			FlashAttn: "auto",
+
+			EnergyMaxWait: 10 * time.Second,
 		},
 		ReadyTimeout:    10 * time.Minute,
 		Restart:         RestartConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 30 * time.Second},
@@ -182,6 +188,8 @@ func validateEnv(k, v string) error {
 		return fmt.Errorf("env: %s: value contains a NUL byte", k)
 	case k == "CUDA_VISIBLE_DEVICES":
 		return errors.New("env: CUDA_VISIBLE_DEVICES is set by the launcher: use `gpu::devices`")
+	case k == "CUDA_DEVICE_ORDER":
+		return errors.New("env: CUDA_DEVICE_ORDER is set by the launcher (PCI_BUS_ID, so that `gpu::devices` are the indexes NVML and nvidia-smi show)")
 	case k == "LLAMA_API_KEY":
 		return errors.New("env: LLAMA_API_KEY is set by the launcher: use `api_key`")
 	case strings.HasPrefix(k, "LLAMA_ARG_"):
@@ -233,6 +241,9 @@ func (g *GPUConfig) Validate() error {
 		if sum <= 0 {
 			errs = append(errs, errors.New("`tensor_split` shares must not all be zero"))
 		}
+	}
+	if g.EnergyMaxWait <= 0 {
+		errs = append(errs, fmt.Errorf("`energy_max_wait` must be positive, got %s", g.EnergyMaxWait))
 	}
 	return errors.Join(errs...)
 }

@@ -27,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 	full.ContextSize = 8192
 	full.Parallel = 8
 	full.Threads = 16
-	full.GPU = GPUConfig{Devices: []int{0, 1}, Layers: "40", MainGPU: 1, SplitMode: "row", TensorSplit: []float64{0.25, 0.75}, FlashAttn: "on"}
+	full.GPU = GPUConfig{Devices: []int{0, 1}, Layers: "40", MainGPU: 1, SplitMode: "row", TensorSplit: []float64{0.25, 0.75}, FlashAttn: "on", EnergyMaxWait: 30 * time.Second}
 	full.Embeddings = true
 	full.APIKey = "s3cret"
 	full.ExtraArgs = []string{"--temp", "0.7", "--cont-batching"}
@@ -61,6 +61,7 @@ func TestLoadConfig(t *testing.T) {
 			"`split_mode` must be none, layer or row; got \"diagonal\"",
 			"`flash_attn` must be on, off or auto; got \"maybe\"",
 			"`tensor_split` needs one share per device: 1 shares for 2 devices",
+			"`energy_max_wait` must be positive, got -1s",
 			"restart: `initial_interval` must be positive",
 		}},
 		{name: "owned_extra_arg", errSubstr: []string{"extra_args[2]", "--port", "`port`"}},

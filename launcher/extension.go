@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/extension"
 	"go.uber.org/zap"
 
+	"github.com/llamatelemetry/otelcol-llt/launcher/internal/energy"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 )
@@ -46,13 +47,16 @@ type llamaLauncher struct {
 	nextSub int
 	// repeats keeps lines llama-server repeats word for word out of the collector's log.
 	repeats *repeatFilter
+	// energy splits the GPUs' energy among requests (a gateway reports them, the nvml
+	// receiver attaches the meter).
+	energy *energy.Ledger
 
 	host   component.Host
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-var _ launcherapi.Launcher = (*llamaLauncher)(nil)
+var _ launcherapi.GPULauncher = (*llamaLauncher)(nil)
 
 func newLauncher(cfg *Config, set extension.Settings) *llamaLauncher {
 	return &llamaLauncher{
@@ -61,6 +65,7 @@ func newLauncher(cfg *Config, set extension.Settings) *llamaLauncher {
 		resetAfter: healthyResetAfter,
 		client:     newHealthClient(),
 		repeats:    newRepeatFilter(repeatWindow),
+		energy:     energy.New(cfg.GPU.EnergyMaxWait),
 		changed:    make(chan struct{}),
 		subs:       map[int]func(launcherapi.LogRecord){},
 	}
@@ -249,6 +254,12 @@ func isClosed(done chan struct{}) bool {
 		return false
 	}
 }
+
+// GPUDevices implements launcherapi.GPULauncher.
+func (l *llamaLauncher) GPUDevices() []int { return append([]int(nil), l.cfg.GPU.Devices...) }
+
+// EnergyLedger implements launcherapi.GPULauncher.
+func (l *llamaLauncher) EnergyLedger() launcherapi.EnergyLedger { return l.energy }
 
 // SubscribeLogs implements launcherapi.Launcher.
 func (l *llamaLauncher) SubscribeLogs(fn func(launcherapi.LogRecord)) func() {

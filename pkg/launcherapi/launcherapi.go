@@ -17,6 +17,7 @@ package launcherapi // import "github.com/llamatelemetry/otelcol-llt/pkg/launche
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 
@@ -111,4 +112,110 @@ func Find(host component.Host, id component.ID) (Launcher, error) {
 		return nil, fmt.Errorf("launcher %q: extension is a %q, not a llamalauncher", id, id.Type())
 	}
 	return l, nil
+}
+
+// GPU is one GPU the launcher's llama-server runs on, named as the nvml receiver names it, so
+// that a span can be joined to the GPU's metrics.
+type GPU struct {
+	// ID is hw.id: the GPU's UUID (GPU-…).
+	ID string
+	// Name is hw.name: gpu<index>, e.g. gpu0.
+	Name string
+	// Model is hw.model: the product name, e.g. NVIDIA H200.
+	Model string
+	// Index is the NVML index (hw.gpu.index).
+	Index int
+}
+
+// GPUReading is one reading of a GPU's counters.
+type GPUReading struct {
+	// EnergyMJ is the energy the GPU consumed since the driver was loaded, in millijoules
+	// (nvmlDeviceGetTotalEnergyConsumption).
+	EnergyMJ uint64
+	// Utilization is the share of time a kernel ran over the driver's last sample period, 0 to
+	// 1 (nvmlDeviceGetUtilizationRates); negative when unknown.
+	Utilization float64
+}
+
+// GPUMeter reads the GPUs a launcher's llama-server runs on. The nvml receiver provides one
+// when its `launcher` names the launcher.
+type GPUMeter interface {
+	// GPUs are the GPUs read, in the order of Read's readings.
+	GPUs() []GPU
+	// Read reads every GPU once, now.
+	Read() ([]GPUReading, error)
+}
+
+// Timeline is what a gateway knows of a finished request, for splitting the GPU's energy.
+type Timeline struct {
+	// End is when the answer ended, as the gateway saw it.
+	End time.Time
+	// PromptTokens and PromptDuration: the prompt tokens llama-server processed and how long
+	// that took (timings prompt_n and prompt_ms).
+	PromptTokens   int
+	PromptDuration time.Duration
+	// OutputTokens and OutputDuration: the tokens generated and how long that took (timings
+	// predicted_n and predicted_ms).
+	OutputTokens   int
+	OutputDuration time.Duration
+	// HasTimings says llama-server reported timings. Without them, the request's tokens (or 1
+	// when it reported none) are spread over its whole time at the gateway.
+	HasTimings bool
+}
+
+// RequestEnergy is the share of the GPUs' energy and time that went to one request.
+type RequestEnergy struct {
+	// Joules is the request's energy, summed over the GPUs.
+	Joules float64
+	// GPUSeconds is the request's GPU time (utilization × time), summed over the GPUs.
+	GPUSeconds float64
+	// ByTime reports that at least one period of the request was split by time in flight
+	// rather than by tokens, because another request in it was still running max_wait later.
+	ByTime bool
+}
+
+// GPUEnergyTotals is what one GPU consumed, split between the launcher's requests and idle.
+type GPUEnergyTotals struct {
+	GPU GPU
+	// RequestJoules went to requests; IdleJoules to the time no request was being processed
+	// (whatever else ran on the GPU then included).
+	RequestJoules, IdleJoules float64
+}
+
+// EnergyLedger splits the energy of the launcher's GPUs among the requests a gateway forwards
+// to its llama-server. The gateway reports each request (Begin, End, Complete) and reads the
+// result (Result); the nvml receiver attaches the meter (AttachMeter) and may hand over the
+// readings its scrapes take anyway (Observe). All methods are safe for concurrent use; with no
+// meter attached, Begin returns 0 and the rest do nothing.
+type EnergyLedger interface {
+	// AttachMeter makes m the ledger's meter until detach is called.
+	AttachMeter(m GPUMeter) (detach func())
+	// GPUs are the meter's GPUs; nil without a meter.
+	GPUs() []GPU
+	// Observe hands over readings of the meter's GPUs taken at t.
+	Observe(t time.Time, readings []GPUReading)
+	// Begin registers a request the gateway starts forwarding at t and returns its id (0: no
+	// meter, nothing is recorded).
+	Begin(t time.Time) uint64
+	// End says the request's answer ended at t; the ledger reads the GPUs soon after.
+	End(id uint64, t time.Time)
+	// Complete gives the request's timeline, once its answer is parsed.
+	Complete(id uint64, tl Timeline)
+	// Result returns the request's energy once final: ready is false while a period the request
+	// ran in still waits for another request's timeline or for a reading; ok is false for an id
+	// the ledger does not know (0, or forgotten). A final result is returned once and then
+	// forgotten.
+	Result(id uint64) (e RequestEnergy, ready, ok bool)
+	// Totals are the energies split so far, per GPU.
+	Totals() []GPUEnergyTotals
+}
+
+// GPULauncher is implemented by a launcher that runs llama-server on GPUs.
+type GPULauncher interface {
+	Launcher
+	// GPUDevices are the NVML indexes of the GPUs llama-server may use (the launcher orders
+	// CUDA devices by PCI bus id, as NVML does); empty on a CPU-only launcher.
+	GPUDevices() []int
+	// EnergyLedger is the launcher's ledger of GPU energy per request.
+	EnergyLedger() EnergyLedger
 }
