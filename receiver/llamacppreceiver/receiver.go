@@ -101,6 +101,12 @@ func (r *llamacppReceiver) startGateway(ctx context.Context) error {
 		}
 		traces = observedTraces{Traces: r.traces, obs: obs}
 	}
+	var ledger launcherapi.EnergyLedger
+	if gl, ok := r.target.launcher.(launcherapi.GPULauncher); ok && len(gl.GPUDevices()) > 0 {
+		// Requests are reported to the launcher's energy ledger; it splits energy once an nvml
+		// receiver names the same launcher and attaches its meter, and does nothing before.
+		ledger = gl.EnergyLedger()
+	}
 	gw, err := gateway.New(gateway.Config{
 		Endpoint:          g.Endpoint,
 		CaptureContent:    g.CaptureContent,
@@ -115,6 +121,7 @@ func (r *llamacppReceiver) startGateway(ctx context.Context) error {
 		Logger:       r.set.Logger,
 		ScopeName:    metadata.ScopeName,
 		ScopeVersion: r.set.BuildInfo.Version,
+		Energy:       ledger,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

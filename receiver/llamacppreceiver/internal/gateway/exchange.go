@@ -33,6 +33,8 @@ type exchange struct {
 	resp     *bytes.Buffer // non-streamed answer
 	respOver bool          // keep no more of it: cut at maxKeptResponse, or compressed
 	stream   *streamTap    // streamed answer
+
+	energyID uint64 // the request's id in Settings.Energy; 0 when not reported
 }
 
 func (ex *exchange) fail(status int, errType, msg string) {

@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 )
 
 // Defaults applied by New to zero fields of Config.
@@ -63,6 +65,10 @@ type Settings struct {
 	Logger *zap.Logger
 	// ScopeName and ScopeVersion name the instrumentation scope of the spans.
 	ScopeName, ScopeVersion string
+	// Energy is the launcher's ledger of GPU energy: every inference request is reported to
+	// it, and its span waits in the gateway until the request's share of the GPUs' energy is
+	// known (see energy.go). nil: no GPU attributes.
+	Energy launcherapi.EnergyLedger
 }
 
 // Gateway is the traced reverse proxy in front of llama-server. Create it with New; it is safe

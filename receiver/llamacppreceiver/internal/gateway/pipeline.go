@@ -52,6 +52,9 @@ type pipeline struct {
 	consumeCtx         context.Context
 	cancelConsume      context.CancelFunc
 
+	heldMu sync.Mutex
+	held   []heldSpans // spans waiting for their request's energy (energy.go)
+
 	dropped     atomic.Int64
 	dropLog     rateLimitedLog
 	consumeLog  rateLimitedLog
@@ -193,7 +196,8 @@ func (p *pipeline) process() {
 	for {
 		select {
 		case <-tick.C:
-			if drain() > 0 {
+			n := drain()
+			if p.release(false) || n > 0 {
 				empty = 0
 				continue
 			}
@@ -210,6 +214,7 @@ func (p *pipeline) process() {
 				case <-p.stopProc:
 					p.sleeping.Store(false)
 					drain()
+					p.release(true)
 					return
 				}
 				tick.Reset(processEvery)
@@ -221,9 +226,65 @@ func (p *pipeline) process() {
 			drain()
 		case <-p.stopProc:
 			drain()
+			p.release(true)
 			return
 		}
 	}
+}
+
+// hold keeps a request's spans until the energy ledger has its share of the GPUs' energy. It
+// may be called from a handler (submit's fallback) as well as from the processing goroutine.
+func (p *pipeline) hold(id uint64, spans ptrace.SpanSlice, tok tokenCounts) {
+	h := heldSpans{id: id, spans: spans}
+	if tok.hasOutput {
+		h.output = tok.output
+	}
+	p.mu.Lock()
+	stopped := p.stopped
+	p.mu.Unlock()
+	p.heldMu.Lock()
+	p.held = append(p.held, h)
+	p.heldMu.Unlock()
+	if stopped { // nothing will tick again: let it go now, with what is known
+		p.release(true)
+	}
+}
+
+// release sends the held spans whose energy is known (all of them when force, the others
+// without energy) and reports whether any are still held.
+func (p *pipeline) release(force bool) (holding bool) {
+	p.heldMu.Lock()
+	if len(p.held) == 0 {
+		p.heldMu.Unlock()
+		return false
+	}
+	ledger := p.g.set.Energy
+	gpus := ledger.GPUs()
+	var td ptrace.Traces
+	var out ptrace.SpanSlice
+	kept := p.held[:0]
+	for _, h := range p.held {
+		e, ready, ok := ledger.Result(h.id)
+		if !ready && !force {
+			kept = append(kept, h)
+			continue
+		}
+		if h.spans.Len() > 0 {
+			putGPUAttrs(h.spans.At(0).Attributes(), gpus, e, ready && ok, h.output)
+		}
+		if out == (ptrace.SpanSlice{}) {
+			td, out = p.g.newBatch()
+		}
+		h.spans.MoveAndAppendTo(out)
+	}
+	clear(p.held[len(kept):])
+	p.held = kept
+	holding = len(kept) > 0
+	p.heldMu.Unlock()
+	if out != (ptrace.SpanSlice{}) {
+		p.send(td)
+	}
+	return holding
 }
 
 // batch processes first and whatever else is queued (up to maxBatch) into one batch of spans.

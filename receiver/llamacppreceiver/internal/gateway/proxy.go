@@ -108,6 +108,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.up = up
+	if g.set.Energy != nil {
+		ex.energyID = g.set.Energy.Begin(ex.start)
+	}
 
 	ex.reqBody.b = body
 	if len(body) == 0 {
@@ -157,6 +160,9 @@ func (g *Gateway) finish(ex *exchange, r *http.Request, p any) {
 			ex.errType = errUpstreamDisconnected
 			ex.errMsg = "the answer broke off: " + ex.readErr.Error()
 		}
+	}
+	if ex.energyID != 0 {
+		g.set.Energy.End(ex.energyID, ex.end)
 	}
 	g.pipe.submit(ex)
 	if p != nil {

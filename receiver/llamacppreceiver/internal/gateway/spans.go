@@ -110,9 +110,20 @@ func (g *Gateway) process(ex *exchange, spans ptrace.SpanSlice, traced bool) {
 	obs.tpot = timePerOutputToken(ex, sum, tok)
 	g.metrics.record(&obs)
 
-	if traced {
-		g.appendSpans(spans, ex, &req, sum, tok, errType)
+	if ex.energyID != 0 {
+		g.set.Energy.Complete(ex.energyID, timeline(ex, sum, tok))
 	}
+	if !traced {
+		return
+	}
+	if ex.energyID != 0 {
+		// The span waits for the request's share of the GPUs' energy (pipeline.hold).
+		held := ptrace.NewSpanSlice()
+		g.appendSpans(held, ex, &req, sum, tok, errType)
+		g.pipe.hold(ex.energyID, held, tok)
+		return
+	}
+	g.appendSpans(spans, ex, &req, sum, tok, errType)
 }
 
 // timePerOutputToken is the decode time per token after the first (GenAI semconv
