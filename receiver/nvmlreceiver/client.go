@@ -27,8 +27,8 @@ var (
 	// installed libnvidia-ml lacks the function's symbol (an older driver): calling it would end the
 	// process with "symbol lookup error".
 	ErrFunctionNotFound = errors.New("function not found in the installed nvml library")
-	// ErrNotFound is NVML_ERROR_NOT_FOUND; nvmlDeviceGetSamples returns it when there is no sample
-	// newer than the timestamp it was given.
+	// ErrNotFound is NVML_ERROR_NOT_FOUND; nvmlDeviceGetSamples and nvmlDeviceGetProcessUtilization
+	// return it when there is no sample newer than the timestamp they were given.
 	ErrNotFound = errors.New("not found")
 	// ErrGPULost is NVML_ERROR_GPU_IS_LOST: the GPU fell off the bus or is otherwise inaccessible.
 	ErrGPULost = errors.New("gpu is lost")
@@ -104,6 +104,21 @@ type device interface {
 	ECCErrors(corrected bool) (uint64, error)
 	// ComputeProcesses lists the processes with a compute context on the GPU.
 	ComputeProcesses() ([]processInfo, error)
+	// ProcessUtilization returns the per-process utilization samples (percent) the driver took
+	// after since (µs, the driver's clock; 0 for all it keeps). The driver writes a sample only
+	// for a process that was busy in its sample period. ErrNotFound when there are none;
+	// ErrNotSupported on MIG-enabled GPUs.
+	ProcessUtilization(since uint64) ([]processUtilizationSample, error)
+	// MIGEnabled reports whether the GPU's current MIG mode is enabled (nvmlDeviceGetMigMode);
+	// ErrNotSupported on GPUs without MIG.
+	MIGEnabled() (bool, error)
+	// MIGDevices returns the MIG devices (one per compute instance) of a GPU whose MIG mode is
+	// enabled; none when it is disabled. It may return some devices and an error for the others.
+	MIGDevices() ([]device, error)
+	// MIGInfo tells whether the device is a MIG device and, if so, where it sits. info.IsMIG is
+	// valid whenever err is nil or info.IsMIG is true; the other fields are filled as far as NVML
+	// answered, and err joins what it did not.
+	MIGInfo() (info migInfo, err error)
 }
 
 // xidSource hands out the XID events NVML queued, without blocking.
@@ -142,6 +157,32 @@ type processInfo struct {
 	// cannot tell (NVML_VALUE_NOT_AVAILABLE, e.g. under Windows WDDM or without permission).
 	UsedMemory uint64
 	MemoryOK   bool
+}
+
+// processUtilizationSample is one of the driver's per-process utilization samples (percent of
+// the sample period each engine was busy for the process).
+type processUtilizationSample struct {
+	PID uint32
+	// Timestamp is the driver's timestamp in µs.
+	Timestamp uint64
+	// SM is the SM (3D/compute) utilization, Memory the memory controller's (frame buffer),
+	// Encoder and Decoder the video engines'.
+	SM, Memory, Encoder, Decoder uint32
+}
+
+// migInfo places a MIG device (the NVML handle of one MIG compute instance) in its GPU.
+type migInfo struct {
+	// IsMIG is true for a MIG device, false for a GPU.
+	IsMIG bool
+	// Parent is the GPU the MIG device is part of; nil when NVML did not say.
+	Parent device
+	// Index is the MIG device's index under its parent (what nvmlDeviceGetIndex returns for a
+	// MIG handle, and nvmlDeviceGetMigDeviceHandleByIndex takes; nvidia-smi's "MIG Dev"); -1
+	// when unknown.
+	Index int
+	// GPUInstanceID and ComputeInstanceID are the ids of its GPU instance and of its compute
+	// instance within that (nvidia-smi's GI and CI); -1 when unknown.
+	GPUInstanceID, ComputeInstanceID int
 }
 
 // xidEvent is one XID event.

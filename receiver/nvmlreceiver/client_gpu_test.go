@@ -55,6 +55,17 @@ func TestRealGPU(t *testing.T) {
 	g, _, err := dev.UtilizationRates()
 	require.NoError(t, err)
 	assert.LessOrEqual(t, g, uint32(100))
+	if on, err := dev.MIGEnabled(); err == nil && !on {
+		// Per-process samples exist only for processes that were busy: none is fine.
+		ps, err := dev.ProcessUtilization(0)
+		if !errors.Is(err, ErrNotFound) {
+			require.NoError(t, err)
+		}
+		for _, p := range ps {
+			assert.LessOrEqual(t, p.SM, uint32(100), "pid %d", p.PID)
+			assert.Positive(t, p.PID)
+		}
+	}
 
 	s, _ := newTestScraper(t, nil, "/proc", nil)
 	s.newLibrary = newLibrary
@@ -106,6 +117,13 @@ func BenchmarkRealGPUQuery(b *testing.B) {
 		"PCIeThroughput":    func() error { _, _, err := dev.PCIeThroughput(); return err },
 		"ECC":               func() error { _, err := dev.ECCErrors(true); return err },
 		"ComputeProcesses":  func() error { _, err := dev.ComputeProcesses(); return err },
+		"ProcessUtilization": func() error {
+			if _, err := dev.ProcessUtilization(0); !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
+		},
+		"MIGEnabled": func() error { _, err := dev.MIGEnabled(); return err },
 	}
 	for name, q := range queries {
 		b.Run(name, func(b *testing.B) { benchCPU(b, q) })

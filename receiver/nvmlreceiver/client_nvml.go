@@ -100,6 +100,14 @@ var guardedSymbols = []string{
 	"nvmlDeviceGetPcieThroughput",
 	"nvmlDeviceGetTotalEccErrors",
 	"nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2", "nvmlDeviceGetComputeRunningProcesses",
+	"nvmlDeviceGetProcessUtilization",
+	"nvmlDeviceGetMigMode",
+	"nvmlDeviceGetMaxMigDeviceCount",
+	"nvmlDeviceGetMigDeviceHandleByIndex",
+	"nvmlDeviceGetDeviceHandleFromMigDeviceHandle",
+	"nvmlDeviceIsMigDeviceHandle",
+	"nvmlDeviceGetGpuInstanceId",
+	"nvmlDeviceGetComputeInstanceId",
 	"nvmlEventSetCreate",
 	"nvmlDeviceGetSupportedEventTypes",
 	"nvmlDeviceRegisterEvents",
@@ -215,7 +223,7 @@ func (l *nvmlLibrary) DeviceByIndex(index int) (device, error) {
 	if ret != nvml.SUCCESS {
 		return nil, nvmlError(fmt.Sprintf("nvmlDeviceGetHandleByIndex(%d)", index), ret)
 	}
-	return &nvmlGPU{lib: l, d: d}, nil
+	return &nvmlGPU{lib: l, d: d, kind: kindGPU}, nil
 }
 
 func (l *nvmlLibrary) DeviceByUUID(uuid string) (device, error) {
@@ -229,11 +237,25 @@ func (l *nvmlLibrary) DeviceByUUID(uuid string) (device, error) {
 	return &nvmlGPU{lib: l, d: d}, nil
 }
 
-// nvmlGPU is one device handle.
+// nvmlGPU is one device handle: a GPU or a MIG device.
 type nvmlGPU struct {
 	lib *nvmlLibrary
 	d   nvml.Device
+	// kind is what the handle is, when its origin tells: nvmlDeviceGetHandleByIndex returns
+	// GPUs only, nvmlDeviceGetMigDeviceHandleByIndex MIG devices only. For a handle found by UUID,
+	// MIGInfo asks NVML.
+	kind handleKind
+	// parent is a MIG device's GPU, once known.
+	parent *nvmlGPU
 }
+
+type handleKind int
+
+const (
+	kindUnknown handleKind = iota
+	kindGPU
+	kindMIG
+)
 
 func (g *nvmlGPU) UUID() (string, error) {
 	v, ret := g.d.GetUUID()
@@ -464,6 +486,153 @@ func (g *nvmlGPU) ComputeProcesses() ([]processInfo, error) {
 	return out, nil
 }
 
+// ProcessUtilization reads nvmlDeviceGetProcessUtilization. go-nvml makes two calls, one that
+// counts the samples and one that reads them; a process that gets its first sample between the
+// two makes the second return NVML_ERROR_INSUFFICIENT_SIZE, so the pair is tried twice.
+func (g *nvmlGPU) ProcessUtilization(since uint64) ([]processUtilizationSample, error) {
+	if !g.lib.has("nvmlDeviceGetProcessUtilization") {
+		return nil, g.lib.missing("nvmlDeviceGetProcessUtilization")
+	}
+	var (
+		raw []nvml.ProcessUtilizationSample
+		ret nvml.Return
+	)
+	for range 2 {
+		raw, ret = g.d.GetProcessUtilization(since)
+		if ret != nvml.ERROR_INSUFFICIENT_SIZE || len(raw) == 0 {
+			break
+		}
+	}
+	switch {
+	case ret == nvml.SUCCESS && len(raw) > 0:
+	case ret == nvml.SUCCESS, ret == nvml.ERROR_INSUFFICIENT_SIZE && len(raw) == 0:
+		// The counting call found nothing to read (go-nvml returns its code as is).
+		return nil, fmt.Errorf("nvmlDeviceGetProcessUtilization: %w", ErrNotFound)
+	default:
+		return nil, nvmlError("nvmlDeviceGetProcessUtilization", ret)
+	}
+	out := make([]processUtilizationSample, 0, len(raw))
+	for _, r := range raw {
+		if r.Pid == 0 { // no process: an entry the driver did not fill
+			continue
+		}
+		out = append(out, processUtilizationSample{
+			PID: r.Pid, Timestamp: r.TimeStamp,
+			SM: r.SmUtil, Memory: r.MemUtil, Encoder: r.EncUtil, Decoder: r.DecUtil,
+		})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("nvmlDeviceGetProcessUtilization: %w", ErrNotFound)
+	}
+	return out, nil
+}
+
+func (g *nvmlGPU) MIGEnabled() (bool, error) {
+	if g.kind == kindMIG {
+		return false, nil // a MIG device is not split further
+	}
+	if !g.lib.has("nvmlDeviceGetMigMode") {
+		return false, g.lib.missing("nvmlDeviceGetMigMode")
+	}
+	current, _, ret := g.d.GetMigMode()
+	if ret != nvml.SUCCESS {
+		return false, nvmlError("nvmlDeviceGetMigMode", ret)
+	}
+	return current == nvml.DEVICE_MIG_ENABLE, nil
+}
+
+// MIGDevices enumerates the MIG devices of a MIG-enabled GPU: nvmlDeviceGetMaxMigDeviceCount
+// bounds the indexes, and nvmlDeviceGetMigDeviceHandleByIndex returns NVML_ERROR_NOT_FOUND for
+// an index without a MIG device (fewer compute instances than the maximum).
+func (g *nvmlGPU) MIGDevices() ([]device, error) {
+	on, err := g.MIGEnabled()
+	if err != nil || !on {
+		return nil, err
+	}
+	for _, s := range []string{"nvmlDeviceGetMaxMigDeviceCount", "nvmlDeviceGetMigDeviceHandleByIndex"} {
+		if !g.lib.has(s) {
+			return nil, g.lib.missing(s)
+		}
+	}
+	n, ret := g.d.GetMaxMigDeviceCount()
+	if ret != nvml.SUCCESS {
+		return nil, nvmlError("nvmlDeviceGetMaxMigDeviceCount", ret)
+	}
+	var devs []device
+	var errs []error
+	for i := range n {
+		h, ret := g.d.GetMigDeviceHandleByIndex(i)
+		switch ret {
+		case nvml.SUCCESS:
+			devs = append(devs, &nvmlGPU{lib: g.lib, d: h, kind: kindMIG, parent: g})
+		case nvml.ERROR_NOT_FOUND:
+		default:
+			errs = append(errs, nvmlError(fmt.Sprintf("nvmlDeviceGetMigDeviceHandleByIndex(%d)", i), ret))
+		}
+	}
+	return devs, errors.Join(errs...)
+}
+
+// MIGInfo asks nvmlDeviceIsMigDeviceHandle only for a handle found by UUID; a library without
+// the function predates MIG, and NVML_ERROR_NOT_SUPPORTED means a GPU without MIG.
+func (g *nvmlGPU) MIGInfo() (migInfo, error) {
+	info := migInfo{Index: -1, GPUInstanceID: -1, ComputeInstanceID: -1}
+	if g.kind == kindUnknown && g.lib.has("nvmlDeviceIsMigDeviceHandle") {
+		isMIG, ret := g.d.IsMigDeviceHandle()
+		switch {
+		case ret == nvml.SUCCESS && isMIG:
+			g.kind = kindMIG
+		case ret == nvml.SUCCESS, ret == nvml.ERROR_NOT_SUPPORTED:
+			g.kind = kindGPU
+		default:
+			return info, nvmlError("nvmlDeviceIsMigDeviceHandle", ret)
+		}
+	}
+	if g.kind != kindMIG {
+		return info, nil
+	}
+	info.IsMIG = true
+	var errs []error
+	if g.parent == nil {
+		if !g.lib.has("nvmlDeviceGetDeviceHandleFromMigDeviceHandle") {
+			errs = append(errs, g.lib.missing("nvmlDeviceGetDeviceHandleFromMigDeviceHandle"))
+		} else if p, ret := g.d.GetDeviceHandleFromMigDeviceHandle(); ret == nvml.SUCCESS {
+			g.parent = &nvmlGPU{lib: g.lib, d: p, kind: kindGPU}
+		} else {
+			errs = append(errs, nvmlError("nvmlDeviceGetDeviceHandleFromMigDeviceHandle", ret))
+		}
+	}
+	if g.parent != nil {
+		info.Parent = g.parent
+	}
+	if i, err := g.Index(); err == nil {
+		info.Index = i
+	} else {
+		errs = append(errs, err)
+	}
+	ids := []struct {
+		name string
+		get  func() (int, nvml.Return)
+		to   *int
+	}{
+		{"nvmlDeviceGetGpuInstanceId", g.d.GetGpuInstanceId, &info.GPUInstanceID},
+		{"nvmlDeviceGetComputeInstanceId", g.d.GetComputeInstanceId, &info.ComputeInstanceID},
+	}
+	for _, id := range ids {
+		if !g.lib.has(id.name) {
+			errs = append(errs, g.lib.missing(id.name))
+			continue
+		}
+		v, ret := id.get()
+		if ret != nvml.SUCCESS {
+			errs = append(errs, nvmlError(id.name, ret))
+			continue
+		}
+		*id.to = v
+	}
+	return info, errors.Join(errs...)
+}
+
 // fieldValues reads NVML fields (nvmlDeviceGetFieldValues) as numbers.
 func (g *nvmlGPU) fieldValues(ids ...uint32) ([]float64, error) {
 	if !g.lib.has("nvmlDeviceGetFieldValues") {
@@ -507,7 +676,7 @@ func (l *nvmlLibrary) WatchXIDs(devs []device) (xidSource, error) {
 	var errs []error
 	for _, dev := range devs {
 		g, ok := dev.(*nvmlGPU)
-		if !ok {
+		if !ok || g.kind == kindMIG { // NVML has no per-instance events on MIG device handles
 			continue
 		}
 		if l.has("nvmlDeviceGetSupportedEventTypes") {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap/zapcore"
 )
 
 // These tests drive the go-nvml adapter with go-nvml's own mock (a DGX H200 server of 8 GPUs,
@@ -125,12 +127,36 @@ func mockH200() *server.Server {
 			}
 			return []nvml.ProcessInfo{{Pid: 12895, UsedGpuMemory: 3166699520}, {Pid: 12896, UsedGpuMemory: math.MaxUint64}}, nvml.SUCCESS
 		}
+		dev.GetProcessUtilizationFunc = func(since uint64) ([]nvml.ProcessUtilizationSample, nvml.Return) {
+			if dev.Index != 0 {
+				return nil, nvml.ERROR_NOT_FOUND
+			}
+			return processSamplesSince([]nvml.ProcessUtilizationSample{
+				{Pid: 12895, TimeStamp: 1_000_000, SmUtil: 62, MemUtil: 30},
+				{Pid: 12895, TimeStamp: 1_200_000, SmUtil: 66, MemUtil: 31},
+			}, since)
+		}
 		dev.GetSupportedEventTypesFunc = func() (uint64, nvml.Return) {
 			return nvml.EventTypeXidCriticalError | nvml.EventTypeSingleBitEccError, nvml.SUCCESS
 		}
 		dev.RegisterEventsFunc = func(uint64, nvml.EventSet) nvml.Return { return nvml.SUCCESS }
 	}
 	return s
+}
+
+// processSamplesSince answers nvmlDeviceGetProcessUtilization as documented: the samples newer
+// than since, or NVML_ERROR_NOT_FOUND when there is none.
+func processSamplesSince(all []nvml.ProcessUtilizationSample, since uint64) ([]nvml.ProcessUtilizationSample, nvml.Return) {
+	var out []nvml.ProcessUtilizationSample
+	for _, smp := range all {
+		if smp.TimeStamp > since {
+			out = append(out, smp)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nvml.ERROR_NOT_FOUND
+	}
+	return out, nvml.SUCCESS
 }
 
 func mockLibrary(lib nvml.Interface) func(string) gpuLibrary {
@@ -167,12 +193,18 @@ func TestAdapterWithMockH200Server(t *testing.T) {
 	assert.Equal(t, int64(1267*1024), sumValue(t, m, "hw.gpu.io", "transmit"))
 	assert.False(t, hasMetric(m, "nvidia.gpu.fan.speed_ratio"))
 	assert.Equal(t, map[int64]bool{12895: false}, childFlags(t, m), "NVML_VALUE_NOT_AVAILABLE is left out")
+	assert.False(t, hasMetric(first, "nvidia.gpu.process.utilization"), "the first scrape notes where the samples end")
+	assert.Equal(t, map[int64]float64{12895: 0, 12896: 0}, processUtil(t, m, 0, "general"),
+		"no sample since the first scrape: 0 for each process with a compute context")
 
 	assert.Len(t, srv.InitCalls(), 1)
 	assert.Len(t, srv.ShutdownCalls(), 1)
 	dev0 := srv.Devices[0].(*server.Device)
 	assert.Len(t, dev0.GetFanSpeedCalls(), 1, "NOT_SUPPORTED: asked once")
 	assert.Len(t, dev0.GetSamplesCalls(), 2)
+	if calls := dev0.GetProcessUtilizationCalls(); assert.Len(t, calls, 2) {
+		assert.Equal(t, uint64(1_200_000), calls[1].V, "the newest timestamp the first scrape saw")
+	}
 	assert.Len(t, dev0.RegisterEventsCalls(), 1)
 	assert.Empty(t, logs.FilterMessageSnippet("failed").All())
 }
@@ -423,4 +455,340 @@ func sumDouble(t *testing.T, m pmetric.Metrics, name string) float64 {
 	dp, ok := findPoint(m, 0, name, "")
 	require.True(t, ok, "%s missing", name)
 	return dp.DoubleValue()
+}
+
+// TestAdapterProcessUtilization drives nvmlDeviceGetProcessUtilization through go-nvml's mock
+// with what go-nvml's wrapper returns for each answer of the two calls it makes (count, then
+// read): a sample per process that was busy, NVML_ERROR_NOT_FOUND when there is none newer than
+// the timestamp, the counting call's own code when it counted nothing.
+func TestAdapterProcessUtilization(t *testing.T) {
+	samples := []nvml.ProcessUtilizationSample{
+		{Pid: 12895, TimeStamp: 1_200_000, SmUtil: 60, MemUtil: 40, EncUtil: 1, DecUtil: 2},
+		{Pid: 0, TimeStamp: 1_200_000}, // an entry without a process
+		{Pid: 777, TimeStamp: 1_400_000, SmUtil: 10},
+	}
+	type answer struct {
+		samples []nvml.ProcessUtilizationSample
+		ret     nvml.Return
+	}
+	tests := []struct {
+		name    string
+		answers []answer
+		want    []processUtilizationSample
+		wantErr error
+		calls   int
+	}{
+		{name: "samples", answers: []answer{{samples, nvml.SUCCESS}}, calls: 1, want: []processUtilizationSample{
+			{PID: 12895, Timestamp: 1_200_000, SM: 60, Memory: 40, Encoder: 1, Decoder: 2},
+			{PID: 777, Timestamp: 1_400_000, SM: 10},
+		}},
+		{name: "none newer", answers: []answer{{nil, nvml.ERROR_NOT_FOUND}}, wantErr: ErrNotFound, calls: 1},
+		{name: "counted none", answers: []answer{{[]nvml.ProcessUtilizationSample{}, nvml.ERROR_INSUFFICIENT_SIZE}}, wantErr: ErrNotFound, calls: 1},
+		{name: "nothing to read", answers: []answer{{nil, nvml.SUCCESS}}, wantErr: ErrNotFound, calls: 1},
+		{name: "a process appeared between count and read", calls: 2,
+			answers: []answer{{samples[:1], nvml.ERROR_INSUFFICIENT_SIZE}, {samples[2:], nvml.SUCCESS}},
+			want:    []processUtilizationSample{{PID: 777, Timestamp: 1_400_000, SM: 10}}},
+		{name: "twice", calls: 2,
+			answers: []answer{{samples[:1], nvml.ERROR_INSUFFICIENT_SIZE}, {samples[:1], nvml.ERROR_INSUFFICIENT_SIZE}}},
+		{name: "MIG-enabled GPU", answers: []answer{{nil, nvml.ERROR_NOT_SUPPORTED}}, wantErr: ErrNotSupported, calls: 1},
+		{name: "GPU lost", answers: []answer{{nil, nvml.ERROR_GPU_IS_LOST}}, wantErr: ErrGPULost, calls: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := mockH200()
+			dev := srv.Devices[0].(*server.Device)
+			answers := tt.answers
+			dev.GetProcessUtilizationFunc = func(since uint64) ([]nvml.ProcessUtilizationSample, nvml.Return) {
+				assert.Equal(t, uint64(1_000_000), since)
+				a := answers[0]
+				answers = answers[1:]
+				return a.samples, a.ret
+			}
+			lib := newNVMLLibrary("", func(string) nvml.Interface { return srv })
+			require.NoError(t, lib.Init())
+			defer func() { require.NoError(t, lib.Shutdown()) }()
+			d, err := lib.DeviceByIndex(0)
+			require.NoError(t, err)
+			got, err := d.ProcessUtilization(1_000_000)
+			assert.Len(t, dev.GetProcessUtilizationCalls(), tt.calls)
+			switch {
+			case tt.wantErr != nil:
+				require.ErrorIs(t, err, tt.wantErr)
+				assert.ErrorContains(t, err, "nvmlDeviceGetProcessUtilization")
+			case tt.want == nil:
+				assert.EqualError(t, err, "nvmlDeviceGetProcessUtilization: NVML_ERROR_INSUFFICIENT_SIZE")
+			default:
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+
+	t.Run("driver without the function", func(t *testing.T) {
+		srv := mockH200()
+		srv.LookupSymbolFunc = func(s string) error {
+			if s == "nvmlDeviceGetProcessUtilization" {
+				return errors.New("undefined symbol: " + s)
+			}
+			return nil
+		}
+		srv.Devices[0].(*server.Device).GetProcessUtilizationFunc = nil // would panic if called
+		lib := newNVMLLibrary("", func(string) nvml.Interface { return srv })
+		require.NoError(t, lib.Init())
+		defer func() { require.NoError(t, lib.Shutdown()) }()
+		d, err := lib.DeviceByIndex(0)
+		require.NoError(t, err)
+		_, err = d.ProcessUtilization(0)
+		assert.ErrorIs(t, err, ErrFunctionNotFound)
+	})
+}
+
+// TestAdapterProcessUtilizationScrape runs the scraper on go-nvml's mock: llama-server (the
+// launcher's child) and python3 on GPU 0, their samples since the previous scrape averaged.
+func TestAdapterProcessUtilizationScrape(t *testing.T) {
+	proc := t.TempDir()
+	writeProc(t, proc, 12895, 4000, "llama-server", "/usr/bin/llama-server")
+	writeProc(t, proc, 777, 1, "python3", "/usr/bin/python3", "train.py")
+	srv := mockH200()
+	dev := srv.Devices[0].(*server.Device)
+	dev.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) {
+		return []nvml.ProcessInfo{{Pid: 12895, UsedGpuMemory: 3 << 30}, {Pid: 777, UsedGpuMemory: 1 << 30}}, nvml.SUCCESS
+	}
+	samples := []nvml.ProcessUtilizationSample{{Pid: 12895, TimeStamp: 1_000_000, SmUtil: 99}}
+	dev.GetProcessUtilizationFunc = func(since uint64) ([]nvml.ProcessUtilizationSample, nvml.Return) {
+		return processSamplesSince(samples, since)
+	}
+	s, logs := newTestScraper(t, nil, proc, func(c *Config) {
+		c.Devices = []string{"0"}
+		c.Launcher = &launcherID
+	})
+	s.newLibrary = mockLibrary(srv)
+	l := &fakeLauncher{}
+	l.pid.Store(12895)
+	require.NoError(t, s.start(context.Background(), hostWith{launcherID: l}))
+	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+
+	assert.False(t, hasMetric(scrapeOnce(t, s), "nvidia.gpu.process.utilization"), "the first scrape notes where the samples end")
+	samples = append(samples,
+		nvml.ProcessUtilizationSample{Pid: 12895, TimeStamp: 1_200_000, SmUtil: 50, MemUtil: 20},
+		nvml.ProcessUtilizationSample{Pid: 777, TimeStamp: 1_200_000, SmUtil: 30},
+		nvml.ProcessUtilizationSample{Pid: 12895, TimeStamp: 1_400_000, SmUtil: 70, MemUtil: 30, DecUtil: 10})
+	m := scrapeOnce(t, s)
+	assertMapInDelta(t, map[int64]float64{12895: 0.60, 777: 0.30}, processUtil(t, m, 0, "general"))
+	assertMapInDelta(t, map[int64]float64{12895: 0.05, 777: 0}, processUtil(t, m, 0, "decoder"))
+	assert.Equal(t, map[int64]bool{12895: true, 777: false}, childFlags(t, m))
+	general := processPoints(t, m, 0, "general")
+	child, _ := general[12895].Attributes().Get("llamacpp.launcher.child")
+	assert.True(t, child.Bool(), "llama-server is marked")
+	name, _ := general[777].Attributes().Get("process.executable.name")
+	assert.Equal(t, "python3", name.Str())
+
+	assertMapInDelta(t, map[int64]float64{12895: 0, 777: 0}, processUtil(t, scrapeOnce(t, s), 0, "general"),
+		"NVML_ERROR_NOT_FOUND: both idle")
+	calls := dev.GetProcessUtilizationCalls()
+	require.Len(t, calls, 3)
+	assert.Equal(t, []uint64{0, 1_000_000, 1_400_000}, []uint64{calls[0].V, calls[1].V, calls[2].V})
+	assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).All())
+}
+
+// migMock is a MIG device of parent as a MIG device handle answers in the NVML API Reference
+// (https://docs.nvidia.com/deploy/nvml-api/, "Multi Instance GPU Management" and "Device
+// Queries"): nvmlDeviceIsMigDeviceHandle is true, nvmlDeviceGetIndex is the index under the GPU,
+// nvmlDeviceGetGpuInstanceId / nvmlDeviceGetComputeInstanceId give the instance ids,
+// nvmlDeviceGetDeviceHandleFromMigDeviceHandle the GPU, nvmlDeviceGetMemoryInfo and
+// nvmlDeviceGetComputeRunningProcesses the instance's own ("Per-instance information can be
+// queried by using specific MIG device handles"), and utilization is not supported (process
+// utilization: "On MIG-enabled GPUs, querying process utilization is not currently supported").
+// Every other method is left nil, so that the test panics if the scraper asks a MIG device for
+// what it shares with its GPU (temperature, power, clocks, ECC, PCIe, events).
+func migMock(parent *server.Device, index int, uuid string) *mock.Device {
+	notSupported := func() (uint32, uint32, nvml.Return) { return 0, 0, nvml.ERROR_NOT_SUPPORTED }
+	return &mock.Device{
+		GetUUIDFunc:              func() (string, nvml.Return) { return uuid, nvml.SUCCESS },
+		GetNameFunc:              func() (string, nvml.Return) { return "NVIDIA H200 MIG 1g.18gb", nvml.SUCCESS },
+		GetIndexFunc:             func() (int, nvml.Return) { return index, nvml.SUCCESS },
+		GetPciInfoFunc:           func() (nvml.PciInfo, nvml.Return) { return nvml.PciInfo{BusId: busID(parent.PciBusID)}, nvml.SUCCESS },
+		IsMigDeviceHandleFunc:    func() (bool, nvml.Return) { return true, nvml.SUCCESS },
+		GetGpuInstanceIdFunc:     func() (int, nvml.Return) { return 3 + index*2, nvml.SUCCESS },
+		GetComputeInstanceIdFunc: func() (int, nvml.Return) { return 0, nvml.SUCCESS },
+		GetDeviceHandleFromMigDeviceHandleFunc: func() (nvml.Device, nvml.Return) {
+			return parent, nvml.SUCCESS
+		},
+		GetMemoryInfo_v2Func: func() (nvml.Memory_v2, nvml.Return) {
+			used := uint64(1+index) << 30
+			return nvml.Memory_v2{Total: 16_106_127_360, Used: used, Free: 16_106_127_360 - used}, nvml.SUCCESS
+		},
+		GetComputeRunningProcessesFunc: func() ([]nvml.ProcessInfo, nvml.Return) {
+			if index != 0 {
+				return nil, nvml.SUCCESS
+			}
+			return []nvml.ProcessInfo{{Pid: 12895, UsedGpuMemory: 1 << 30, GpuInstanceId: 3}}, nvml.SUCCESS
+		},
+		GetSamplesFunc: func(nvml.SamplingType, uint64) (nvml.ValueType, []nvml.Sample, nvml.Return) {
+			return 0, nil, nvml.ERROR_NOT_SUPPORTED
+		},
+		GetUtilizationRatesFunc: func() (nvml.Utilization, nvml.Return) {
+			return nvml.Utilization{}, nvml.ERROR_NOT_SUPPORTED
+		},
+		GetEncoderUtilizationFunc: notSupported,
+		GetDecoderUtilizationFunc: notSupported,
+		GetProcessUtilizationFunc: func(uint64) ([]nvml.ProcessUtilizationSample, nvml.Return) {
+			return nil, nvml.ERROR_NOT_SUPPORTED
+		},
+	}
+}
+
+// mockMIG puts GPU 0 of srv in MIG mode with two MIG devices (of the 7 an H200 can hold), and
+// lets nvmlDeviceGetHandleByUUID find them.
+func mockMIG(srv *server.Server) (parent *server.Device, migs []*mock.Device) {
+	parent = srv.Devices[0].(*server.Device)
+	migs = []*mock.Device{
+		migMock(parent, 0, "MIG-11111111-2222-3333-4444-555555555550"),
+		migMock(parent, 1, "MIG-11111111-2222-3333-4444-555555555551"),
+	}
+	parent.GetMigModeFunc = func() (int, int, nvml.Return) {
+		return nvml.DEVICE_MIG_ENABLE, nvml.DEVICE_MIG_ENABLE, nvml.SUCCESS
+	}
+	parent.GetMaxMigDeviceCountFunc = func() (int, nvml.Return) { return 7, nvml.SUCCESS }
+	parent.GetMigDeviceHandleByIndexFunc = func(i int) (nvml.Device, nvml.Return) {
+		if i < len(migs) {
+			return migs[i], nvml.SUCCESS
+		}
+		return nil, nvml.ERROR_NOT_FOUND // "if no valid MIG device was found at index"
+	}
+	// A MIG-enabled GPU: no utilization; its processes need a MIG device handle (or privileges),
+	// so the scraper must not ask it for them.
+	parent.GetSamplesFunc = func(nvml.SamplingType, uint64) (nvml.ValueType, []nvml.Sample, nvml.Return) {
+		return 0, nil, nvml.ERROR_NOT_SUPPORTED
+	}
+	parent.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) {
+		return nvml.Utilization{}, nvml.ERROR_NOT_SUPPORTED
+	}
+	parent.GetComputeRunningProcessesFunc = nil
+	parent.GetProcessUtilizationFunc = nil
+	byUUID := srv.DeviceGetHandleByUUIDFunc
+	srv.DeviceGetHandleByUUIDFunc = func(uuid string) (nvml.Device, nvml.Return) {
+		for _, m := range migs {
+			if u, _ := m.GetUUID(); u == uuid {
+				return m, nvml.SUCCESS
+			}
+		}
+		return byUUID(uuid)
+	}
+	return parent, migs
+}
+
+// TestAdapterMIG: MIG cannot be enabled on any GPU this is developed on, so MIG is tested with
+// go-nvml's mocks answering as the NVML API Reference documents (see migMock): GPU 0 in MIG mode
+// with two MIG devices, GPU 1 not.
+func TestAdapterMIG(t *testing.T) {
+	srv := mockH200()
+	parent, migs := mockMIG(srv)
+	s, logs := newTestScraper(t, nil, "", func(c *Config) { c.Devices = []string{"0", "1"} })
+	s.newLibrary = mockLibrary(srv)
+	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	var m pmetric.Metrics
+	for range 3 {
+		m = scrapeOnce(t, s)
+	}
+	require.NoError(t, s.shutdown(context.Background()))
+
+	gpu1 := srv.Devices[1].(*server.Device)
+	require.Equal(t, []string{parent.UUID, "MIG-11111111-2222-3333-4444-555555555550", "MIG-11111111-2222-3333-4444-555555555551", gpu1.UUID}, resourceIDs(m))
+	res := m.ResourceMetrics().At(2).Resource().Attributes().AsRaw()
+	assert.Equal(t, "gpu0/mig1", res["hw.name"])
+	assert.Equal(t, parent.UUID, res["hw.parent"])
+	assert.Equal(t, "NVIDIA H200 MIG 1g.18gb", res["hw.model"])
+	assert.Equal(t, int64(5), res["nvidia.gpu.mig.gpu_instance.id"])
+	assert.Equal(t, int64(0), res["nvidia.gpu.mig.compute_instance.id"])
+	assert.NotContains(t, res, "hw.gpu.index")
+
+	assert.Equal(t, []string{"hw.gpu.memory.limit", "hw.gpu.memory.usage", "hw.gpu.memory.utilization", "nvidia.gpu.process.memory.usage"},
+		metricNames(m, 1), "MIG device 0: memory and its process; what NVML does not support on MIG is left out")
+	assert.Equal(t, int64(1<<30), resourceSumValue(t, m, 1, "hw.gpu.memory.usage", ""))
+	assert.Equal(t, map[int64]bool{12895: false}, childFlagsOf(t, m, 1))
+	gpu0 := metricNames(m, 0)
+	assert.Contains(t, gpu0, "hw.power")
+	assert.Contains(t, gpu0, "hw.temperature")
+	assert.NotContains(t, gpu0, "nvidia.gpu.process.memory.usage")
+	_, ok := findPoint(m, 0, "hw.gpu.utilization", "general")
+	assert.False(t, ok)
+	assert.Len(t, gpu1.GetProcessUtilizationCalls(), 3, "GPU 1 is not in MIG mode")
+
+	for i, mig := range migs {
+		assert.Len(t, mig.GetSamplesCalls(), 1, "MIG device %d: NOT_SUPPORTED, asked once", i)
+		assert.Len(t, mig.GetUtilizationRatesCalls(), 1)
+		assert.Len(t, mig.GetEncoderUtilizationCalls(), 1)
+		assert.Len(t, mig.GetProcessUtilizationCalls(), 1)
+		assert.Len(t, mig.GetMemoryInfo_v2Calls(), 3)
+		assert.Empty(t, mig.IsMigDeviceHandleCalls(), "known from nvmlDeviceGetMigDeviceHandleByIndex")
+		assert.Empty(t, mig.GetDeviceHandleFromMigDeviceHandleCalls(), "the parent is known")
+	}
+	assert.Len(t, parent.GetSamplesCalls(), 1)
+	assert.Len(t, parent.GetMaxMigDeviceCountCalls(), 1)
+	assert.Len(t, parent.GetMigDeviceHandleByIndexCalls(), 7)
+	assert.Len(t, parent.RegisterEventsCalls(), 1, "XIDs are registered on the GPU, not on its MIG devices")
+	assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).All())
+
+	t.Run("selected by UUID", func(t *testing.T) {
+		srv := mockH200()
+		parent, migs := mockMIG(srv)
+		s, _ := newTestScraper(t, nil, "", func(c *Config) { c.Devices = []string{"MIG-11111111-2222-3333-4444-555555555551"} })
+		s.newLibrary = mockLibrary(srv)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		m := scrapeOnce(t, s)
+		require.NoError(t, s.shutdown(context.Background()))
+		require.Equal(t, []string{"MIG-11111111-2222-3333-4444-555555555551"}, resourceIDs(m))
+		res := m.ResourceMetrics().At(0).Resource().Attributes().AsRaw()
+		assert.Equal(t, "gpu0/mig1", res["hw.name"])
+		assert.Equal(t, parent.UUID, res["hw.parent"])
+		assert.Len(t, migs[1].IsMigDeviceHandleCalls(), 1)
+		assert.Len(t, migs[1].GetDeviceHandleFromMigDeviceHandleCalls(), 1)
+		assert.Empty(t, parent.GetMigModeCalls(), "the GPU itself is not read")
+	})
+
+	t.Run("MIG device handles", func(t *testing.T) {
+		srv := mockH200()
+		parent, _ := mockMIG(srv)
+		parent.GetMigDeviceHandleByIndexFunc = func(i int) (nvml.Device, nvml.Return) {
+			if i == 2 {
+				return nil, nvml.ERROR_UNKNOWN
+			}
+			return nil, nvml.ERROR_NOT_FOUND
+		}
+		lib := newNVMLLibrary("", func(string) nvml.Interface { return srv })
+		require.NoError(t, lib.Init())
+		defer func() { require.NoError(t, lib.Shutdown()) }()
+		d, err := lib.DeviceByIndex(0)
+		require.NoError(t, err)
+		devs, err := d.MIGDevices()
+		assert.Empty(t, devs)
+		assert.EqualError(t, err, "nvmlDeviceGetMigDeviceHandleByIndex(2): NVML_ERROR_UNKNOWN")
+
+		parent.GetMigModeFunc = func() (int, int, nvml.Return) { return 0, 0, nvml.ERROR_NOT_SUPPORTED }
+		_, err = d.MIGEnabled()
+		assert.ErrorIs(t, err, ErrNotSupported, "a GPU without MIG")
+		info, err := d.MIGInfo()
+		require.NoError(t, err)
+		assert.False(t, info.IsMIG)
+	})
+
+	t.Run("driver without MIG", func(t *testing.T) {
+		srv := mockH200()
+		srv.LookupSymbolFunc = func(s string) error {
+			if strings.Contains(s, "Mig") || strings.Contains(s, "InstanceId") {
+				return errors.New("undefined symbol: " + s)
+			}
+			return nil
+		}
+		for _, d := range srv.Devices {
+			d.(*server.Device).GetMigModeFunc = nil // would panic if called
+		}
+		s, logs := newTestScraper(t, nil, "", nil)
+		s.newLibrary = mockLibrary(srv)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		assert.Equal(t, 8, scrapeOnce(t, s).ResourceMetrics().Len())
+		require.NoError(t, s.shutdown(context.Background()))
+		assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).All())
+	})
 }

@@ -15,7 +15,16 @@ import (
 //   - nvmlDeviceGetHandleByIndex_v2 returns NVML_ERROR_INVALID_ARGUMENT for an index out of
 //     range and NVML_ERROR_NO_PERMISSION when the user may not open the device.
 //   - nvmlDeviceGetSamples returns NVML_ERROR_NOT_FOUND when no sample is newer than
-//     lastSeenTimeStamp, and NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs.
+//     lastSeenTimeStamp, and NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs and MIG devices, as
+//     nvmlDeviceGetUtilizationRates does.
+//   - nvmlDeviceGetProcessUtilization returns NVML_ERROR_NOT_FOUND when no sample is newer than
+//     lastSeenTimeStamp ("If no valid sample entries are found since the lastSeenTimeStamp") and
+//     NVML_ERROR_NOT_SUPPORTED on MIG-enabled GPUs ("querying process utilization is not
+//     currently supported") and MIG devices.
+//   - MIG ("Multi Instance GPU Management"): nvmlDeviceGetMigMode gives the current mode;
+//     nvmlDeviceGetMaxMigDeviceCount and nvmlDeviceGetMigDeviceHandleByIndex enumerate the MIG
+//     devices of a MIG-enabled GPU; nvmlDeviceGetIndex of a MIG handle is its index under the GPU;
+//     nvmlDeviceGetHandleByUUID also finds MIG devices (MIG-…), nvmlDeviceGetHandleByIndex never.
 //   - nvmlDeviceGetFanSpeed returns NVML_ERROR_NOT_SUPPORTED on boards without a fan (the H200:
 //     testdata fixture nvml-capabilities-h200.json), nvmlDeviceGetTotalEccErrors returns it
 //     when ECC is off, and any query returns NVML_ERROR_GPU_IS_LOST once the GPU fell off the bus.
@@ -32,6 +41,7 @@ type fakeLibrary struct {
 	cuda     int
 	devices  []*fakeDevice
 	xids     *fakeXIDs
+	watched  []device // the devices WatchXIDs was given
 
 	calls       map[string]int
 	initialized bool
@@ -43,6 +53,9 @@ func newFakeLibrary(devs ...*fakeDevice) *fakeLibrary {
 	l := &fakeLibrary{driver: "580.159.04", cuda: 13000, devices: devs, calls: map[string]int{}, xids: &fakeXIDs{}}
 	for _, d := range devs {
 		d.lib = l
+		for _, m := range d.migs {
+			m.lib = l
+		}
 	}
 	return l
 }
@@ -120,12 +133,20 @@ func (l *fakeLibrary) DeviceByUUID(uuid string) (device, error) {
 		if d.uuid == uuid {
 			return d, nil
 		}
+		for _, m := range d.migs {
+			if m.uuid == uuid {
+				return m, nil
+			}
+		}
 	}
 	return nil, fmt.Errorf("nvmlDeviceGetHandleByUUID(%s): %w", uuid, ErrNotFound)
 }
 
 func (l *fakeLibrary) WatchXIDs(devs []device) (xidSource, error) {
 	l.use("WatchXIDs")
+	l.mu.Lock()
+	l.watched = append(l.watched, devs...)
+	l.mu.Unlock()
 	if l.watchErr != nil {
 		return nil, l.watchErr
 	}
@@ -183,8 +204,17 @@ type fakeDevice struct {
 	eccCorrected     uint64
 	eccUncorrected   uint64
 	procs            []processInfo
+	procSamples      []processUtilizationSample
 
-	errs map[string]error
+	// MIG: a GPU with migMode has the MIG devices migs; a MIG device has a parent and the ids of
+	// its GPU and compute instances.
+	migMode bool
+	migs    []*fakeDevice
+	parent  *fakeDevice
+	gi, ci  int
+
+	errs  map[string]error
+	calls map[string]int // this device's calls (the library counts all devices')
 }
 
 // h200 is a device with the values of the H200 capture (testdata fixtures
@@ -208,13 +238,54 @@ func h200(index int) *fakeDevice {
 		pstate: 0,
 		tputTx: 1267, tputRx: 379,
 		procs: []processInfo{{PID: uint32(12895 + index), UsedMemory: 3166699520, MemoryOK: true}},
+		procSamples: []processUtilizationSample{
+			{PID: uint32(12895 + index), Timestamp: 1_000_000, SM: 62, Memory: 30},
+			{PID: uint32(12895 + index), Timestamp: 1_166_666, SM: 66, Memory: 31},
+		},
 		// No fan on an H200 (NVML_ERROR_NOT_SUPPORTED); its PCIe byte counters read 0.
 		errs: map[string]error{"FanSpeed": ErrNotSupported},
 	}
 }
 
+// enableMIG puts GPU d in MIG mode with n MIG devices, each a 1g.18gb instance of an H200
+// (GPU instance i+1, compute instance 0) with its share of the memory and no processes.
+func enableMIG(d *fakeDevice, n int) {
+	d.migMode = true
+	for i := range n {
+		const total = 16_106_127_360 // 15 GiB usable of a 1g.18gb slice
+		used := uint64(1+i) << 30
+		d.migs = append(d.migs, &fakeDevice{
+			lib:    d.lib,
+			uuid:   fmt.Sprintf("MIG-6b2898f0-50e7-b133-%04d-%s", i, d.uuid[len(d.uuid)-12:]),
+			name:   "NVIDIA H200 MIG 1g.18gb",
+			bus:    d.bus,
+			index:  i,
+			mem:    memoryInfo{Total: total, Used: used, Free: total - used},
+			parent: d, gi: i + 1, ci: 0,
+			errs: map[string]error{},
+		})
+	}
+}
+
+// isMIG reports whether d is a MIG device or a GPU in MIG mode, on which NVML does not support
+// utilization queries.
+func (d *fakeDevice) isMIG() bool { return d.parent != nil || d.migMode }
+
+// count is how often this device's method name was called.
+func (d *fakeDevice) count(name string) int {
+	d.lib.mu.Lock()
+	defer d.lib.mu.Unlock()
+	return d.calls[name]
+}
+
 func (d *fakeDevice) call(name string) error {
 	d.lib.use(name)
+	d.lib.mu.Lock()
+	if d.calls == nil {
+		d.calls = map[string]int{}
+	}
+	d.calls[name]++
+	d.lib.mu.Unlock()
 	if err := d.errs[name]; err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -230,6 +301,9 @@ func (d *fakeDevice) UtilizationSamples(since uint64) ([]utilizationSample, erro
 	if err := d.call("UtilizationSamples"); err != nil {
 		return nil, err
 	}
+	if d.isMIG() {
+		return nil, fmt.Errorf("UtilizationSamples: %w", ErrNotSupported)
+	}
 	var out []utilizationSample
 	for _, s := range d.samples {
 		if s.Timestamp > since {
@@ -243,7 +317,13 @@ func (d *fakeDevice) UtilizationSamples(since uint64) ([]utilizationSample, erro
 }
 
 func (d *fakeDevice) UtilizationRates() (uint32, uint32, error) {
-	return d.gpuUtil, d.memUtil, d.call("UtilizationRates")
+	if err := d.call("UtilizationRates"); err != nil {
+		return 0, 0, err
+	}
+	if d.isMIG() {
+		return 0, 0, fmt.Errorf("UtilizationRates: %w", ErrNotSupported)
+	}
+	return d.gpuUtil, d.memUtil, nil
 }
 func (d *fakeDevice) EncoderUtilization() (uint32, error) { return d.enc, d.call("EncoderUtilization") }
 func (d *fakeDevice) DecoderUtilization() (uint32, error) { return d.dec, d.call("DecoderUtilization") }
@@ -284,4 +364,50 @@ func (d *fakeDevice) ECCErrors(corrected bool) (uint64, error) {
 
 func (d *fakeDevice) ComputeProcesses() ([]processInfo, error) {
 	return d.procs, d.call("ComputeProcesses")
+}
+
+func (d *fakeDevice) ProcessUtilization(since uint64) ([]processUtilizationSample, error) {
+	if err := d.call("ProcessUtilization"); err != nil {
+		return nil, err
+	}
+	if d.isMIG() {
+		return nil, fmt.Errorf("ProcessUtilization: %w", ErrNotSupported)
+	}
+	var out []processUtilizationSample
+	for _, s := range d.procSamples {
+		if s.Timestamp > since {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("ProcessUtilization: %w", ErrNotFound)
+	}
+	return out, nil
+}
+
+func (d *fakeDevice) MIGEnabled() (bool, error) { return d.migMode, d.call("MIGEnabled") }
+
+func (d *fakeDevice) MIGDevices() ([]device, error) {
+	if err := d.call("MIGDevices"); err != nil {
+		return nil, err
+	}
+	if !d.migMode {
+		return nil, nil
+	}
+	out := make([]device, len(d.migs))
+	for i, m := range d.migs {
+		out[i] = m
+	}
+	return out, nil
+}
+
+func (d *fakeDevice) MIGInfo() (migInfo, error) {
+	info := migInfo{Index: -1, GPUInstanceID: -1, ComputeInstanceID: -1}
+	if err := d.call("MIGInfo"); err != nil {
+		return info, err
+	}
+	if d.parent == nil {
+		return info, nil
+	}
+	return migInfo{IsMIG: true, Parent: d.parent, Index: d.index, GPUInstanceID: d.gi, ComputeInstanceID: d.ci}, nil
 }

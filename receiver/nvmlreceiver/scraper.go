@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -75,9 +78,11 @@ const (
 	qECCCorrected   query = "nvmlDeviceGetTotalEccErrors(corrected)"
 	qECCUncorrected query = "nvmlDeviceGetTotalEccErrors(uncorrected)"
 	qProcesses      query = "nvmlDeviceGetComputeRunningProcesses"
+	qProcessUtil    query = "nvmlDeviceGetProcessUtilization"
 )
 
-// nvmlScraper reads every selected GPU once per scrape and emits one ResourceMetrics per GPU.
+// nvmlScraper reads every selected GPU once per scrape and emits one ResourceMetrics per GPU, and
+// one per MIG device of a MIG-enabled GPU.
 //
 // How it treats failures:
 //   - NVML cannot be used (no library, no driver, no permission, a build without cgo) or there
@@ -106,24 +111,42 @@ type nvmlScraper struct {
 	xids     xidSource
 	xidFails int
 	launcher launcherapi.Launcher
+
+	// The launcher's energy ledger, when its GPUs are read here (meter.go).
+	metered     []*gpuState
+	detachMeter func()
 }
 
-// gpuState is what the scraper keeps about one GPU.
+// gpuState is what the scraper keeps about one GPU or MIG device.
 type gpuState struct {
 	dev      device
 	uuid     string
-	index    int
+	index    int    // NVML index; -1 for a MIG device or when unknown
+	name     string // hw.name
 	resource pcommon.Resource
+	// mig is true for a MIG device. It shares its GPU's sensors, clocks, power, PCIe link and ECC
+	// memory, which are reported on the GPU's resource only.
+	mig bool
+	// migEnabled is true for a GPU in MIG mode: its processes run in its MIG devices and are
+	// reported there.
+	migEnabled bool
 
 	unsupported map[query]bool
 	failures    map[query]int
 
 	lastSample uint64    // driver timestamp (µs) of the newest utilization sample used
 	energyRead time.Time // when the energy counter was last read
+	energyMJ   uint64    // what it read then (mJ), once it succeeded
+	energyAt   time.Time // when that was
 	xidWatched bool
 	xids       int64
 	pcie       pcieState
 	lost       bool // the driver said NVML_ERROR_GPU_IS_LOST during this scrape
+
+	// lastProcSample is the driver timestamp (µs) of the newest process utilization sample seen,
+	// once procPrimed says that the first query was made.
+	lastProcSample uint64
+	procPrimed     bool
 }
 
 func newScraper(cfg *Config, set receiver.Settings) *nvmlScraper {
@@ -170,10 +193,11 @@ func (s *nvmlScraper) start(_ context.Context, host component.Host) error {
 	}
 	s.lib, s.gpus = lib, gpus
 	s.watchXIDs()
+	s.metered, s.detachMeter = s.attachMeter()
 
 	names := make([]string, len(gpus))
 	for i, g := range gpus {
-		names[i] = fmt.Sprintf("%d:%s", g.index, g.uuid)
+		names[i] = g.name + ":" + g.uuid
 	}
 	s.logger.Info("reading NVIDIA GPUs through NVML", zap.Strings("gpus", names))
 	return nil
@@ -194,7 +218,8 @@ func initHint(err error) string {
 	return "does nvidia-smi work on this host?"
 }
 
-// discover opens the selected GPUs and reads their identity.
+// discover opens the selected GPUs, and the MIG devices of those in MIG mode, and reads their
+// identity. A MIG device selected by UUID is read alone, without its GPU.
 func (s *nvmlScraper) discover(lib gpuLibrary) (gpus []*gpuState, skipped []error) {
 	driver, err := lib.DriverVersion()
 	if err != nil {
@@ -218,6 +243,14 @@ func (s *nvmlScraper) discover(lib gpuLibrary) (gpus []*gpuState, skipped []erro
 		}
 	}
 	seen := map[string]bool{}
+	add := func(g *gpuState) bool {
+		if seen[g.uuid] {
+			return false
+		}
+		seen[g.uuid] = true
+		gpus = append(gpus, g)
+		return true
+	}
 	for _, sel := range selected {
 		var dev device
 		var err error
@@ -230,31 +263,80 @@ func (s *nvmlScraper) discover(lib gpuLibrary) (gpus []*gpuState, skipped []erro
 			skipped = append(skipped, fmt.Errorf("GPU %s: %w", sel, err))
 			continue
 		}
-		g, err := s.identify(dev, sel, driver, cuda)
+		g, err := s.identify(dev, sel, driver, cuda, nil)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("GPU %s: %w", sel, err))
 			continue
 		}
-		if seen[g.uuid] {
+		if !add(g) || g.mig {
 			continue
 		}
-		seen[g.uuid] = true
-		gpus = append(gpus, g)
+		migs, errs := s.migDevices(g, driver, cuda)
+		skipped = append(skipped, errs...)
+		for _, m := range migs {
+			add(m)
+		}
 	}
 	return gpus, skipped
 }
 
-// identify reads a GPU's identity (the UUID is required) and builds its resource.
-func (s *nvmlScraper) identify(dev device, sel, driver, cuda string) (*gpuState, error) {
+// migDevices opens the MIG devices of g when its MIG mode is enabled.
+func (s *nvmlScraper) migDevices(g *gpuState, driver, cuda string) (migs []*gpuState, skipped []error) {
+	on, err := g.dev.MIGEnabled()
+	switch {
+	case errors.Is(err, ErrNotSupported), errors.Is(err, ErrFunctionNotFound):
+		return nil, nil // a GPU without MIG, or a driver older than MIG
+	case err != nil:
+		return nil, []error{fmt.Errorf("MIG devices of GPU %s: %w", g.name, err)}
+	case !on:
+		return nil, nil
+	}
+	g.migEnabled = true
+	devs, err := g.dev.MIGDevices()
+	if err != nil {
+		skipped = append(skipped, fmt.Errorf("MIG devices of GPU %s: %w", g.name, err))
+	}
+	for _, d := range devs {
+		m, err := s.identify(d, "", driver, cuda, g)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("a MIG device of GPU %s: %w", g.name, err))
+			continue
+		}
+		migs = append(migs, m)
+	}
+	if len(devs) == 0 && err == nil {
+		s.logger.Debug("GPU in MIG mode has no MIG device (no compute instance)", zap.String("gpu", g.name), zap.String("uuid", g.uuid))
+	}
+	return migs, skipped
+}
+
+// identify reads the identity of a GPU or MIG device (the UUID is required) and builds its
+// resource. parent is the GPU a MIG device was found under, nil when it was selected itself.
+func (s *nvmlScraper) identify(dev device, sel, driver, cuda string, parent *gpuState) (*gpuState, error) {
 	uuid, err := dev.UUID()
 	if err != nil {
 		return nil, err
 	}
-	g := &gpuState{dev: dev, uuid: uuid, unsupported: map[query]bool{}, failures: map[query]int{}}
-	if g.index, err = dev.Index(); err != nil {
-		// A MIG device has no index of its own: use the one the config gave, if any.
-		if g.index, err = strconv.Atoi(sel); err != nil {
-			g.index = -1
+	g := &gpuState{dev: dev, uuid: uuid, index: -1, name: uuid, unsupported: map[query]bool{}, failures: map[query]int{}}
+	rb := s.mb.NewResourceBuilder()
+	mig, err := dev.MIGInfo()
+	if err != nil {
+		s.logger.Debug("MIG identity incomplete", zap.String("uuid", uuid), zap.Error(err))
+	}
+	// A MIG device whose MIG identity NVML did not give is still known by its UUID.
+	if mig.IsMIG || (err != nil && strings.HasPrefix(uuid, "MIG-")) {
+		g.mig = true
+		s.identifyMIG(g, rb, mig, parent)
+	} else {
+		if g.index, err = dev.Index(); err != nil {
+			// Use the index the config gave, if any.
+			if g.index, err = strconv.Atoi(sel); err != nil {
+				g.index = -1
+			}
+		}
+		if g.index >= 0 {
+			g.name = "gpu" + strconv.Itoa(g.index)
+			rb.SetHwGpuIndex(int64(g.index))
 		}
 	}
 	name, err := dev.Name()
@@ -265,16 +347,10 @@ func (s *nvmlScraper) identify(dev device, sel, driver, cuda string) (*gpuState,
 	if err != nil {
 		s.logger.Debug("GPU PCI bus id unknown", zap.String("uuid", uuid), zap.Error(err))
 	}
-	rb := s.mb.NewResourceBuilder()
 	rb.SetHwID(uuid)
+	rb.SetHwName(g.name)
 	rb.SetHwType("gpu")
 	rb.SetHwVendor("NVIDIA")
-	if g.index >= 0 {
-		rb.SetHwName("gpu" + strconv.Itoa(g.index))
-		rb.SetHwGpuIndex(int64(g.index))
-	} else {
-		rb.SetHwName(uuid)
-	}
 	if name != "" {
 		rb.SetHwModel(name)
 	}
@@ -291,14 +367,52 @@ func (s *nvmlScraper) identify(dev device, sel, driver, cuda string) (*gpuState,
 	return g, nil
 }
 
+// identifyMIG names a MIG device after its GPU (gpu0/mig1, as nvidia-smi numbers MIG devices)
+// and links it to the GPU with hw.parent, the semantic conventions' attribute for the hw.id of
+// the component a component is part of.
+func (s *nvmlScraper) identifyMIG(g *gpuState, rb *metadata.ResourceBuilder, mig migInfo, parent *gpuState) {
+	parentUUID, parentIndex := "", -1
+	switch {
+	case parent != nil:
+		parentUUID, parentIndex = parent.uuid, parent.index
+	case mig.Parent != nil: // selected by its UUID
+		var err error
+		if parentUUID, err = mig.Parent.UUID(); err != nil {
+			s.logger.Debug("UUID of a MIG device's GPU unknown", zap.String("uuid", g.uuid), zap.Error(err))
+		}
+		if parentIndex, err = mig.Parent.Index(); err != nil {
+			parentIndex = -1
+			s.logger.Debug("index of a MIG device's GPU unknown", zap.String("uuid", g.uuid), zap.Error(err))
+		}
+	}
+	if parentIndex >= 0 && mig.Index >= 0 {
+		g.name = fmt.Sprintf("gpu%d/mig%d", parentIndex, mig.Index)
+	}
+	if parentUUID != "" {
+		rb.SetHwParent(parentUUID)
+	}
+	if mig.GPUInstanceID >= 0 {
+		rb.SetNvidiaGpuMigGpuInstanceID(int64(mig.GPUInstanceID))
+	}
+	if mig.ComputeInstanceID >= 0 {
+		rb.SetNvidiaGpuMigComputeInstanceID(int64(mig.ComputeInstanceID))
+	}
+}
+
 // watchXIDs registers for critical XID events when hw.errors is wanted.
 func (s *nvmlScraper) watchXIDs() {
 	if !s.cfg.Metrics.HwErrors.Enabled {
 		return
 	}
-	devs := make([]device, len(s.gpus))
-	for i, g := range s.gpus {
-		devs[i] = g.dev
+	// NVML reports events per GPU, not per MIG device: a MIG device's XIDs count on its GPU.
+	var devs []device
+	for _, g := range s.gpus {
+		if !g.mig {
+			devs = append(devs, g.dev)
+		}
+	}
+	if len(devs) == 0 {
+		return
 	}
 	x, err := s.lib.WatchXIDs(devs)
 	if err != nil {
@@ -307,13 +421,17 @@ func (s *nvmlScraper) watchXIDs() {
 	}
 	s.xids = x
 	for _, g := range s.gpus {
-		g.xidWatched = true
+		g.xidWatched = !g.mig
 	}
 }
 
 func (s *nvmlScraper) shutdown(context.Context) error {
 	if s.lib == nil {
 		return nil
+	}
+	if s.detachMeter != nil { // before NVML goes: the ledger's goroutine reads the devices
+		s.detachMeter()
+		s.detachMeter, s.metered = nil, nil
 	}
 	if s.xids != nil {
 		if err := s.xids.Close(); err != nil {
@@ -340,8 +458,10 @@ func (s *nvmlScraper) scrape(context.Context) (pmetric.Metrics, error) {
 	if s.launcher != nil {
 		launcherPID = s.launcher.PID()
 	}
+	s.observeEnergy(now)
 	for _, g := range s.gpus {
 		s.scrapeGPU(g, now, ts, launcherPID)
+		s.recordEnergyAttribution(g, ts)
 		s.mb.EmitForResource(metadata.WithResource(g.resource))
 	}
 	s.proc.forget()
@@ -357,6 +477,20 @@ func (s *nvmlScraper) scrapeGPU(g *gpuState, now time.Time, ts pcommon.Timestamp
 	if m.HwGpuMemoryUsage.Enabled || m.HwGpuMemoryLimit.Enabled || m.HwGpuMemoryUtilization.Enabled {
 		s.recordMemory(g, ts)
 	}
+	// A GPU in MIG mode gives its processes' aggregate to privileged users only; they are read on
+	// its MIG devices instead, which also keeps them from being counted twice.
+	if (m.NvidiaGpuProcessMemoryUsage.Enabled || m.NvidiaGpuProcessUtilization.Enabled) && !g.migEnabled {
+		s.recordProcesses(g, ts, launcherPID)
+	}
+	if !g.mig {
+		s.scrapeBoard(g, now, ts)
+	}
+}
+
+// scrapeBoard records what a GPU and its MIG devices share: sensors, power, clocks, PCIe link,
+// ECC memory, XIDs and health. It comes last, so that hw.status sees a GPU lost during any query.
+func (s *nvmlScraper) scrapeBoard(g *gpuState, now time.Time, ts pcommon.Timestamp) {
+	m := &s.cfg.Metrics
 	if m.HwTemperature.Enabled {
 		if v, ok := readValue(s, g, qTemperature, g.dev.Temperature); ok {
 			s.mb.RecordHwTemperatureDataPoint(ts, float64(v), metadata.AttributeHwSensorLocationGpu)
@@ -375,6 +509,7 @@ func (s *nvmlScraper) scrapeGPU(g *gpuState, now time.Time, ts pcommon.Timestamp
 		g.energyRead = now
 		if v, ok := readValue(s, g, qEnergy, g.dev.TotalEnergy); ok {
 			s.mb.RecordHwEnergyDataPoint(ts, float64(v)/1e3)
+			g.energyMJ, g.energyAt = v, now
 		}
 	}
 	if m.NvidiaGpuClockFrequency.Enabled {
@@ -410,9 +545,6 @@ func (s *nvmlScraper) scrapeGPU(g *gpuState, now time.Time, ts pcommon.Timestamp
 	var uncorrected uint64
 	if m.HwErrors.Enabled || m.HwStatus.Enabled {
 		uncorrected = s.recordErrors(g, ts, m.HwErrors.Enabled)
-	}
-	if m.NvidiaGpuProcessMemoryUsage.Enabled {
-		s.recordProcesses(g, ts, launcherPID)
 	}
 	if m.HwStatus.Enabled {
 		state := metadata.AttributeHwStateOk
@@ -524,22 +656,122 @@ func (s *nvmlScraper) recordErrors(g *gpuState, ts pcommon.Timestamp, record boo
 	return uncorrected
 }
 
+// recordProcesses records the GPU memory and the utilization of each process. The list of compute
+// processes is read for either metric: the utilization reports 0 for a listed process without a
+// sample.
 func (s *nvmlScraper) recordProcesses(g *gpuState, ts pcommon.Timestamp, launcherPID int) {
-	if g.unsupported[qProcesses] {
+	m := &s.cfg.Metrics
+	procs, _ := readValue(s, g, qProcesses, g.dev.ComputeProcesses)
+	type procAttrs struct {
+		name  string
+		child bool
+	}
+	known := map[uint32]procAttrs{}
+	attrs := func(pid uint32) procAttrs {
+		a, ok := known[pid]
+		if !ok {
+			a = procAttrs{s.proc.name(pid), s.proc.descendsFrom(pid, launcherPID)}
+			known[pid] = a
+		}
+		return a
+	}
+	if m.NvidiaGpuProcessMemoryUsage.Enabled {
+		for _, p := range procs {
+			if !p.MemoryOK {
+				continue
+			}
+			a := attrs(p.PID)
+			s.mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, int64(p.UsedMemory), int64(p.PID), a.name, a.child)
+		}
+	}
+	if !m.NvidiaGpuProcessUtilization.Enabled {
 		return
 	}
-	procs, err := g.dev.ComputeProcesses()
-	if err != nil {
-		s.failed(g, qProcesses, err)
+	usage, ok := s.processUtilization(g)
+	if !ok {
 		return
 	}
+	// The listed processes first, in NVML's order, then those with samples only (a process that
+	// ended since, or one with a graphics context only), by PID.
+	pids := make([]uint32, 0, len(procs)+len(usage))
+	listed := make(map[uint32]bool, len(procs))
 	for _, p := range procs {
-		if !p.MemoryOK {
+		if !listed[p.PID] {
+			listed[p.PID] = true
+			pids = append(pids, p.PID)
+		}
+	}
+	for _, pid := range slices.Sorted(maps.Keys(usage)) {
+		if !listed[pid] {
+			pids = append(pids, pid)
+		}
+	}
+	for _, pid := range pids {
+		u := usage[pid] // zero for a listed process without a sample: it was idle
+		a := attrs(pid)
+		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.sm/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskGeneral)
+		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.encoder/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskEncoder)
+		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.decoder/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskDecoder)
+	}
+}
+
+// processUsage is a process's mean utilization (percent) over its samples in an interval.
+type processUsage struct {
+	sm, encoder, decoder float64
+}
+
+// processUtilization returns each process's mean utilization over the samples the driver took
+// since the previous scrape; ok is false when there is nothing to report. The first query only
+// notes the newest timestamp: with 0 the driver returns its whole buffer, which reaches back
+// further than one interval, and a process idle since would be reported busy.
+func (s *nvmlScraper) processUtilization(g *gpuState) (usage map[uint32]processUsage, ok bool) {
+	if g.unsupported[qProcessUtil] {
+		return nil, false
+	}
+	samples, err := g.dev.ProcessUtilization(g.lastProcSample)
+	if err != nil && !errors.Is(err, ErrNotFound) { // NOT_FOUND: no sample since lastProcSample
+		s.failed(g, qProcessUtil, err)
+		return nil, false
+	}
+	after, primed := g.lastProcSample, g.procPrimed
+	g.procPrimed = true
+	for _, smp := range samples {
+		g.lastProcSample = max(g.lastProcSample, smp.Timestamp)
+	}
+	if !primed {
+		return nil, false
+	}
+	return averageProcessSamples(samples, after), true
+}
+
+// averageProcessSamples averages each PID's samples newer than after (NVML returns only those;
+// older ones are dropped all the same).
+func averageProcessSamples(samples []processUtilizationSample, after uint64) map[uint32]processUsage {
+	type acc struct {
+		sum processUsage
+		n   int
+	}
+	accs := map[uint32]*acc{}
+	for _, smp := range samples {
+		if smp.Timestamp <= after {
 			continue
 		}
-		s.mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, int64(p.UsedMemory), int64(p.PID),
-			s.proc.name(p.PID), s.proc.descendsFrom(p.PID, launcherPID))
+		a := accs[smp.PID]
+		if a == nil {
+			a = &acc{}
+			accs[smp.PID] = a
+		}
+		a.sum.sm += float64(smp.SM)
+		a.sum.encoder += float64(smp.Encoder)
+		a.sum.decoder += float64(smp.Decoder)
+		a.n++
 	}
+	out := make(map[uint32]processUsage, len(accs))
+	for pid, a := range accs {
+		n := float64(a.n)
+		out[pid] = processUsage{sm: a.sum.sm / n, encoder: a.sum.encoder / n, decoder: a.sum.decoder / n}
+	}
+	return out
 }
 
 // pcieState follows how hw.gpu.io is measured on one GPU. The driver's byte counters (fields
@@ -653,7 +885,7 @@ func (s *nvmlScraper) failed(g *gpuState, q query, err error) {
 	case errors.Is(err, ErrNotSupported), errors.Is(err, ErrFunctionNotFound):
 		g.unsupported[q] = true
 		s.logger.Debug("not supported by this GPU or driver; not queried again",
-			zap.String("query", string(q)), zap.Int("gpu", g.index), zap.String("uuid", g.uuid), zap.Error(err))
+			zap.String("query", string(q)), zap.String("gpu", g.name), zap.String("uuid", g.uuid), zap.Error(err))
 		return
 	case errors.Is(err, ErrNotFound):
 		return
@@ -662,7 +894,7 @@ func (s *nvmlScraper) failed(g *gpuState, q query, err error) {
 	}
 	g.failures[q]++
 	if n := g.failures[q]; n <= maxFailureLogs {
-		s.logger.Warn("reading a GPU metric failed", zap.String("query", string(q)), zap.Int("gpu", g.index),
+		s.logger.Warn("reading a GPU metric failed", zap.String("query", string(q)), zap.String("gpu", g.name),
 			zap.String("uuid", g.uuid), zap.Error(err), zap.Bool("further_failures_logged", n < maxFailureLogs))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -140,6 +141,12 @@ func TestScrapeOneGPU(t *testing.T) {
 
 	// Two samples arrive before the next scrape, which averages only those.
 	dev.samples = append(dev.samples, utilizationSample{Timestamp: 1_500_000, Percent: 80}, utilizationSample{Timestamp: 1_666_666, Percent: 90})
+	// And process samples: llama-server's two average to 0.72, python3's one is 0.08; process 778
+	// has none and is reported idle.
+	dev.procSamples = append(dev.procSamples,
+		processUtilizationSample{PID: 12895, Timestamp: 1_333_333, SM: 70, Memory: 40},
+		processUtilizationSample{PID: 12895, Timestamp: 1_500_000, SM: 74, Memory: 42},
+		processUtilizationSample{PID: 777, Timestamp: 1_500_000, SM: 8, Encoder: 3})
 	lib.xids.push(xidEvent{DeviceUUID: dev.uuid, XID: 79})
 	compareGolden(t, "one_gpu.yaml", scrapeOnce(t, s))
 	assert.Empty(t, lib.violations)
@@ -404,15 +411,25 @@ func TestDisabledMetricsAreNotQueried(t *testing.T) {
 	s, _ := newTestScraper(t, lib, "", func(c *Config) {
 		c.Metrics.HwPower.Enabled = false
 		c.Metrics.NvidiaGpuProcessMemoryUsage.Enabled = false
+		c.Metrics.NvidiaGpuProcessUtilization.Enabled = false
 		c.Metrics.HwErrors.Enabled = false
 		c.Metrics.HwStatus.Enabled = false
 	})
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	scrapeOnce(t, s)
 	require.NoError(t, s.shutdown(context.Background()))
-	for _, call := range []string{"PowerUsage", "ComputeProcesses", "ECCErrors", "WatchXIDs"} {
+	for _, call := range []string{"PowerUsage", "ComputeProcesses", "ProcessUtilization", "ECCErrors", "WatchXIDs"} {
 		assert.Zero(t, lib.count(call), call)
 	}
+
+	t.Run("process memory only", func(t *testing.T) {
+		lib := newFakeLibrary(h200(0))
+		s, _ := newTestScraper(t, lib, "", func(c *Config) { c.Metrics.NvidiaGpuProcessUtilization.Enabled = false })
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		assert.True(t, hasMetric(scrapeOnce(t, s), "nvidia.gpu.process.memory.usage"))
+		require.NoError(t, s.shutdown(context.Background()))
+		assert.Zero(t, lib.count("ProcessUtilization"))
+	})
 }
 
 func TestPCIe(t *testing.T) {
@@ -560,8 +577,14 @@ func hasMetric(m pmetric.Metrics, name string) bool {
 // childFlags maps each process.pid of nvidia.gpu.process.memory.usage to llamacpp.launcher.child.
 func childFlags(t *testing.T, m pmetric.Metrics) map[int64]bool {
 	t.Helper()
+	return childFlagsOf(t, m, 0)
+}
+
+// childFlagsOf is childFlags on resource r.
+func childFlagsOf(t *testing.T, m pmetric.Metrics, r int) map[int64]bool {
+	t.Helper()
 	out := map[int64]bool{}
-	ms := m.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	ms := m.ResourceMetrics().At(r).ScopeMetrics().At(0).Metrics()
 	for i := range ms.Len() {
 		if ms.At(i).Name() != "nvidia.gpu.process.memory.usage" {
 			continue
@@ -576,21 +599,314 @@ func childFlags(t *testing.T, m pmetric.Metrics) map[int64]bool {
 	return out
 }
 
+// TestProcessUtilization: two processes, llama-server (started by the launcher through a
+// wrapper that forks) and python3; their samples since the previous scrape are averaged, and a
+// process with a compute context but no sample is idle, not missing.
+func TestProcessUtilization(t *testing.T) {
+	proc := t.TempDir()
+	writeProc(t, proc, 4001, 4000, "sh", "/bin/sh", "/usr/local/bin/wrap-llama")
+	writeProc(t, proc, 12895, 4001, "llama-server", "/usr/bin/llama-server", "--port", "8080")
+	writeProc(t, proc, 777, 1, "python3", "/usr/bin/python3", "decode.py")
+	dev := h200(0)
+	dev.procs = []processInfo{{PID: 12895, UsedMemory: 3 << 30, MemoryOK: true}, {PID: 777, UsedMemory: 1 << 30, MemoryOK: true}}
+	// A sample from before the receiver started: the first scrape must not report it.
+	dev.procSamples = []processUtilizationSample{{PID: 12895, Timestamp: 1_000_000, SM: 95}}
+	lib := newFakeLibrary(dev)
+	s, logs := newTestScraper(t, lib, proc, func(c *Config) { c.Launcher = &launcherID })
+	l := &fakeLauncher{}
+	l.pid.Store(4000) // the launcher's own process; llama-server is its grandchild
+	require.NoError(t, s.start(context.Background(), hostWith{launcherID: l}))
+	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+
+	m := scrapeOnce(t, s)
+	assert.False(t, hasMetric(m, "nvidia.gpu.process.utilization"), "the first scrape only notes where the samples end")
+	assert.True(t, hasMetric(m, "nvidia.gpu.process.memory.usage"))
+
+	dev.procSamples = append(dev.procSamples,
+		processUtilizationSample{PID: 12895, Timestamp: 1_200_000, SM: 60, Memory: 40},
+		processUtilizationSample{PID: 777, Timestamp: 1_200_000, SM: 10, Decoder: 20},
+		processUtilizationSample{PID: 12895, Timestamp: 1_400_000, SM: 70, Memory: 45},
+		processUtilizationSample{PID: 777, Timestamp: 1_400_000, SM: 20, Decoder: 40, Encoder: 4},
+		processUtilizationSample{PID: 12895, Timestamp: 1_600_000, SM: 80, Memory: 50},
+	)
+	m = scrapeOnce(t, s)
+	assertMapInDelta(t, map[int64]float64{12895: 0.70, 777: 0.15}, processUtil(t, m, 0, "general"))
+	assertMapInDelta(t, map[int64]float64{12895: 0, 777: 0.02}, processUtil(t, m, 0, "encoder"))
+	assertMapInDelta(t, map[int64]float64{12895: 0, 777: 0.30}, processUtil(t, m, 0, "decoder"))
+	general := processPoints(t, m, 0, "general")
+	for pid, want := range map[int64]struct {
+		name  string
+		child bool
+	}{12895: {"llama-server", true}, 777: {"python3", false}} {
+		name, _ := general[pid].Attributes().Get("process.executable.name")
+		child, _ := general[pid].Attributes().Get("llamacpp.launcher.child")
+		assert.Equal(t, want.name, name.Str(), "pid %d", pid)
+		assert.Equal(t, want.child, child.Bool(), "pid %d", pid)
+	}
+
+	// NVML_ERROR_NOT_FOUND, nothing new: both still have a compute context, so both were idle.
+	m = scrapeOnce(t, s)
+	assertMapInDelta(t, map[int64]float64{12895: 0, 777: 0}, processUtil(t, m, 0, "general"))
+
+	// python3 has exited, but left a sample; another process that is gone left one too.
+	dev.procs = dev.procs[:1]
+	dev.procSamples = append(dev.procSamples,
+		processUtilizationSample{PID: 777, Timestamp: 1_800_000, SM: 30},
+		processUtilizationSample{PID: 779, Timestamp: 1_800_000, SM: 5})
+	m = scrapeOnce(t, s)
+	assertMapInDelta(t, map[int64]float64{12895: 0, 777: 0.30, 779: 0.05}, processUtil(t, m, 0, "general"))
+
+	assert.Equal(t, 4, lib.count("ProcessUtilization"))
+	assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).All())
+	assert.Empty(t, lib.violations)
+}
+
+func TestProcessUtilizationFailures(t *testing.T) {
+	t.Run("not supported", func(t *testing.T) {
+		dev := h200(0)
+		dev.errs["ProcessUtilization"] = ErrNotSupported
+		lib := newFakeLibrary(dev)
+		s, logs := newTestScraper(t, lib, "", nil)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		for range 3 {
+			m := scrapeOnce(t, s)
+			assert.False(t, hasMetric(m, "nvidia.gpu.process.utilization"))
+			assert.True(t, hasMetric(m, "nvidia.gpu.process.memory.usage"))
+		}
+		require.NoError(t, s.shutdown(context.Background()))
+		assert.Equal(t, 1, lib.count("ProcessUtilization"), "not asked again")
+		assert.Equal(t, 1, logs.FilterMessageSnippet("not supported").FilterField(zap.String("query", string(qProcessUtil))).Len())
+		assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).All())
+	})
+	t.Run("a failure leaves the scrape out", func(t *testing.T) {
+		dev := h200(0)
+		lib := newFakeLibrary(dev)
+		s, logs := newTestScraper(t, lib, "", nil)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+		scrapeOnce(t, s)
+		dev.errs["ProcessUtilization"] = errors.New("NVML_ERROR_UNKNOWN")
+		assert.False(t, hasMetric(scrapeOnce(t, s), "nvidia.gpu.process.utilization"), "not reported as 0")
+		delete(dev.errs, "ProcessUtilization")
+		assertMapInDelta(t, map[int64]float64{12895: 0}, processUtil(t, scrapeOnce(t, s), 0, "general"))
+		assert.Equal(t, 1, logs.FilterMessageSnippet("reading a GPU metric failed").Len())
+	})
+	t.Run("no process list", func(t *testing.T) {
+		dev := h200(0)
+		dev.errs["ComputeProcesses"] = ErrNoPermission
+		lib := newFakeLibrary(dev)
+		s, _ := newTestScraper(t, lib, "", nil)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+		scrapeOnce(t, s)
+		dev.procSamples = append(dev.procSamples, processUtilizationSample{PID: 12895, Timestamp: 2_000_000, SM: 50})
+		assertMapInDelta(t, map[int64]float64{12895: 0.5}, processUtil(t, scrapeOnce(t, s), 0, "general"),
+			"the processes with samples are still reported")
+		assert.Empty(t, processUtil(t, scrapeOnce(t, s), 0, "general"), "without the list, no process is known idle")
+	})
+}
+
+// TestMIG: GPU 0 is in MIG mode with two MIG devices; GPU 1 is not. Each MIG device is a
+// resource of its own, named after its GPU and linked to it by hw.parent; what the MIG devices
+// share with their GPU (sensors, power, clocks, PCIe, ECC, health) is reported on the GPU only,
+// and what NVML does not support on MIG (utilization) is asked once.
+func TestMIG(t *testing.T) {
+	gpu0, gpu1 := h200(0), h200(1)
+	enableMIG(gpu0, 2)
+	gpu0.procs = nil // the processes run in the MIG devices
+	gpu0.migs[1].procs = []processInfo{{PID: 12895, UsedMemory: 2 << 30, MemoryOK: true}}
+	lib := newFakeLibrary(gpu0, gpu1)
+	s, logs := newTestScraper(t, lib, "", nil)
+	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	var m pmetric.Metrics
+	for range 3 {
+		m = scrapeOnce(t, s)
+	}
+	require.NoError(t, s.shutdown(context.Background()))
+
+	require.Equal(t, []string{gpu0.uuid, gpu0.migs[0].uuid, gpu0.migs[1].uuid, gpu1.uuid}, resourceIDs(m))
+	mig1 := m.ResourceMetrics().At(2).Resource().Attributes().AsRaw()
+	assert.Equal(t, map[string]any{
+		"hw.id":                              gpu0.migs[1].uuid,
+		"hw.name":                            "gpu0/mig1",
+		"hw.parent":                          gpu0.uuid,
+		"hw.type":                            "gpu",
+		"hw.vendor":                          "NVIDIA",
+		"hw.model":                           "NVIDIA H200 MIG 1g.18gb",
+		"hw.gpu.pci_bus_id":                  gpu0.bus,
+		"nvidia.gpu.mig.gpu_instance.id":     int64(2),
+		"nvidia.gpu.mig.compute_instance.id": int64(0),
+		"nvidia.driver.version":              "580.159.04",
+		"nvidia.cuda.driver.version":         "13.0",
+	}, mig1)
+	assert.Equal(t, "gpu0", m.ResourceMetrics().At(0).Resource().Attributes().AsRaw()["hw.name"])
+	assert.NotContains(t, m.ResourceMetrics().At(0).Resource().Attributes().AsRaw(), "hw.parent")
+
+	assert.Equal(t, []string{"hw.gpu.memory.limit", "hw.gpu.memory.usage", "hw.gpu.memory.utilization", "hw.gpu.utilization", "nvidia.gpu.process.memory.usage"},
+		metricNames(m, 2), "a MIG device: its memory, utilization and processes, nothing it shares with its GPU")
+	assert.Equal(t, int64(2<<30), resourceSumValue(t, m, 2, "hw.gpu.memory.usage", ""))
+	for r := range 3 {
+		_, ok := findPoint(m, r, "hw.gpu.utilization", "general")
+		assert.False(t, ok, "general utilization is not supported in MIG mode (resource %d)", r)
+		_, ok = findPoint(m, r, "hw.gpu.utilization", "decoder")
+		assert.True(t, ok, "the fake answers for the video engines (resource %d)", r)
+	}
+	assert.Equal(t, map[int64]bool{12895: false}, childFlagsOf(t, m, 2))
+	gpu0Metrics := metricNames(m, 0)
+	assert.Contains(t, gpu0Metrics, "hw.temperature")
+	assert.Contains(t, gpu0Metrics, "hw.status")
+	assert.NotContains(t, gpu0Metrics, "nvidia.gpu.process.memory.usage", "read on the MIG devices")
+	assert.NotContains(t, gpu0Metrics, "nvidia.gpu.process.utilization")
+	assert.Contains(t, metricNames(m, 3), "nvidia.gpu.process.utilization", "GPU 1 is not in MIG mode")
+
+	mig := gpu0.migs[0]
+	for _, call := range []string{"Temperature", "PowerUsage", "TotalEnergy", "ClockMHz", "ClockEventReasons", "PCIeCounters", "ECCErrors", "MIGEnabled"} {
+		assert.Zero(t, mig.count(call), "%s on a MIG device", call)
+	}
+	for _, call := range []string{"UtilizationSamples", "UtilizationRates", "ProcessUtilization"} {
+		assert.Equal(t, 1, mig.count(call), "%s: NOT_SUPPORTED on a MIG device, asked once", call)
+	}
+	assert.Equal(t, 3, mig.count("Memory"))
+	assert.Zero(t, gpu0.count("ComputeProcesses"))
+	assert.Zero(t, gpu0.count("ProcessUtilization"))
+	assert.Equal(t, 1, gpu0.count("UtilizationSamples"))
+	assert.Equal(t, []device{gpu0, gpu1}, lib.watched, "XIDs are watched on GPUs only")
+	assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).Filter(func(e observer.LoggedEntry) bool {
+		return e.Message != "reading NVIDIA GPUs through NVML"
+	}).All())
+	assert.Empty(t, lib.violations)
+
+	t.Run("GPU without MIG", func(t *testing.T) {
+		dev := h200(0)
+		dev.errs["MIGEnabled"] = ErrNotSupported // nvmlDeviceGetMigMode before Ampere
+		s, logs := newTestScraper(t, newFakeLibrary(dev), "", nil)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		assert.Equal(t, 1, scrapeOnce(t, s).ResourceMetrics().Len())
+		require.NoError(t, s.shutdown(context.Background()))
+		assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).All())
+	})
+	t.Run("MIG mode unknown", func(t *testing.T) {
+		dev := h200(0)
+		dev.errs["MIGEnabled"] = errors.New("NVML_ERROR_UNKNOWN")
+		s, logs := newTestScraper(t, newFakeLibrary(dev), "", nil)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		assert.Equal(t, 1, scrapeOnce(t, s).ResourceMetrics().Len(), "the GPU itself is read")
+		require.NoError(t, s.shutdown(context.Background()))
+		skipped := logs.FilterMessage("GPU skipped").All()
+		require.Len(t, skipped, 1)
+		assert.Contains(t, skipped[0].ContextMap()["error"], "MIG devices of GPU gpu0")
+	})
+	t.Run("MIG mode without MIG devices", func(t *testing.T) {
+		dev := h200(0)
+		enableMIG(dev, 0)
+		lib := newFakeLibrary(dev)
+		s, _ := newTestScraper(t, lib, "", nil)
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		assert.Equal(t, 1, scrapeOnce(t, s).ResourceMetrics().Len())
+		require.NoError(t, s.shutdown(context.Background()))
+		assert.Zero(t, lib.count("ComputeProcesses"))
+	})
+}
+
+// TestMIGDeviceByUUID: a MIG device selected alone is read without its GPU, and still names it.
 func TestMIGDeviceByUUID(t *testing.T) {
-	mig := h200(0)
-	mig.uuid = "MIG-6b2898f0-50e7-b133-0000-000000000000"
-	mig.errs["Index"] = ErrNotSupported
-	mig.errs["UtilizationSamples"] = ErrNotSupported // not on MIG devices
-	mig.errs["UtilizationRates"] = ErrNotSupported
-	lib := newFakeLibrary(mig)
+	gpu := h200(0)
+	enableMIG(gpu, 2)
+	mig := gpu.migs[1]
+	lib := newFakeLibrary(gpu)
 	s, _ := newTestScraper(t, lib, "", func(c *Config) { c.Devices = []string{mig.uuid} })
 	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
 	m := scrapeOnce(t, s)
 	require.NoError(t, s.shutdown(context.Background()))
+	require.Equal(t, []string{mig.uuid}, resourceIDs(m))
 	res := m.ResourceMetrics().At(0).Resource().Attributes().AsRaw()
-	assert.Equal(t, mig.uuid, res["hw.name"])
+	assert.Equal(t, "gpu0/mig1", res["hw.name"])
+	assert.Equal(t, gpu.uuid, res["hw.parent"])
 	assert.NotContains(t, res, "hw.gpu.index")
 	_, ok := findPoint(m, 0, "hw.gpu.utilization", "general")
 	assert.False(t, ok)
 	assert.True(t, hasMetric(m, "hw.gpu.memory.usage"))
+	assert.Zero(t, lib.count("DeviceCount"))
+	assert.Zero(t, lib.count("WatchXIDs"), "no GPU to watch")
+	assert.Zero(t, gpu.count("Temperature"), "the GPU is not read")
+
+	t.Run("MIG identity unknown", func(t *testing.T) {
+		gpu := h200(0)
+		enableMIG(gpu, 1)
+		mig := gpu.migs[0]
+		mig.errs["MIGInfo"] = errors.New("nvmlDeviceIsMigDeviceHandle: NVML_ERROR_UNKNOWN")
+		s, _ := newTestScraper(t, newFakeLibrary(gpu), "", func(c *Config) { c.Devices = []string{mig.uuid} })
+		require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+		m := scrapeOnce(t, s)
+		require.NoError(t, s.shutdown(context.Background()))
+		res := m.ResourceMetrics().At(0).Resource().Attributes().AsRaw()
+		assert.Equal(t, mig.uuid, res["hw.name"], "not gpu0: NVML's index of a MIG device is its MIG index")
+		assert.NotContains(t, res, "hw.gpu.index")
+		assert.Zero(t, mig.count("Temperature"), "still a MIG device, by its UUID")
+	})
+}
+
+// processPoints maps each process.pid of nvidia.gpu.process.utilization{hw.gpu.task=task} on
+// resource r to its data point.
+func processPoints(t *testing.T, m pmetric.Metrics, r int, task string) map[int64]pmetric.NumberDataPoint {
+	t.Helper()
+	out := map[int64]pmetric.NumberDataPoint{}
+	ms := m.ResourceMetrics().At(r).ScopeMetrics().At(0).Metrics()
+	for i := range ms.Len() {
+		if ms.At(i).Name() != "nvidia.gpu.process.utilization" {
+			continue
+		}
+		dps := ms.At(i).Gauge().DataPoints()
+		for j := range dps.Len() {
+			dp := dps.At(j)
+			if v, _ := dp.Attributes().Get("hw.gpu.task"); v.Str() != task {
+				continue
+			}
+			pid, _ := dp.Attributes().Get("process.pid")
+			_, dup := out[pid.Int()]
+			require.False(t, dup, "pid %d twice", pid.Int())
+			out[pid.Int()] = dp
+		}
+	}
+	return out
+}
+
+func processUtil(t *testing.T, m pmetric.Metrics, r int, task string) map[int64]float64 {
+	t.Helper()
+	out := map[int64]float64{}
+	for pid, dp := range processPoints(t, m, r, task) {
+		out[pid] = dp.DoubleValue()
+	}
+	return out
+}
+
+func assertMapInDelta(t *testing.T, want, got map[int64]float64, msg ...any) {
+	t.Helper()
+	if !assert.Len(t, got, len(want), msg...) {
+		return
+	}
+	for k, v := range want {
+		assert.InDelta(t, v, got[k], 1e-9, append([]any{"key %d", k}, msg...)...)
+	}
+}
+
+// resourceIDs lists the hw.id of each ResourceMetrics, in order.
+func resourceIDs(m pmetric.Metrics) []string {
+	var ids []string
+	for i := range m.ResourceMetrics().Len() {
+		v, _ := m.ResourceMetrics().At(i).Resource().Attributes().Get("hw.id")
+		ids = append(ids, v.Str())
+	}
+	return ids
+}
+
+// metricNames lists the metrics of resource r, sorted.
+func metricNames(m pmetric.Metrics, r int) []string {
+	var names []string
+	ms := m.ResourceMetrics().At(r).ScopeMetrics().At(0).Metrics()
+	for i := range ms.Len() {
+		names = append(names, ms.At(i).Name())
+	}
+	slices.Sort(names)
+	return names
 }

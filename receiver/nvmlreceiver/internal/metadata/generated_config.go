@@ -445,6 +445,54 @@ func (ms *NvidiaGpuClockThrottledMetricConfig) Validate() error {
 	return nil
 }
 
+// NvidiaGpuEnergyAttributionMetricAttributeKey specifies the key of an attribute for the nvidia.gpu.energy.attribution metric.
+type NvidiaGpuEnergyAttributionMetricAttributeKey string
+
+const (
+	NvidiaGpuEnergyAttributionMetricAttributeKeyNvidiaGpuEnergyUse NvidiaGpuEnergyAttributionMetricAttributeKey = "nvidia.gpu.energy.use"
+)
+
+// NvidiaGpuEnergyAttributionMetricConfig provides config for the nvidia.gpu.energy.attribution metric.
+type NvidiaGpuEnergyAttributionMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                         `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []NvidiaGpuEnergyAttributionMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *NvidiaGpuEnergyAttributionMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *NvidiaGpuEnergyAttributionMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case NvidiaGpuEnergyAttributionMetricAttributeKeyNvidiaGpuEnergyUse:
+		default:
+			return fmt.Errorf("metric nvidia.gpu.energy.attribution doesn't have an attribute %v, valid attributes: [nvidia.gpu.energy.use]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // NvidiaGpuFanSpeedRatioMetricConfig provides config for the nvidia.gpu.fan.speed_ratio metric.
 type NvidiaGpuFanSpeedRatioMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -535,6 +583,57 @@ func (ms *NvidiaGpuProcessMemoryUsageMetricConfig) Validate() error {
 	return nil
 }
 
+// NvidiaGpuProcessUtilizationMetricAttributeKey specifies the key of an attribute for the nvidia.gpu.process.utilization metric.
+type NvidiaGpuProcessUtilizationMetricAttributeKey string
+
+const (
+	NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid            NvidiaGpuProcessUtilizationMetricAttributeKey = "process.pid"
+	NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName NvidiaGpuProcessUtilizationMetricAttributeKey = "process.executable.name"
+	NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild NvidiaGpuProcessUtilizationMetricAttributeKey = "llamacpp.launcher.child"
+	NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask             NvidiaGpuProcessUtilizationMetricAttributeKey = "hw.gpu.task"
+)
+
+// NvidiaGpuProcessUtilizationMetricConfig provides config for the nvidia.gpu.process.utilization metric.
+type NvidiaGpuProcessUtilizationMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                          `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []NvidiaGpuProcessUtilizationMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *NvidiaGpuProcessUtilizationMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *NvidiaGpuProcessUtilizationMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask:
+		default:
+			return fmt.Errorf("metric nvidia.gpu.process.utilization doesn't have an attribute %v, valid attributes: [process.pid, process.executable.name, llamacpp.launcher.child, hw.gpu.task]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // MetricsConfig provides config for nvml metrics.
 type MetricsConfig struct {
 	HwEnergy                    HwEnergyMetricConfig                    `mapstructure:"hw.energy"`
@@ -549,9 +648,11 @@ type MetricsConfig struct {
 	HwTemperature               HwTemperatureMetricConfig               `mapstructure:"hw.temperature"`
 	NvidiaGpuClockFrequency     NvidiaGpuClockFrequencyMetricConfig     `mapstructure:"nvidia.gpu.clock.frequency"`
 	NvidiaGpuClockThrottled     NvidiaGpuClockThrottledMetricConfig     `mapstructure:"nvidia.gpu.clock.throttled"`
+	NvidiaGpuEnergyAttribution  NvidiaGpuEnergyAttributionMetricConfig  `mapstructure:"nvidia.gpu.energy.attribution"`
 	NvidiaGpuFanSpeedRatio      NvidiaGpuFanSpeedRatioMetricConfig      `mapstructure:"nvidia.gpu.fan.speed_ratio"`
 	NvidiaGpuPerformanceState   NvidiaGpuPerformanceStateMetricConfig   `mapstructure:"nvidia.gpu.performance_state"`
 	NvidiaGpuProcessMemoryUsage NvidiaGpuProcessMemoryUsageMetricConfig `mapstructure:"nvidia.gpu.process.memory.usage"`
+	NvidiaGpuProcessUtilization NvidiaGpuProcessUtilizationMetricConfig `mapstructure:"nvidia.gpu.process.utilization"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
@@ -606,6 +707,11 @@ func DefaultMetricsConfig() MetricsConfig {
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []NvidiaGpuClockThrottledMetricAttributeKey{NvidiaGpuClockThrottledMetricAttributeKeyNvidiaGpuClockThrottleReason},
 		},
+		NvidiaGpuEnergyAttribution: NvidiaGpuEnergyAttributionMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []NvidiaGpuEnergyAttributionMetricAttributeKey{NvidiaGpuEnergyAttributionMetricAttributeKeyNvidiaGpuEnergyUse},
+		},
 		NvidiaGpuFanSpeedRatio: NvidiaGpuFanSpeedRatioMetricConfig{
 			Enabled: true,
 		},
@@ -616,6 +722,11 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
 			EnabledAttributes:   []NvidiaGpuProcessMemoryUsageMetricAttributeKey{NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid, NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild},
+		},
+		NvidiaGpuProcessUtilization: NvidiaGpuProcessUtilizationMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []NvidiaGpuProcessUtilizationMetricAttributeKey{NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask},
 		},
 	}
 }
@@ -648,15 +759,18 @@ func (rac *ResourceAttributeConfig) Unmarshal(parser *confmap.Conf) error {
 
 // ResourceAttributesConfig provides config for nvml resource attributes.
 type ResourceAttributesConfig struct {
-	HwGpuIndex              ResourceAttributeConfig `mapstructure:"hw.gpu.index"`
-	HwGpuPciBusID           ResourceAttributeConfig `mapstructure:"hw.gpu.pci_bus_id"`
-	HwID                    ResourceAttributeConfig `mapstructure:"hw.id"`
-	HwModel                 ResourceAttributeConfig `mapstructure:"hw.model"`
-	HwName                  ResourceAttributeConfig `mapstructure:"hw.name"`
-	HwType                  ResourceAttributeConfig `mapstructure:"hw.type"`
-	HwVendor                ResourceAttributeConfig `mapstructure:"hw.vendor"`
-	NvidiaCudaDriverVersion ResourceAttributeConfig `mapstructure:"nvidia.cuda.driver.version"`
-	NvidiaDriverVersion     ResourceAttributeConfig `mapstructure:"nvidia.driver.version"`
+	HwGpuIndex                    ResourceAttributeConfig `mapstructure:"hw.gpu.index"`
+	HwGpuPciBusID                 ResourceAttributeConfig `mapstructure:"hw.gpu.pci_bus_id"`
+	HwID                          ResourceAttributeConfig `mapstructure:"hw.id"`
+	HwModel                       ResourceAttributeConfig `mapstructure:"hw.model"`
+	HwName                        ResourceAttributeConfig `mapstructure:"hw.name"`
+	HwParent                      ResourceAttributeConfig `mapstructure:"hw.parent"`
+	HwType                        ResourceAttributeConfig `mapstructure:"hw.type"`
+	HwVendor                      ResourceAttributeConfig `mapstructure:"hw.vendor"`
+	NvidiaCudaDriverVersion       ResourceAttributeConfig `mapstructure:"nvidia.cuda.driver.version"`
+	NvidiaDriverVersion           ResourceAttributeConfig `mapstructure:"nvidia.driver.version"`
+	NvidiaGpuMigComputeInstanceID ResourceAttributeConfig `mapstructure:"nvidia.gpu.mig.compute_instance.id"`
+	NvidiaGpuMigGpuInstanceID     ResourceAttributeConfig `mapstructure:"nvidia.gpu.mig.gpu_instance.id"`
 }
 
 func DefaultResourceAttributesConfig() ResourceAttributesConfig {
@@ -676,6 +790,9 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 		HwName: ResourceAttributeConfig{
 			Enabled: true,
 		},
+		HwParent: ResourceAttributeConfig{
+			Enabled: true,
+		},
 		HwType: ResourceAttributeConfig{
 			Enabled: true,
 		},
@@ -686,6 +803,12 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 			Enabled: true,
 		},
 		NvidiaDriverVersion: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		NvidiaGpuMigComputeInstanceID: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		NvidiaGpuMigGpuInstanceID: ResourceAttributeConfig{
 			Enabled: true,
 		},
 	}

@@ -76,6 +76,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []NvidiaGpuClockThrottledMetricAttributeKey{NvidiaGpuClockThrottledMetricAttributeKeyNvidiaGpuClockThrottleReason},
 					},
+					NvidiaGpuEnergyAttribution: NvidiaGpuEnergyAttributionMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []NvidiaGpuEnergyAttributionMetricAttributeKey{NvidiaGpuEnergyAttributionMetricAttributeKeyNvidiaGpuEnergyUse},
+					},
 					NvidiaGpuFanSpeedRatio: NvidiaGpuFanSpeedRatioMetricConfig{
 						Enabled: true,
 					},
@@ -87,17 +92,25 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []NvidiaGpuProcessMemoryUsageMetricAttributeKey{NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid, NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild},
 					},
+					NvidiaGpuProcessUtilization: NvidiaGpuProcessUtilizationMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []NvidiaGpuProcessUtilizationMetricAttributeKey{NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask},
+					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					HwGpuIndex:              ResourceAttributeConfig{Enabled: true},
-					HwGpuPciBusID:           ResourceAttributeConfig{Enabled: true},
-					HwID:                    ResourceAttributeConfig{Enabled: true},
-					HwModel:                 ResourceAttributeConfig{Enabled: true},
-					HwName:                  ResourceAttributeConfig{Enabled: true},
-					HwType:                  ResourceAttributeConfig{Enabled: true},
-					HwVendor:                ResourceAttributeConfig{Enabled: true},
-					NvidiaCudaDriverVersion: ResourceAttributeConfig{Enabled: true},
-					NvidiaDriverVersion:     ResourceAttributeConfig{Enabled: true},
+					HwGpuIndex:                    ResourceAttributeConfig{Enabled: true},
+					HwGpuPciBusID:                 ResourceAttributeConfig{Enabled: true},
+					HwID:                          ResourceAttributeConfig{Enabled: true},
+					HwModel:                       ResourceAttributeConfig{Enabled: true},
+					HwName:                        ResourceAttributeConfig{Enabled: true},
+					HwParent:                      ResourceAttributeConfig{Enabled: true},
+					HwType:                        ResourceAttributeConfig{Enabled: true},
+					HwVendor:                      ResourceAttributeConfig{Enabled: true},
+					NvidiaCudaDriverVersion:       ResourceAttributeConfig{Enabled: true},
+					NvidiaDriverVersion:           ResourceAttributeConfig{Enabled: true},
+					NvidiaGpuMigComputeInstanceID: ResourceAttributeConfig{Enabled: true},
+					NvidiaGpuMigGpuInstanceID:     ResourceAttributeConfig{Enabled: true},
 				},
 			},
 		},
@@ -155,6 +168,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []NvidiaGpuClockThrottledMetricAttributeKey{NvidiaGpuClockThrottledMetricAttributeKeyNvidiaGpuClockThrottleReason},
 					},
+					NvidiaGpuEnergyAttribution: NvidiaGpuEnergyAttributionMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []NvidiaGpuEnergyAttributionMetricAttributeKey{NvidiaGpuEnergyAttributionMetricAttributeKeyNvidiaGpuEnergyUse},
+					},
 					NvidiaGpuFanSpeedRatio: NvidiaGpuFanSpeedRatioMetricConfig{
 						Enabled: false,
 					},
@@ -166,17 +184,25 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						AggregationStrategy: AggregationStrategySum,
 						EnabledAttributes:   []NvidiaGpuProcessMemoryUsageMetricAttributeKey{NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid, NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild},
 					},
+					NvidiaGpuProcessUtilization: NvidiaGpuProcessUtilizationMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []NvidiaGpuProcessUtilizationMetricAttributeKey{NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask},
+					},
 				},
 				ResourceAttributes: ResourceAttributesConfig{
-					HwGpuIndex:              ResourceAttributeConfig{Enabled: false},
-					HwGpuPciBusID:           ResourceAttributeConfig{Enabled: false},
-					HwID:                    ResourceAttributeConfig{Enabled: false},
-					HwModel:                 ResourceAttributeConfig{Enabled: false},
-					HwName:                  ResourceAttributeConfig{Enabled: false},
-					HwType:                  ResourceAttributeConfig{Enabled: false},
-					HwVendor:                ResourceAttributeConfig{Enabled: false},
-					NvidiaCudaDriverVersion: ResourceAttributeConfig{Enabled: false},
-					NvidiaDriverVersion:     ResourceAttributeConfig{Enabled: false},
+					HwGpuIndex:                    ResourceAttributeConfig{Enabled: false},
+					HwGpuPciBusID:                 ResourceAttributeConfig{Enabled: false},
+					HwID:                          ResourceAttributeConfig{Enabled: false},
+					HwModel:                       ResourceAttributeConfig{Enabled: false},
+					HwName:                        ResourceAttributeConfig{Enabled: false},
+					HwParent:                      ResourceAttributeConfig{Enabled: false},
+					HwType:                        ResourceAttributeConfig{Enabled: false},
+					HwVendor:                      ResourceAttributeConfig{Enabled: false},
+					NvidiaCudaDriverVersion:       ResourceAttributeConfig{Enabled: false},
+					NvidiaDriverVersion:           ResourceAttributeConfig{Enabled: false},
+					NvidiaGpuMigComputeInstanceID: ResourceAttributeConfig{Enabled: false},
+					NvidiaGpuMigGpuInstanceID:     ResourceAttributeConfig{Enabled: false},
 				},
 			},
 		},
@@ -184,7 +210,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(HwEnergyMetricConfig{}, HwErrorsMetricConfig{}, HwGpuIoMetricConfig{}, HwGpuMemoryLimitMetricConfig{}, HwGpuMemoryUsageMetricConfig{}, HwGpuMemoryUtilizationMetricConfig{}, HwGpuUtilizationMetricConfig{}, HwPowerMetricConfig{}, HwStatusMetricConfig{}, HwTemperatureMetricConfig{}, NvidiaGpuClockFrequencyMetricConfig{}, NvidiaGpuClockThrottledMetricConfig{}, NvidiaGpuFanSpeedRatioMetricConfig{}, NvidiaGpuPerformanceStateMetricConfig{}, NvidiaGpuProcessMemoryUsageMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(HwEnergyMetricConfig{}, HwErrorsMetricConfig{}, HwGpuIoMetricConfig{}, HwGpuMemoryLimitMetricConfig{}, HwGpuMemoryUsageMetricConfig{}, HwGpuMemoryUtilizationMetricConfig{}, HwGpuUtilizationMetricConfig{}, HwPowerMetricConfig{}, HwStatusMetricConfig{}, HwTemperatureMetricConfig{}, NvidiaGpuClockFrequencyMetricConfig{}, NvidiaGpuClockThrottledMetricConfig{}, NvidiaGpuEnergyAttributionMetricConfig{}, NvidiaGpuFanSpeedRatioMetricConfig{}, NvidiaGpuPerformanceStateMetricConfig{}, NvidiaGpuProcessMemoryUsageMetricConfig{}, NvidiaGpuProcessUtilizationMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -274,6 +300,18 @@ func TestNvidiaGpuClockThrottledMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
 
+func TestNvidiaGpuEnergyAttributionMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().NvidiaGpuEnergyAttribution
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []NvidiaGpuEnergyAttributionMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric nvidia.gpu.energy.attribution doesn't have an attribute invalid, valid attributes: [nvidia.gpu.energy.use]")
+
+	cfg = DefaultMetricsConfig().NvidiaGpuEnergyAttribution
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
 func TestNvidiaGpuProcessMemoryUsageMetricsConfig_Validate(t *testing.T) {
 	cfg := DefaultMetricsConfig().NvidiaGpuProcessMemoryUsage
 	require.NoError(t, cfg.Validate())
@@ -282,6 +320,18 @@ func TestNvidiaGpuProcessMemoryUsageMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric nvidia.gpu.process.memory.usage doesn't have an attribute invalid, valid attributes: [process.pid, process.executable.name, llamacpp.launcher.child]")
 
 	cfg = DefaultMetricsConfig().NvidiaGpuProcessMemoryUsage
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestNvidiaGpuProcessUtilizationMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().NvidiaGpuProcessUtilization
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []NvidiaGpuProcessUtilizationMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric nvidia.gpu.process.utilization doesn't have an attribute invalid, valid attributes: [process.pid, process.executable.name, llamacpp.launcher.child, hw.gpu.task]")
+
+	cfg = DefaultMetricsConfig().NvidiaGpuProcessUtilization
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
@@ -308,29 +358,35 @@ func TestResourceAttributesConfig(t *testing.T) {
 		{
 			name: "all_set",
 			want: ResourceAttributesConfig{
-				HwGpuIndex:              ResourceAttributeConfig{Enabled: true},
-				HwGpuPciBusID:           ResourceAttributeConfig{Enabled: true},
-				HwID:                    ResourceAttributeConfig{Enabled: true},
-				HwModel:                 ResourceAttributeConfig{Enabled: true},
-				HwName:                  ResourceAttributeConfig{Enabled: true},
-				HwType:                  ResourceAttributeConfig{Enabled: true},
-				HwVendor:                ResourceAttributeConfig{Enabled: true},
-				NvidiaCudaDriverVersion: ResourceAttributeConfig{Enabled: true},
-				NvidiaDriverVersion:     ResourceAttributeConfig{Enabled: true},
+				HwGpuIndex:                    ResourceAttributeConfig{Enabled: true},
+				HwGpuPciBusID:                 ResourceAttributeConfig{Enabled: true},
+				HwID:                          ResourceAttributeConfig{Enabled: true},
+				HwModel:                       ResourceAttributeConfig{Enabled: true},
+				HwName:                        ResourceAttributeConfig{Enabled: true},
+				HwParent:                      ResourceAttributeConfig{Enabled: true},
+				HwType:                        ResourceAttributeConfig{Enabled: true},
+				HwVendor:                      ResourceAttributeConfig{Enabled: true},
+				NvidiaCudaDriverVersion:       ResourceAttributeConfig{Enabled: true},
+				NvidiaDriverVersion:           ResourceAttributeConfig{Enabled: true},
+				NvidiaGpuMigComputeInstanceID: ResourceAttributeConfig{Enabled: true},
+				NvidiaGpuMigGpuInstanceID:     ResourceAttributeConfig{Enabled: true},
 			},
 		},
 		{
 			name: "none_set",
 			want: ResourceAttributesConfig{
-				HwGpuIndex:              ResourceAttributeConfig{Enabled: false},
-				HwGpuPciBusID:           ResourceAttributeConfig{Enabled: false},
-				HwID:                    ResourceAttributeConfig{Enabled: false},
-				HwModel:                 ResourceAttributeConfig{Enabled: false},
-				HwName:                  ResourceAttributeConfig{Enabled: false},
-				HwType:                  ResourceAttributeConfig{Enabled: false},
-				HwVendor:                ResourceAttributeConfig{Enabled: false},
-				NvidiaCudaDriverVersion: ResourceAttributeConfig{Enabled: false},
-				NvidiaDriverVersion:     ResourceAttributeConfig{Enabled: false},
+				HwGpuIndex:                    ResourceAttributeConfig{Enabled: false},
+				HwGpuPciBusID:                 ResourceAttributeConfig{Enabled: false},
+				HwID:                          ResourceAttributeConfig{Enabled: false},
+				HwModel:                       ResourceAttributeConfig{Enabled: false},
+				HwName:                        ResourceAttributeConfig{Enabled: false},
+				HwParent:                      ResourceAttributeConfig{Enabled: false},
+				HwType:                        ResourceAttributeConfig{Enabled: false},
+				HwVendor:                      ResourceAttributeConfig{Enabled: false},
+				NvidiaCudaDriverVersion:       ResourceAttributeConfig{Enabled: false},
+				NvidiaDriverVersion:           ResourceAttributeConfig{Enabled: false},
+				NvidiaGpuMigComputeInstanceID: ResourceAttributeConfig{Enabled: false},
+				NvidiaGpuMigGpuInstanceID:     ResourceAttributeConfig{Enabled: false},
 			},
 		},
 	}

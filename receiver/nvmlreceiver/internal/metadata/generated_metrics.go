@@ -241,6 +241,32 @@ var MapAttributeNvidiaGpuClockThrottleReason = map[string]AttributeNvidiaGpuCloc
 	"display_clock_setting":       AttributeNvidiaGpuClockThrottleReasonDisplayClockSetting,
 }
 
+// AttributeNvidiaGpuEnergyUse specifies the value nvidia.gpu.energy.use attribute.
+type AttributeNvidiaGpuEnergyUse int
+
+const (
+	_ AttributeNvidiaGpuEnergyUse = iota
+	AttributeNvidiaGpuEnergyUseRequests
+	AttributeNvidiaGpuEnergyUseIdle
+)
+
+// String returns the string representation of the AttributeNvidiaGpuEnergyUse.
+func (av AttributeNvidiaGpuEnergyUse) String() string {
+	switch av {
+	case AttributeNvidiaGpuEnergyUseRequests:
+		return "requests"
+	case AttributeNvidiaGpuEnergyUseIdle:
+		return "idle"
+	}
+	return ""
+}
+
+// MapAttributeNvidiaGpuEnergyUse is a helper map of string to AttributeNvidiaGpuEnergyUse attribute value.
+var MapAttributeNvidiaGpuEnergyUse = map[string]AttributeNvidiaGpuEnergyUse{
+	"requests": AttributeNvidiaGpuEnergyUseRequests,
+	"idle":     AttributeNvidiaGpuEnergyUseIdle,
+}
+
 var MetricsInfo = metricsInfo{
 	HwEnergy: metricInfo{
 		Name: "hw.energy",
@@ -285,6 +311,10 @@ var MetricsInfo = metricsInfo{
 		Name:       "nvidia.gpu.clock.throttled",
 		Attributes: []string{"nvidia.gpu.clock.throttle_reason"},
 	},
+	NvidiaGpuEnergyAttribution: metricInfo{
+		Name:       "nvidia.gpu.energy.attribution",
+		Attributes: []string{"nvidia.gpu.energy.use"},
+	},
 	NvidiaGpuFanSpeedRatio: metricInfo{
 		Name: "nvidia.gpu.fan.speed_ratio",
 	},
@@ -294,6 +324,10 @@ var MetricsInfo = metricsInfo{
 	NvidiaGpuProcessMemoryUsage: metricInfo{
 		Name:       "nvidia.gpu.process.memory.usage",
 		Attributes: []string{"process.pid", "process.executable.name", "llamacpp.launcher.child"},
+	},
+	NvidiaGpuProcessUtilization: metricInfo{
+		Name:       "nvidia.gpu.process.utilization",
+		Attributes: []string{"process.pid", "process.executable.name", "llamacpp.launcher.child", "hw.gpu.task"},
 	},
 }
 
@@ -310,9 +344,11 @@ type metricsInfo struct {
 	HwTemperature               metricInfo
 	NvidiaGpuClockFrequency     metricInfo
 	NvidiaGpuClockThrottled     metricInfo
+	NvidiaGpuEnergyAttribution  metricInfo
 	NvidiaGpuFanSpeedRatio      metricInfo
 	NvidiaGpuPerformanceState   metricInfo
 	NvidiaGpuProcessMemoryUsage metricInfo
+	NvidiaGpuProcessUtilization metricInfo
 }
 
 type metricInfo struct {
@@ -1207,6 +1243,97 @@ func newMetricNvidiaGpuClockThrottled(cfg NvidiaGpuClockThrottledMetricConfig) m
 	return m
 }
 
+type metricNvidiaGpuEnergyAttribution struct {
+	data          pmetric.Metric                         // data buffer for generated metric.
+	config        NvidiaGpuEnergyAttributionMetricConfig // metric config provided by user.
+	capacity      int                                    // max observed number of data points added to the metric.
+	aggDataPoints []float64                              // slice containing number of aggregated datapoints at each index
+}
+
+// init fills nvidia.gpu.energy.attribution metric with initial data.
+func (m *metricNvidiaGpuEnergyAttribution) init() {
+	m.data.SetName("nvidia.gpu.energy.attribution")
+	m.data.SetDescription("GPU energy split between the launcher's llama-server requests and idle time, since the meter was attached. Not a semantic convention.")
+	m.data.SetUnit("J")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricNvidiaGpuEnergyAttribution) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, nvidiaGpuEnergyUseAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, NvidiaGpuEnergyAttributionMetricAttributeKeyNvidiaGpuEnergyUse) {
+		dp.Attributes().PutStr("nvidia.gpu.energy.use", nvidiaGpuEnergyUseAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricNvidiaGpuEnergyAttribution) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricNvidiaGpuEnergyAttribution) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetDoubleValue(m.data.Sum().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricNvidiaGpuEnergyAttribution(cfg NvidiaGpuEnergyAttributionMetricConfig) metricNvidiaGpuEnergyAttribution {
+	m := metricNvidiaGpuEnergyAttribution{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricNvidiaGpuFanSpeedRatio struct {
 	data     pmetric.Metric                     // data buffer for generated metric.
 	config   NvidiaGpuFanSpeedRatioMetricConfig // metric config provided by user.
@@ -1404,6 +1531,104 @@ func newMetricNvidiaGpuProcessMemoryUsage(cfg NvidiaGpuProcessMemoryUsageMetricC
 	return m
 }
 
+type metricNvidiaGpuProcessUtilization struct {
+	data          pmetric.Metric                          // data buffer for generated metric.
+	config        NvidiaGpuProcessUtilizationMetricConfig // metric config provided by user.
+	capacity      int                                     // max observed number of data points added to the metric.
+	aggDataPoints []float64                               // slice containing number of aggregated datapoints at each index
+}
+
+// init fills nvidia.gpu.process.utilization metric with initial data.
+func (m *metricNvidiaGpuProcessUtilization) init() {
+	m.data.SetName("nvidia.gpu.process.utilization")
+	m.data.SetDescription("Fraction of time a GPU engine was busy for a process, averaged over the samples the driver took since the previous scrape.")
+	m.data.SetUnit("1")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricNvidiaGpuProcessUtilization) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, hwGpuTaskAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid) {
+		dp.Attributes().PutInt("process.pid", processPidAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName) {
+		dp.Attributes().PutStr("process.executable.name", processExecutableNameAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild) {
+		dp.Attributes().PutBool("llamacpp.launcher.child", llamacppLauncherChildAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask) {
+		dp.Attributes().PutStr("hw.gpu.task", hwGpuTaskAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Gauge().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetDoubleValue(dpi.DoubleValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.DoubleValue() > val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.DoubleValue() < val {
+					dpi.SetDoubleValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetDoubleValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricNvidiaGpuProcessUtilization) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricNvidiaGpuProcessUtilization) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Gauge().DataPoints().At(i).SetDoubleValue(m.data.Gauge().DataPoints().At(i).DoubleValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricNvidiaGpuProcessUtilization(cfg NvidiaGpuProcessUtilizationMetricConfig) metricNvidiaGpuProcessUtilization {
+	m := metricNvidiaGpuProcessUtilization{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
@@ -1426,9 +1651,11 @@ type MetricsBuilder struct {
 	metricHwTemperature               metricHwTemperature
 	metricNvidiaGpuClockFrequency     metricNvidiaGpuClockFrequency
 	metricNvidiaGpuClockThrottled     metricNvidiaGpuClockThrottled
+	metricNvidiaGpuEnergyAttribution  metricNvidiaGpuEnergyAttribution
 	metricNvidiaGpuFanSpeedRatio      metricNvidiaGpuFanSpeedRatio
 	metricNvidiaGpuPerformanceState   metricNvidiaGpuPerformanceState
 	metricNvidiaGpuProcessMemoryUsage metricNvidiaGpuProcessMemoryUsage
+	metricNvidiaGpuProcessUtilization metricNvidiaGpuProcessUtilization
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -1466,9 +1693,11 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricHwTemperature:               newMetricHwTemperature(mbc.Metrics.HwTemperature),
 		metricNvidiaGpuClockFrequency:     newMetricNvidiaGpuClockFrequency(mbc.Metrics.NvidiaGpuClockFrequency),
 		metricNvidiaGpuClockThrottled:     newMetricNvidiaGpuClockThrottled(mbc.Metrics.NvidiaGpuClockThrottled),
+		metricNvidiaGpuEnergyAttribution:  newMetricNvidiaGpuEnergyAttribution(mbc.Metrics.NvidiaGpuEnergyAttribution),
 		metricNvidiaGpuFanSpeedRatio:      newMetricNvidiaGpuFanSpeedRatio(mbc.Metrics.NvidiaGpuFanSpeedRatio),
 		metricNvidiaGpuPerformanceState:   newMetricNvidiaGpuPerformanceState(mbc.Metrics.NvidiaGpuPerformanceState),
 		metricNvidiaGpuProcessMemoryUsage: newMetricNvidiaGpuProcessMemoryUsage(mbc.Metrics.NvidiaGpuProcessMemoryUsage),
+		metricNvidiaGpuProcessUtilization: newMetricNvidiaGpuProcessUtilization(mbc.Metrics.NvidiaGpuProcessUtilization),
 		resourceAttributeIncludeFilter:    make(map[string]filter.Filter),
 		resourceAttributeExcludeFilter:    make(map[string]filter.Filter),
 	}
@@ -1502,6 +1731,12 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	if mbc.ResourceAttributes.HwName.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["hw.name"] = filter.CreateFilter(mbc.ResourceAttributes.HwName.MetricsExclude)
 	}
+	if mbc.ResourceAttributes.HwParent.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["hw.parent"] = filter.CreateFilter(mbc.ResourceAttributes.HwParent.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.HwParent.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["hw.parent"] = filter.CreateFilter(mbc.ResourceAttributes.HwParent.MetricsExclude)
+	}
 	if mbc.ResourceAttributes.HwType.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["hw.type"] = filter.CreateFilter(mbc.ResourceAttributes.HwType.MetricsInclude)
 	}
@@ -1525,6 +1760,18 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	}
 	if mbc.ResourceAttributes.NvidiaDriverVersion.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["nvidia.driver.version"] = filter.CreateFilter(mbc.ResourceAttributes.NvidiaDriverVersion.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.NvidiaGpuMigComputeInstanceID.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["nvidia.gpu.mig.compute_instance.id"] = filter.CreateFilter(mbc.ResourceAttributes.NvidiaGpuMigComputeInstanceID.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.NvidiaGpuMigComputeInstanceID.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["nvidia.gpu.mig.compute_instance.id"] = filter.CreateFilter(mbc.ResourceAttributes.NvidiaGpuMigComputeInstanceID.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.NvidiaGpuMigGpuInstanceID.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["nvidia.gpu.mig.gpu_instance.id"] = filter.CreateFilter(mbc.ResourceAttributes.NvidiaGpuMigGpuInstanceID.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.NvidiaGpuMigGpuInstanceID.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["nvidia.gpu.mig.gpu_instance.id"] = filter.CreateFilter(mbc.ResourceAttributes.NvidiaGpuMigGpuInstanceID.MetricsExclude)
 	}
 
 	for _, op := range options {
@@ -1607,9 +1854,11 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricHwTemperature.emit(ils.Metrics())
 	mb.metricNvidiaGpuClockFrequency.emit(ils.Metrics())
 	mb.metricNvidiaGpuClockThrottled.emit(ils.Metrics())
+	mb.metricNvidiaGpuEnergyAttribution.emit(ils.Metrics())
 	mb.metricNvidiaGpuFanSpeedRatio.emit(ils.Metrics())
 	mb.metricNvidiaGpuPerformanceState.emit(ils.Metrics())
 	mb.metricNvidiaGpuProcessMemoryUsage.emit(ils.Metrics())
+	mb.metricNvidiaGpuProcessUtilization.emit(ils.Metrics())
 
 	for _, op := range options {
 		op.apply(rm)
@@ -1701,6 +1950,11 @@ func (mb *MetricsBuilder) RecordNvidiaGpuClockThrottledDataPoint(ts pcommon.Time
 	mb.metricNvidiaGpuClockThrottled.recordDataPoint(mb.startTime, ts, val, nvidiaGpuClockThrottleReasonAttributeValue.String())
 }
 
+// RecordNvidiaGpuEnergyAttributionDataPoint adds a data point to nvidia.gpu.energy.attribution metric.
+func (mb *MetricsBuilder) RecordNvidiaGpuEnergyAttributionDataPoint(ts pcommon.Timestamp, val float64, nvidiaGpuEnergyUseAttributeValue AttributeNvidiaGpuEnergyUse) {
+	mb.metricNvidiaGpuEnergyAttribution.recordDataPoint(mb.startTime, ts, val, nvidiaGpuEnergyUseAttributeValue.String())
+}
+
 // RecordNvidiaGpuFanSpeedRatioDataPoint adds a data point to nvidia.gpu.fan.speed_ratio metric.
 func (mb *MetricsBuilder) RecordNvidiaGpuFanSpeedRatioDataPoint(ts pcommon.Timestamp, val float64) {
 	mb.metricNvidiaGpuFanSpeedRatio.recordDataPoint(mb.startTime, ts, val)
@@ -1714,6 +1968,11 @@ func (mb *MetricsBuilder) RecordNvidiaGpuPerformanceStateDataPoint(ts pcommon.Ti
 // RecordNvidiaGpuProcessMemoryUsageDataPoint adds a data point to nvidia.gpu.process.memory.usage metric.
 func (mb *MetricsBuilder) RecordNvidiaGpuProcessMemoryUsageDataPoint(ts pcommon.Timestamp, val int64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool) {
 	mb.metricNvidiaGpuProcessMemoryUsage.recordDataPoint(mb.startTime, ts, val, processPidAttributeValue, processExecutableNameAttributeValue, llamacppLauncherChildAttributeValue)
+}
+
+// RecordNvidiaGpuProcessUtilizationDataPoint adds a data point to nvidia.gpu.process.utilization metric.
+func (mb *MetricsBuilder) RecordNvidiaGpuProcessUtilizationDataPoint(ts pcommon.Timestamp, val float64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, hwGpuTaskAttributeValue AttributeHwGpuTask) {
+	mb.metricNvidiaGpuProcessUtilization.recordDataPoint(mb.startTime, ts, val, processPidAttributeValue, processExecutableNameAttributeValue, llamacppLauncherChildAttributeValue, hwGpuTaskAttributeValue.String())
 }
 
 // Reset resets metrics builder to its initial state. It should be used when external metrics source is restarted,

@@ -74,7 +74,9 @@ func TestMetricsBuilder(t *testing.T) {
 			aggMap["hw.temperature"] = mb.metricHwTemperature.config.AggregationStrategy
 			aggMap["nvidia.gpu.clock.frequency"] = mb.metricNvidiaGpuClockFrequency.config.AggregationStrategy
 			aggMap["nvidia.gpu.clock.throttled"] = mb.metricNvidiaGpuClockThrottled.config.AggregationStrategy
+			aggMap["nvidia.gpu.energy.attribution"] = mb.metricNvidiaGpuEnergyAttribution.config.AggregationStrategy
 			aggMap["nvidia.gpu.process.memory.usage"] = mb.metricNvidiaGpuProcessMemoryUsage.config.AggregationStrategy
+			aggMap["nvidia.gpu.process.utilization"] = mb.metricNvidiaGpuProcessUtilization.config.AggregationStrategy
 
 			expectedWarnings := 0
 			if tt.metricsSet != testDataSetReag {
@@ -142,6 +144,12 @@ func TestMetricsBuilder(t *testing.T) {
 			}
 			defaultMetricsCount++
 			allMetricsCount++
+			mb.RecordNvidiaGpuEnergyAttributionDataPoint(ts, 1, AttributeNvidiaGpuEnergyUseRequests)
+			if tt.name == "reaggregate_set" {
+				mb.RecordNvidiaGpuEnergyAttributionDataPoint(ts, 3, AttributeNvidiaGpuEnergyUseIdle)
+			}
+			defaultMetricsCount++
+			allMetricsCount++
 			mb.RecordNvidiaGpuFanSpeedRatioDataPoint(ts, 1)
 			defaultMetricsCount++
 			allMetricsCount++
@@ -152,6 +160,12 @@ func TestMetricsBuilder(t *testing.T) {
 			if tt.name == "reaggregate_set" {
 				mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, 3, 12, "process.executable.name-val-2", true)
 			}
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, 1, 11, "process.executable.name-val", false, AttributeHwGpuTaskGeneral)
+			if tt.name == "reaggregate_set" {
+				mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, 3, 12, "process.executable.name-val-2", true, AttributeHwGpuTaskEncoder)
+			}
 
 			rb := mb.NewResourceBuilder()
 			rb.SetHwGpuIndex(12)
@@ -159,10 +173,13 @@ func TestMetricsBuilder(t *testing.T) {
 			rb.SetHwID("hw.id-val")
 			rb.SetHwModel("hw.model-val")
 			rb.SetHwName("hw.name-val")
+			rb.SetHwParent("hw.parent-val")
 			rb.SetHwType("hw.type-val")
 			rb.SetHwVendor("hw.vendor-val")
 			rb.SetNvidiaCudaDriverVersion("nvidia.cuda.driver.version-val")
 			rb.SetNvidiaDriverVersion("nvidia.driver.version-val")
+			rb.SetNvidiaGpuMigComputeInstanceID(34)
+			rb.SetNvidiaGpuMigGpuInstanceID(30)
 			res := rb.Emit()
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
@@ -173,7 +190,9 @@ func TestMetricsBuilder(t *testing.T) {
 				assert.Empty(t, mb.metricHwTemperature.aggDataPoints)
 				assert.Empty(t, mb.metricNvidiaGpuClockFrequency.aggDataPoints)
 				assert.Empty(t, mb.metricNvidiaGpuClockThrottled.aggDataPoints)
+				assert.Empty(t, mb.metricNvidiaGpuEnergyAttribution.aggDataPoints)
 				assert.Empty(t, mb.metricNvidiaGpuProcessMemoryUsage.aggDataPoints)
+				assert.Empty(t, mb.metricNvidiaGpuProcessUtilization.aggDataPoints)
 			}
 
 			if tt.expectEmpty {
@@ -563,6 +582,50 @@ func TestMetricsBuilder(t *testing.T) {
 						_, ok := dp.Attributes().Get("nvidia.gpu.clock.throttle_reason")
 						assert.False(t, ok)
 					}
+				case "nvidia.gpu.energy.attribution":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["nvidia.gpu.energy.attribution"], "Found a duplicate in the metrics slice: nvidia.gpu.energy.attribution")
+						validatedMetrics["nvidia.gpu.energy.attribution"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "GPU energy split between the launcher's llama-server requests and idle time, since the meter was attached. Not a semantic convention.", mi.Description())
+						assert.Equal(t, "J", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						nvidiaGpuEnergyUseAttrVal, ok := dp.Attributes().Get("nvidia.gpu.energy.use")
+						assert.True(t, ok)
+						assert.Equal(t, "requests", nvidiaGpuEnergyUseAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["nvidia.gpu.energy.attribution"], "Found a duplicate in the metrics slice: nvidia.gpu.energy.attribution")
+						validatedMetrics["nvidia.gpu.energy.attribution"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "GPU energy split between the launcher's llama-server requests and idle time, since the meter was attached. Not a semantic convention.", mi.Description())
+						assert.Equal(t, "J", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						switch aggMap["nvidia.gpu.energy.attribution"] {
+						case "sum":
+							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
+						case "avg":
+							assert.InDelta(t, float64(2), dp.DoubleValue(), 0.01)
+						case "min":
+							assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						case "max":
+							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
+						}
+						_, ok := dp.Attributes().Get("nvidia.gpu.energy.use")
+						assert.False(t, ok)
+					}
 				case "nvidia.gpu.fan.speed_ratio":
 					assert.False(t, validatedMetrics["nvidia.gpu.fan.speed_ratio"], "Found a duplicate in the metrics slice: nvidia.gpu.fan.speed_ratio")
 					validatedMetrics["nvidia.gpu.fan.speed_ratio"] = true
@@ -639,6 +702,61 @@ func TestMetricsBuilder(t *testing.T) {
 						_, ok = dp.Attributes().Get("process.executable.name")
 						assert.False(t, ok)
 						_, ok = dp.Attributes().Get("llamacpp.launcher.child")
+						assert.False(t, ok)
+					}
+				case "nvidia.gpu.process.utilization":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["nvidia.gpu.process.utilization"], "Found a duplicate in the metrics slice: nvidia.gpu.process.utilization")
+						validatedMetrics["nvidia.gpu.process.utilization"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Fraction of time a GPU engine was busy for a process, averaged over the samples the driver took since the previous scrape.", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						processPidAttrVal, ok := dp.Attributes().Get("process.pid")
+						assert.True(t, ok)
+						assert.EqualValues(t, 11, processPidAttrVal.Int())
+						processExecutableNameAttrVal, ok := dp.Attributes().Get("process.executable.name")
+						assert.True(t, ok)
+						assert.Equal(t, "process.executable.name-val", processExecutableNameAttrVal.Str())
+						llamacppLauncherChildAttrVal, ok := dp.Attributes().Get("llamacpp.launcher.child")
+						assert.True(t, ok)
+						assert.False(t, llamacppLauncherChildAttrVal.Bool())
+						hwGpuTaskAttrVal, ok := dp.Attributes().Get("hw.gpu.task")
+						assert.True(t, ok)
+						assert.Equal(t, "general", hwGpuTaskAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["nvidia.gpu.process.utilization"], "Found a duplicate in the metrics slice: nvidia.gpu.process.utilization")
+						validatedMetrics["nvidia.gpu.process.utilization"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "Fraction of time a GPU engine was busy for a process, averaged over the samples the driver took since the previous scrape.", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+						switch aggMap["nvidia.gpu.process.utilization"] {
+						case "sum":
+							assert.InDelta(t, float64(4), dp.DoubleValue(), 0.01)
+						case "avg":
+							assert.InDelta(t, float64(2), dp.DoubleValue(), 0.01)
+						case "min":
+							assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+						case "max":
+							assert.InDelta(t, float64(3), dp.DoubleValue(), 0.01)
+						}
+						_, ok := dp.Attributes().Get("process.pid")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("process.executable.name")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("llamacpp.launcher.child")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("hw.gpu.task")
 						assert.False(t, ok)
 					}
 				}

@@ -56,6 +56,13 @@ func (rb *ResourceBuilder) SetHwName(val string) {
 	}
 }
 
+// SetHwParent sets provided value as "hw.parent" attribute.
+func (rb *ResourceBuilder) SetHwParent(val string) {
+	if rb.config.HwParent.Enabled {
+		rb.res.Attributes().PutStr("hw.parent", val)
+	}
+}
+
 // SetHwType sets provided value as "hw.type" attribute.
 func (rb *ResourceBuilder) SetHwType(val string) {
 	if rb.config.HwType.Enabled {
@@ -81,6 +88,20 @@ func (rb *ResourceBuilder) SetNvidiaCudaDriverVersion(val string) {
 func (rb *ResourceBuilder) SetNvidiaDriverVersion(val string) {
 	if rb.config.NvidiaDriverVersion.Enabled {
 		rb.res.Attributes().PutStr("nvidia.driver.version", val)
+	}
+}
+
+// SetNvidiaGpuMigComputeInstanceID sets provided value as "nvidia.gpu.mig.compute_instance.id" attribute.
+func (rb *ResourceBuilder) SetNvidiaGpuMigComputeInstanceID(val int64) {
+	if rb.config.NvidiaGpuMigComputeInstanceID.Enabled {
+		rb.res.Attributes().PutInt("nvidia.gpu.mig.compute_instance.id", val)
+	}
+}
+
+// SetNvidiaGpuMigGpuInstanceID sets provided value as "nvidia.gpu.mig.gpu_instance.id" attribute.
+func (rb *ResourceBuilder) SetNvidiaGpuMigGpuInstanceID(val int64) {
+	if rb.config.NvidiaGpuMigGpuInstanceID.Enabled {
+		rb.res.Attributes().PutInt("nvidia.gpu.mig.gpu_instance.id", val)
 	}
 }
 

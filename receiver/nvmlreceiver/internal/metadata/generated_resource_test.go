@@ -18,19 +18,22 @@ func TestResourceBuilder(t *testing.T) {
 			rb.SetHwID("hw.id-val")
 			rb.SetHwModel("hw.model-val")
 			rb.SetHwName("hw.name-val")
+			rb.SetHwParent("hw.parent-val")
 			rb.SetHwType("hw.type-val")
 			rb.SetHwVendor("hw.vendor-val")
 			rb.SetNvidiaCudaDriverVersion("nvidia.cuda.driver.version-val")
 			rb.SetNvidiaDriverVersion("nvidia.driver.version-val")
+			rb.SetNvidiaGpuMigComputeInstanceID(34)
+			rb.SetNvidiaGpuMigGpuInstanceID(30)
 
 			res := rb.Emit()
 			assert.Equal(t, 0, rb.Emit().Attributes().Len()) // Second call should return empty Resource
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 9, res.Attributes().Len())
+				assert.Equal(t, 12, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 9, res.Attributes().Len())
+				assert.Equal(t, 12, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
@@ -62,6 +65,11 @@ func TestResourceBuilder(t *testing.T) {
 			if ok {
 				assert.Equal(t, "hw.name-val", hwNameAttrVal.Str())
 			}
+			hwParentAttrVal, ok := res.Attributes().Get("hw.parent")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, "hw.parent-val", hwParentAttrVal.Str())
+			}
 			hwTypeAttrVal, ok := res.Attributes().Get("hw.type")
 			assert.True(t, ok)
 			if ok {
@@ -81,6 +89,16 @@ func TestResourceBuilder(t *testing.T) {
 			assert.True(t, ok)
 			if ok {
 				assert.Equal(t, "nvidia.driver.version-val", nvidiaDriverVersionAttrVal.Str())
+			}
+			nvidiaGpuMigComputeInstanceIDAttrVal, ok := res.Attributes().Get("nvidia.gpu.mig.compute_instance.id")
+			assert.True(t, ok)
+			if ok {
+				assert.EqualValues(t, 34, nvidiaGpuMigComputeInstanceIDAttrVal.Int())
+			}
+			nvidiaGpuMigGpuInstanceIDAttrVal, ok := res.Attributes().Get("nvidia.gpu.mig.gpu_instance.id")
+			assert.True(t, ok)
+			if ok {
+				assert.EqualValues(t, 30, nvidiaGpuMigGpuInstanceIDAttrVal.Int())
 			}
 		})
 	}
