@@ -46,6 +46,10 @@ type CostConfig struct {
 	// GPUHourlyUSD prices GPU time for local models: a request costs its duration times this
 	// hourly price divided by the requests running at the same time. 0 turns it off.
 	GPUHourlyUSD float64 `mapstructure:"gpu_hourly_usd"`
+	// USDPerKWh prices the GPU energy of a request (llt.gen_ai.gpu.energy, which the llamacpp
+	// receiver's gateway writes when the nvml receiver and the launcher measure it), added to
+	// the GPU-time cost. 0 turns it off.
+	USDPerKWh float64 `mapstructure:"usd_per_kwh"`
 	// PerMillionTokens prices tokens by model name, in USD per million tokens.
 	PerMillionTokens map[string]TokenPrice `mapstructure:"per_million_tokens"`
 }
@@ -183,6 +187,9 @@ func (cfg *Config) Validate() error {
 	}
 	if bad(cfg.Cost.GPUHourlyUSD) {
 		errs = append(errs, fmt.Errorf("cost::gpu_hourly_usd: must be a number >= 0, got %v", cfg.Cost.GPUHourlyUSD))
+	}
+	if bad(cfg.Cost.USDPerKWh) {
+		errs = append(errs, fmt.Errorf("cost::usd_per_kwh: must be a number >= 0, got %v", cfg.Cost.USDPerKWh))
 	}
 	for model, p := range cfg.Cost.PerMillionTokens {
 		if bad(p.Input) || bad(p.Output) {

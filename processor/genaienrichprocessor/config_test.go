@@ -23,7 +23,7 @@ func TestLoadConfig(t *testing.T) {
 	all.Normalize = NormalizeConfig{Enabled: false, KeepOriginal: true}
 	all.Launcher = &launcher
 	all.Models = []ModelConfig{{Name: "qwen2.5-3b", GGUF: "/models/qwen2.5-3b-instruct-q4_k_m.gguf"}}
-	all.Cost = CostConfig{GPUHourlyUSD: 3.5, PerMillionTokens: map[string]TokenPrice{"gpt-4o-mini": {Input: 0.15, Output: 0.6}}}
+	all.Cost = CostConfig{GPUHourlyUSD: 3.5, USDPerKWh: 0.12, PerMillionTokens: map[string]TokenPrice{"gpt-4o-mini": {Input: 0.15, Output: 0.6}}}
 	all.Embeddings = EmbeddingsConfig{
 		Enabled: true, Source: SourceServer, Tokenizer: TokenizerAuto, Window: 500, DropContent: false,
 		Categories: []CategoryConfig{{Name: "code", Match: "(?i)func|class|def "}}, Clusters: 3,
@@ -41,7 +41,7 @@ func TestLoadConfig(t *testing.T) {
 		{name: "all", expected: all},
 		{name: "bad", errs: []string{
 			"models[0]::name: must be set", "models[0]::gguf: must be set", `models[2]::name: "a" listed twice`,
-			"cost::gpu_hourly_usd: must be a number >= 0", "cost::per_million_tokens::m: prices must be numbers >= 0",
+			"cost::gpu_hourly_usd: must be a number >= 0", "cost::usd_per_kwh: must be a number >= 0, got -0.5", "cost::per_million_tokens::m: prices must be numbers >= 0",
 			`embeddings::source: must be gguf or server, got "magic"`, "embeddings::endpoint: needed without a launcher",
 			"embeddings::window: must be >= 10", "embeddings::clusters: must be 1..64", "embeddings::timeout: must be > 0",
 			"embeddings::max_text_bytes: must be >= 1", "embeddings::categories[0]::name: must be set",

@@ -25,6 +25,8 @@ const (
 	attrTPS        = "llt.gen_ai.output_tokens_per_second"
 	attrCost       = "llt.gen_ai.cost.usd"
 	attrCostMethod = "llt.gen_ai.cost.method"
+	// attrGPUEnergy is the request's GPU energy in J, written by the llamacpp receiver's gateway.
+	attrGPUEnergy = "llt.gen_ai.gpu.energy"
 	// eventFirstToken is the event the llamacpp gateway adds when the first token arrives.
 	eventFirstToken = "first_token"
 )

@@ -172,10 +172,27 @@ func (e *enricher) derive(span ptrace.Span, attrs pcommon.Map, _ string) {
 		attrs.PutStr(attrCostMethod, "tokens")
 		return
 	}
-	if e.cfg.Cost.GPUHourlyUSD > 0 && span.Kind() != ptrace.SpanKindClient {
+	if span.Kind() == ptrace.SpanKindClient {
+		return
+	}
+	usd, method := 0.0, ""
+	if e.cfg.Cost.GPUHourlyUSD > 0 {
 		c := e.conc.observe(start, end)
-		attrs.PutDouble(attrCost, dur/3600*e.cfg.Cost.GPUHourlyUSD/float64(c))
-		attrs.PutStr(attrCostMethod, "gpu_time")
+		usd, method = dur/3600*e.cfg.Cost.GPUHourlyUSD/float64(c), "gpu_time"
+	}
+	if e.cfg.Cost.USDPerKWh > 0 {
+		if v, ok := attrs.Get(attrGPUEnergy); ok && v.Type() == pcommon.ValueTypeDouble && v.Double() >= 0 && !math.IsInf(v.Double(), 0) {
+			usd += v.Double() / 3.6e6 * e.cfg.Cost.USDPerKWh // J to kWh
+			if method == "" {
+				method = "energy"
+			} else {
+				method += "+energy"
+			}
+		}
+	}
+	if method != "" {
+		attrs.PutDouble(attrCost, usd)
+		attrs.PutStr(attrCostMethod, method)
 	}
 }
 

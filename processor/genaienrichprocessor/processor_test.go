@@ -130,6 +130,32 @@ func TestGPUTimeCost(t *testing.T) {
 	assert.Equal(t, "gpu_time", spans.At(1).Attributes().AsRaw()[attrCostMethod])
 }
 
+// With an energy price, a span's GPU energy adds to its GPU-time cost; alone it is the cost.
+func TestEnergyCost(t *testing.T) {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	gatewaySpan(ss, "m", 1, 1, 36*time.Second, 0)
+	ss.At(0).Attributes().PutDouble(attrGPUEnergy, 36000) // 0.01 kWh
+	gatewaySpan(ss, "m", 1, 1, 36*time.Second, 0)         // no energy measured
+	cfg := createDefaultConfig().(*Config)
+	cfg.Cost.USDPerKWh = 0.5
+	out, _ := runTraces(t, cfg, td)
+	spans := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	assert.InDelta(t, 0.005, spans.At(0).Attributes().AsRaw()[attrCost], 1e-12)
+	assert.Equal(t, "energy", spans.At(0).Attributes().AsRaw()[attrCostMethod])
+	assert.NotContains(t, spans.At(1).Attributes().AsRaw(), attrCost)
+
+	td = ptrace.NewTraces()
+	ss = td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	gatewaySpan(ss, "m", 1, 1, 36*time.Second, 0)
+	ss.At(0).Attributes().PutDouble(attrGPUEnergy, 36000)
+	cfg.Cost.GPUHourlyUSD = 4
+	out, _ = runTraces(t, cfg, td)
+	a := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().AsRaw()
+	assert.InDelta(t, 0.04+0.005, a[attrCost], 1e-12)
+	assert.Equal(t, "gpu_time+energy", a[attrCostMethod])
+}
+
 // Bad input: the span passes unchanged (plus at most a debug log); nothing is dropped.
 func TestBadInputPassesUnchanged(t *testing.T) {
 	cases := map[string]func(a pcommon.Map){
