@@ -2,9 +2,11 @@ package plotlyhtmlexporter
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/plotlyjs"
 	"github.com/llamatelemetry/otelcol-llt/internal/browsertest"
 )
@@ -23,6 +26,7 @@ import (
 var allPanels = []string{
 	"overview-latency-histogram", "overview-token-usage", "overview-token-scatter", "overview-cumulative-requests", "overview-errors",
 	"live-generation-rate", "live-gpu-utilization", "live-request-latency", "live-gpu-memory", "live-active-slots", "live-temperature-power",
+	"live-energy-per-token", "live-gpu-time",
 	"unified-trace-graph", "unified-performance", "unified-embeddings-3d", "unified-latency-surface", "unified-indicators", "unified-logs",
 }
 
@@ -48,6 +52,18 @@ func checkAllPanelsDrawn(t *testing.T, page *browsertest.Page) {
 	page.AssertNoErrors(t)
 }
 
+// shown is how the page prints a summary number: the JSON's value (five significant digits, see
+// dashboard.Num) with JavaScript's toFixed(digits). (The summary's textContent runs a row's
+// label and value together.)
+func shown(t *testing.T, v float64, digits int) string {
+	t.Helper()
+	b, err := json.Marshal(dashboard.Num(v))
+	require.NoError(t, err)
+	var rounded float64
+	require.NoError(t, json.Unmarshal(b, &rounded))
+	return strconv.FormatFloat(rounded, 'f', digits, 64)
+}
+
 func TestPagesRenderOfflineInChromium(t *testing.T) {
 	browsertest.Require(t)
 	for _, mode := range []string{PlotlyJSInline, PlotlyJSDirectory} {
@@ -57,6 +73,7 @@ func TestPagesRenderOfflineInChromium(t *testing.T) {
 			e := startExporter(t, cfg)
 			fd := newFeed(t)
 			fd.Projections = true
+			fd.GPUEnergy = true
 			fd.run(e, 120)
 			require.NoError(t, e.writeFile())
 
@@ -65,11 +82,23 @@ func TestPagesRenderOfflineInChromium(t *testing.T) {
 			checkAllPanelsDrawn(t, page)
 			assert.Empty(t, page.FailedRequests(), "the page loads nothing from the network")
 			assert.Empty(t, page.BlockedRequests(), "the page asks for nothing from the network")
+			// Every request is a point of the GPU panels: one line for the requests on one GPU,
+			// one for those on two (hw.id as a string and as an array).
+			for _, p := range page.Plots(t) {
+				if p.ID == "live-energy-per-token" || p.ID == "live-gpu-time" {
+					assert.Equal(t, 2, p.Traces, "%s", p)
+					assert.Equal(t, 2, p.DrawnTraces, "%s", p)
+					assert.Equal(t, 240, p.Points, "%s", p)
+				}
+			}
 			// The summary is drawn from the same data, with a verdict.
 			var summary string
 			page.Eval(t, `document.getElementById("unified-summary").textContent`, &summary)
 			assert.Contains(t, summary, "Latency P50 / P95 / P99")
 			assert.Contains(t, summary, "240 / ") // 120 scrapes x 2 requests
+			assert.Contains(t, summary, "GPU energy per 1k output tokens"+shown(t, 1000*fd.EnergyJ/float64(fd.EnergyOutputTokens), 1)+" J")
+			assert.Contains(t, summary, "GPU energy / GPU time (total)"+shown(t, fd.EnergyJ, 1)+" J over 240 request(s) / "+
+				shown(t, fd.GPUSeconds, 2)+" s over 240 request(s)")
 			shot := filepath.Join(t.TempDir(), "dashboard.png")
 			if dir := os.Getenv("LLT_SCREENSHOT_DIR"); dir != "" {
 				shot = filepath.Join(dir, "dashboard-"+mode+".png")
@@ -104,6 +133,7 @@ func TestHostileTelemetryDoesNotExecute(t *testing.T) {
 	e := startExporter(t, cfg)
 	fd := newFeed(t)
 	fd.Projections = true
+	fd.GPUEnergy = true // hw.id carries the hostile strings into the GPU panels' legends
 	for _, h := range hostileStrings() {
 		fd.Hostile = h
 		fd.run(e, 4)
@@ -139,7 +169,7 @@ func TestLivePageShowsNewDataWithin5s(t *testing.T) {
 
 	b := browsertest.New(t, browsertest.Offline(), browsertest.AllowOrigin(base))
 	page := b.Open(t, base+"/live")
-	page.WaitForPlots(t, 6, 30*time.Second)
+	page.WaitForPlots(t, 8, 30*time.Second)
 	countJS := `document.getElementById("live-request-latency").data.reduce(function(n, tr){ return n + tr.x.length }, 0)`
 	var before int
 	page.Eval(t, countJS, &before)

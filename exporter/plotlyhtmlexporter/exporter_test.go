@@ -286,6 +286,7 @@ func TestHostileStringsAreEscapedInTheFile(t *testing.T) {
 	cfg.PlotlyJS = PlotlyJSCDN // keep plotly.js's own source out of the byte checks
 	e := startExporter(t, cfg)
 	fd := newFeed(t)
+	fd.GPUEnergy = true // hw.id carries the strings into the GPU panels' line names
 	for _, h := range hostileStrings() {
 		fd.Hostile = h
 		fd.run(e, 3)

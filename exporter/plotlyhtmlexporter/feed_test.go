@@ -30,8 +30,22 @@ type feed struct {
 	Hostile string
 	// Projections gives request spans llt.embedding.projection and a category.
 	Projections bool
-	genTokens   float64
+	// GPUEnergy gives request spans the GPU attributes the gateway adds when a request ran on a
+	// GPU (llt.gen_ai.gpu.energy, .energy_per_output_token, .time) and hw.id: one GPU's UUID as
+	// a string, or two GPUs' as an array, every other request.
+	GPUEnergy bool
+	// EnergyJ, EnergyOutputTokens and GPUSeconds total what the GPUEnergy spans carried.
+	EnergyJ            float64
+	EnergyOutputTokens int64
+	GPUSeconds         float64
+	genTokens          float64
 }
+
+// The GPUs of the feed's hw.id attributes.
+const (
+	feedGPU0 = "GPU-5f1c8e7a-0b1d-4c52-9a3e-7d2b6c4f8a10"
+	feedGPU1 = "GPU-9a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"
+)
 
 func newFeed(tb testing.TB) *feed {
 	f := &feed{}
@@ -155,6 +169,28 @@ func (f *feed) request(end time.Time, latency time.Duration, in, out int64, fail
 			p.AppendEmpty().SetDouble(off + math.Sin(float64(f.seq)+float64(i)))
 		}
 		a.PutStr("llt.embedding.category", cat)
+	}
+	if f.GPUEnergy {
+		energy := float64(out)*(0.2+0.05*float64(f.seq%4)) + 0.5
+		gpuTime := 0.8 * latency.Seconds()
+		a.PutDouble("llt.gen_ai.gpu.energy", energy)
+		if out > 0 {
+			a.PutDouble("llt.gen_ai.gpu.energy_per_output_token", energy/float64(out))
+		}
+		a.PutDouble("llt.gen_ai.gpu.time", gpuTime)
+		switch {
+		case f.Hostile != "":
+			a.PutStr("hw.id", f.Hostile)
+		case f.seq%2 == 0:
+			a.PutStr("hw.id", feedGPU0)
+		default:
+			ids := a.PutEmptySlice("hw.id")
+			ids.AppendEmpty().SetStr(feedGPU0)
+			ids.AppendEmpty().SetStr(feedGPU1)
+		}
+		f.EnergyJ += energy
+		f.EnergyOutputTokens += out
+		f.GPUSeconds += gpuTime
 	}
 	t := start
 	for i, child := range []string{"queue", "prompt", "generation"} {

@@ -224,6 +224,10 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 	if v, ok := attrs.Get("llt.embedding.category"); ok {
 		r.Category = v.AsString()
 	}
+	r.GPUEnergyJ = nonNegativeAttr(attrs, attrGPUEnergy)
+	r.GPUEnergyPerTokenJ = nonNegativeAttr(attrs, attrGPUEnergyPerToken)
+	r.GPUSeconds = nonNegativeAttr(attrs, attrGPUTime)
+	r.GPU = gpuIDs(attrs)
 	if v, ok := attrs.Get("gen_ai.input.messages"); ok {
 		r.Preview = cut(v.AsString(), 200)
 	}
@@ -241,6 +245,35 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 // attrCorrelationMethod marks a span link that the genaienrich processor made between the
 // client span and the gateway span of one call.
 const attrCorrelationMethod = "llt.gen_ai.correlation.method"
+
+// The GPU attributes the llamacpp gateway puts on a request's span when it ran on a GPU.
+const (
+	attrGPUEnergy         = "llt.gen_ai.gpu.energy"                  // joules
+	attrGPUEnergyPerToken = "llt.gen_ai.gpu.energy_per_output_token" // joules
+	attrGPUTime           = "llt.gen_ai.gpu.time"                    // GPU-seconds
+	attrGPUID             = "hw.id"
+)
+
+// maxGPUIDs bounds the hw.id text kept per span.
+const maxGPUIDs = 256
+
+// gpuIDs is hw.id as text: a string as it is, an array's strings joined with ", ".
+func gpuIDs(attrs pcommon.Map) string {
+	v, ok := attrs.Get(attrGPUID)
+	if !ok {
+		return ""
+	}
+	if v.Type() != pcommon.ValueTypeSlice {
+		return cut(v.AsString(), maxGPUIDs)
+	}
+	ids := make([]string, 0, v.Slice().Len())
+	for i := 0; i < v.Slice().Len(); i++ {
+		if id := v.Slice().At(i).AsString(); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return cut(strings.Join(ids, ", "), maxGPUIDs)
+}
 
 // ingestLogs keeps the newest log records.
 func (e *plotlyExporter) ingestLogs(ld plog.Logs) {
@@ -352,6 +385,27 @@ func intAttr(attrs pcommon.Map, key string) int64 {
 		}
 	}
 	return -1
+}
+
+// nonNegativeAttr is a finite, non-negative number attribute (double or int), NaN otherwise.
+func nonNegativeAttr(attrs pcommon.Map, key string) float64 {
+	v, ok := attrs.Get(key)
+	if !ok {
+		return math.NaN()
+	}
+	var f float64
+	switch v.Type() {
+	case pcommon.ValueTypeDouble:
+		f = v.Double()
+	case pcommon.ValueTypeInt:
+		f = float64(v.Int())
+	default:
+		return math.NaN()
+	}
+	if f < 0 || math.IsInf(f, 0) {
+		return math.NaN()
+	}
+	return f
 }
 
 func timeMs(ts pcommon.Timestamp) int64 { return int64(ts) / 1e6 }

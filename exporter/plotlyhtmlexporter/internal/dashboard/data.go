@@ -43,6 +43,10 @@ type Request struct {
 	Failed  bool
 	// Span is the outermost span of the call.
 	Span *store.Span
+	// GPU is the span of the call that carries its GPU attributes (llt.gen_ai.gpu.*, hw.id):
+	// the gateway's when it has them, else another span of the call that has them; nil when
+	// none does (the request did not run on a GPU the collector watches).
+	GPU *store.Span
 }
 
 // Data is what the builders share: the snapshot plus the derived requests.
@@ -137,8 +141,12 @@ func requestOf(genai []*store.Span, nested []bool, members []int) Request {
 	in, out := int64(-1), int64(-1)
 	var serverIn, serverOut int64 = -1, -1
 	failed := false
+	var gpu *store.Span
 	for _, i := range members {
 		s := genai[i]
+		if hasGPUAttrs(s) && (gpu == nil || (s.Kind == spanKindServer && gpu.Kind != spanKindServer)) {
+			gpu = s
+		}
 		if best < 0 || rank(i) < rank(best) || (rank(i) == rank(best) && s.StartNs < genai[best].StartNs) {
 			best = i
 		}
@@ -156,7 +164,12 @@ func requestOf(genai []*store.Span, nested []bool, members []int) Request {
 		out = serverOut
 	}
 	return Request{StartMs: outer.StartNs / 1e6, EndMs: outer.EndNs / 1e6, Latency: outer.DurationSeconds(),
-		In: in, Out: out, Failed: failed, Span: outer}
+		In: in, Out: out, Failed: failed, Span: outer, GPU: gpu}
+}
+
+// hasGPUAttrs is true when a span carries any of the llt.gen_ai.gpu.* attributes.
+func hasGPUAttrs(s *store.Span) bool {
+	return !math.IsNaN(s.GPUEnergyJ) || !math.IsNaN(s.GPUEnergyPerTokenJ) || !math.IsNaN(s.GPUSeconds)
 }
 
 // callSets is a union-find over the GenAI spans of a snapshot: each set is one call.

@@ -6,15 +6,18 @@ const (
 )
 
 // Live is the real-time monitor: generation throughput, GPU utilization, request latency, GPU
-// memory, active slots, and temperature with power.
+// memory, active slots, temperature with power, and the GPU energy per output token and GPU time
+// of each request.
 func Live(d *Data) *Section {
-	return &Section{Name: "live", Title: "Live: throughput, GPU, latency, slots", Figures: []*Figure{
+	return &Section{Name: "live", Title: "Live: throughput, GPU, latency, slots, energy", Figures: []*Figure{
 		generationRate(d),
 		gpuUtilization(d, "live-gpu-utilization"),
 		latencyOverTime(d),
 		gpuMemory(d, "live-gpu-memory"),
 		activeSlots(d),
 		temperaturePower(d, "live-temperature-power"),
+		energyPerToken(d),
+		gpuTimePerRequest(d),
 	}}
 }
 

@@ -222,7 +222,12 @@ const pageJS = `(function () {
         (s.requests_total ? " (" + fmtNum(s.success_rate * 100, 1) + "% ok)" : "")],
       ["Tokens in / out", s.tokens_in + " / " + s.tokens_out],
       ["Time to first token (mean)", fmtSec(s.ttft_mean_s)],
-      ["GPU utilization mean / max", s.gpu_count ? fmtNum(s.gpu_util_mean_pct, 1) + "% / " + fmtNum(s.gpu_util_max_pct, 1) + "% over " + s.gpu_count + " GPU(s)" : "no GPU data"]
+      ["GPU utilization mean / max", s.gpu_count ? fmtNum(s.gpu_util_mean_pct, 1) + "% / " + fmtNum(s.gpu_util_max_pct, 1) + "% over " + s.gpu_count + " GPU(s)" : "no GPU data"],
+      ["GPU energy per 1k output tokens", !s.gpu_energy_requests ? "n/a: no request carried llt.gen_ai.gpu.energy" :
+        s.gpu_energy_j_per_1k_output_tokens === null ? "n/a: the requests with GPU energy produced no output tokens" :
+        fmtNum(s.gpu_energy_j_per_1k_output_tokens, 1) + " J"],
+      ["GPU energy / GPU time (total)", (s.gpu_energy_requests ? fmtNum(s.gpu_energy_j, 1) + " J over " + s.gpu_energy_requests + " request(s)" : "n/a") +
+        " / " + (s.gpu_time_requests ? fmtNum(s.gpu_time_s, 2) + " s over " + s.gpu_time_requests + " request(s)" : "n/a")]
     ];
   }
   function drawSummary(box, s) {

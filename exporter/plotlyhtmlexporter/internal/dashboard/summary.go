@@ -73,6 +73,17 @@ type Summary struct {
 	GPUUtilMax  Num `json:"gpu_util_max_pct"`
 	GPUCount    int `json:"gpu_count"`
 
+	// GPUEnergyRequests count the requests whose spans carry llt.gen_ai.gpu.energy; GPUEnergy
+	// totals it (joules) and GPUEnergyPer1kOutput is that total per 1000 of those requests'
+	// output tokens (null when none carries it, or when they produced no output tokens).
+	GPUEnergyRequests    int `json:"gpu_energy_requests"`
+	GPUEnergy            Num `json:"gpu_energy_j"`
+	GPUEnergyPer1kOutput Num `json:"gpu_energy_j_per_1k_output_tokens"`
+	// GPUTimeRequests count the requests whose spans carry llt.gen_ai.gpu.time; GPUTime totals
+	// it (GPU-seconds; null when none carries it).
+	GPUTimeRequests int `json:"gpu_time_requests"`
+	GPUTime         Num `json:"gpu_time_s"`
+
 	// Verdicts say what limits the server; never empty.
 	Verdicts []Verdict `json:"verdicts"`
 }
@@ -119,6 +130,15 @@ func Summarize(d *Data) *Summary {
 	g := uGPUUtilStats(d)
 	s.GPUCount = g.gpus
 	s.GPUUtilMean, s.GPUUtilMax = Num(g.meanPct), Num(g.maxPct)
+	e := gpuEnergyStats(d)
+	s.GPUEnergyRequests, s.GPUTimeRequests = e.energyRequests, e.timeRequests
+	s.GPUEnergy, s.GPUEnergyPer1kOutput, s.GPUTime = Num(math.NaN()), Num(e.per1kOutput()), Num(math.NaN())
+	if e.energyRequests > 0 {
+		s.GPUEnergy = Num(e.energyJ)
+	}
+	if e.timeRequests > 0 {
+		s.GPUTime = Num(e.gpuSeconds)
+	}
 	s.Verdicts = uVerdicts(d, g)
 	return s
 }

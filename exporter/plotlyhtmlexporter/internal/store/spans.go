@@ -34,6 +34,15 @@ type Span struct {
 	// span's call (its link with llt.gen_ai.correlation.method); zero when none.
 	SameCall      [8]byte
 	SameCallTrace [16]byte
+	// GPUEnergyJ is llt.gen_ai.gpu.energy, the GPU energy attributed to the request in joules;
+	// GPUEnergyPerTokenJ is llt.gen_ai.gpu.energy_per_output_token (joules); GPUSeconds is
+	// llt.gen_ai.gpu.time (GPU-seconds). Each is NaN when absent.
+	GPUEnergyJ         float64
+	GPUEnergyPerTokenJ float64
+	GPUSeconds         float64
+	// GPU is hw.id: the UUID of the GPU the request ran on, those of several GPUs joined with
+	// ", "; "" when absent.
+	GPU string
 }
 
 // DurationSeconds is End-Start in seconds (0 when the end is before the start).
@@ -46,7 +55,8 @@ func (s *Span) DurationSeconds() float64 {
 
 // NewSpan returns a record with the "absent" markers set.
 func NewSpan() Span {
-	return Span{InputTokens: -1, OutputTokens: -1, TTFTSeconds: math.NaN()}
+	return Span{InputTokens: -1, OutputTokens: -1, TTFTSeconds: math.NaN(),
+		GPUEnergyJ: math.NaN(), GPUEnergyPerTokenJ: math.NaN(), GPUSeconds: math.NaN()}
 }
 
 const chunkSize = 4096
