@@ -62,7 +62,7 @@ service:
   telemetry: {metrics: {level: none}}
   pipelines:
     traces: {receivers: [llamacpp], exporters: [file]}
-    metrics: {receivers: [nvml], exporters: [file]}
+    metrics: {receivers: [nvml, llamacpp], exporters: [file]}
 `, llamatest.Server(t), model, llamaPort, gwPort, lib, out), 0o600))
 
 	cmd := exec.Command(otelcolBin(t), "--config", cfg)
@@ -121,6 +121,8 @@ service:
 		return requests >= sum*(1-1e-9) && idle > 0
 	}, 10*time.Second, 100*time.Millisecond, "nvidia.gpu.energy.attribution never caught up: requests %v idle %v, spans %v", requests, idle, sum)
 	assert.InDelta(t, sum, requests, sum*1e-9, "the requests' share is what the spans carry")
+	// The llamacpp receiver's metrics name the GPU too.
+	assert.Contains(t, resourcesOf(out), fmt.Sprint([]any{gpu.UUID}), "a llamacpp resource with llamacpp.gpu.ids")
 	t.Logf("5 requests: %.3f J on the spans, %.3f J requests and %.3f J idle reported", sum, requests, idle)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
@@ -183,4 +185,27 @@ func lastEnergyAttribution(path, uuid string) (requests, idle float64) {
 		}
 	}
 	return requests, idle
+}
+
+// resourcesOf lists the llamacpp.gpu.ids of the metric resources in the file exporter's output.
+func resourcesOf(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(sc.Bytes())
+		if err != nil {
+			continue
+		}
+		for _, rm := range md.ResourceMetrics().All() {
+			if v, ok := rm.Resource().Attributes().Get("llamacpp.gpu.ids"); ok {
+				out = append(out, fmt.Sprint(v.Slice().AsRaw()))
+			}
+		}
+	}
+	return out
 }

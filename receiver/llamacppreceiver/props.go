@@ -112,7 +112,15 @@ func serverAddress(base string) (host string, port int64, ok bool) {
 // buildResource assembles the resource attributes from what is known: the base URL, /props,
 // /v1/models, and the launcher's model (nil with `endpoint`). Server answers win over the
 // launcher's facts where both exist.
-func buildResource(rb *metadata.ResourceBuilder, base string, p *props, m *modelInfo, lm *launcherapi.Model) pcommon.Resource {
+func buildResource(rb *metadata.ResourceBuilder, base string, p *props, m *modelInfo, lm *launcherapi.Model, gpus []launcherapi.GPU) pcommon.Resource {
+	if len(gpus) > 0 {
+		ids, names := make([]any, len(gpus)), make([]any, len(gpus))
+		for i, g := range gpus {
+			ids[i], names[i] = g.ID, g.Name
+		}
+		rb.SetLlamacppGpuIds(ids)
+		rb.SetLlamacppGpuNames(names)
+	}
 	if host, port, ok := serverAddress(base); ok {
 		rb.SetServerAddress(host)
 		if port != 0 {

@@ -85,16 +85,27 @@ func TestBuildResourcePrecedence(t *testing.T) {
 	rb := metadata.NewMetricsBuilder(metadata.NewDefaultMetricsBuilderConfig(), receivertest.NewNopSettings(metadata.Type)).NewResourceBuilder()
 	lm := &launcherapi.Model{Path: "/launcher/model.gguf", Alias: "launcher-alias", Facts: gguf.ModelFacts{Architecture: "qwen2", Quantization: "Q4_K_M"}}
 
-	res := buildResource(rb, "http://127.0.0.1:8080", nil, nil, lm)
+	res := buildResource(rb, "http://127.0.0.1:8080", nil, nil, lm, nil)
 	assert.Equal(t, map[string]any{
 		"server.address": "127.0.0.1", "server.port": int64(8080),
 		"llamacpp.model.alias": "launcher-alias", "llamacpp.model.path": "/launcher/model.gguf",
 		"llamacpp.model.architecture": "qwen2", "llamacpp.model.quantization": "Q4_K_M",
 	}, res.Attributes().AsRaw())
 
-	res = buildResource(rb, "http://127.0.0.1:8080", &props{ModelPath: "/models/m.gguf", ModelAlias: "props-alias"}, &modelInfo{ID: "models-id"}, lm)
+	res = buildResource(rb, "http://127.0.0.1:8080", &props{ModelPath: "/models/m.gguf", ModelAlias: "props-alias"}, &modelInfo{ID: "models-id"}, lm, nil)
 	alias, _ := res.Attributes().Get("llamacpp.model.alias")
 	assert.Equal(t, "models-id", alias.Str())
 	path, _ := res.Attributes().Get("llamacpp.model.path")
 	assert.Equal(t, "/models/m.gguf", path.Str())
+}
+
+// The launcher's GPUs, as the nvml receiver names them, are on the resource.
+func TestBuildResourceGPUs(t *testing.T) {
+	rb := metadata.NewMetricsBuilder(metadata.NewDefaultMetricsBuilderConfig(), receivertest.NewNopSettings(metadata.Type)).NewResourceBuilder()
+	res := buildResource(rb, "http://127.0.0.1:8080", nil, nil, nil, []launcherapi.GPU{{ID: "GPU-a", Name: "gpu0"}, {ID: "GPU-b", Name: "gpu1"}})
+	a := res.Attributes().AsRaw()
+	assert.Equal(t, []any{"GPU-a", "GPU-b"}, a["llamacpp.gpu.ids"])
+	assert.Equal(t, []any{"gpu0", "gpu1"}, a["llamacpp.gpu.names"])
+	res = buildResource(rb, "http://127.0.0.1:8080", nil, nil, nil, nil)
+	assert.NotContains(t, res.Attributes().AsRaw(), "llamacpp.gpu.ids")
 }

@@ -106,7 +106,7 @@ func (s *llamacppScraper) resource() pcommon.Resource {
 		return out
 	}
 	s.mu.Unlock()
-	return buildResource(metadata.NewResourceBuilder(s.cfg.ResourceAttributes), s.target.baseURL(), nil, nil, s.launcherModel())
+	return buildResource(metadata.NewResourceBuilder(s.cfg.ResourceAttributes), s.target.baseURL(), nil, nil, s.launcherModel(), s.launcherGPUs())
 }
 
 // scrape reads the target's base URL afresh, then asks /health and, when the server is ok,
@@ -318,10 +318,19 @@ func (s *llamacppScraper) launcherModel() *launcherapi.Model {
 	return nil
 }
 
+// launcherGPUs are the GPUs the launcher's llama-server runs on, once an nvml receiver reads
+// them for the launcher's energy ledger; nil otherwise.
+func (s *llamacppScraper) launcherGPUs() []launcherapi.GPU {
+	if gl, ok := s.target.launcher.(launcherapi.GPULauncher); ok && len(gl.GPUDevices()) > 0 {
+		return gl.EnergyLedger().GPUs()
+	}
+	return nil
+}
+
 // emit returns the recorded metrics under the current resource, and keeps that resource for
 // resource().
 func (s *llamacppScraper) emit() pmetric.Metrics {
-	res := buildResource(s.mb.NewResourceBuilder(), s.lastBase, s.props, s.model, s.launcherModel())
+	res := buildResource(s.mb.NewResourceBuilder(), s.lastBase, s.props, s.model, s.launcherModel(), s.launcherGPUs())
 	s.mu.Lock()
 	s.res, s.hasRes = res, true
 	s.mu.Unlock()

@@ -1094,6 +1094,8 @@ func (rac *ResourceAttributeConfig) Unmarshal(parser *confmap.Conf) error {
 type ResourceAttributesConfig struct {
 	LlamacppBuild                ResourceAttributeConfig `mapstructure:"llamacpp.build"`
 	LlamacppContextSize          ResourceAttributeConfig `mapstructure:"llamacpp.context.size"`
+	LlamacppGpuIds               ResourceAttributeConfig `mapstructure:"llamacpp.gpu.ids"`
+	LlamacppGpuNames             ResourceAttributeConfig `mapstructure:"llamacpp.gpu.names"`
 	LlamacppModelAlias           ResourceAttributeConfig `mapstructure:"llamacpp.model.alias"`
 	LlamacppModelArchitecture    ResourceAttributeConfig `mapstructure:"llamacpp.model.architecture"`
 	LlamacppModelContextTrain    ResourceAttributeConfig `mapstructure:"llamacpp.model.context_train"`
@@ -1114,6 +1116,12 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 			Enabled: true,
 		},
 		LlamacppContextSize: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		LlamacppGpuIds: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		LlamacppGpuNames: ResourceAttributeConfig{
 			Enabled: true,
 		},
 		LlamacppModelAlias: ResourceAttributeConfig{

@@ -143,6 +143,8 @@ func TestMetricsBuilderConfig(t *testing.T) {
 				ResourceAttributes: ResourceAttributesConfig{
 					LlamacppBuild:                ResourceAttributeConfig{Enabled: true},
 					LlamacppContextSize:          ResourceAttributeConfig{Enabled: true},
+					LlamacppGpuIds:               ResourceAttributeConfig{Enabled: true},
+					LlamacppGpuNames:             ResourceAttributeConfig{Enabled: true},
 					LlamacppModelAlias:           ResourceAttributeConfig{Enabled: true},
 					LlamacppModelArchitecture:    ResourceAttributeConfig{Enabled: true},
 					LlamacppModelContextTrain:    ResourceAttributeConfig{Enabled: true},
@@ -279,6 +281,8 @@ func TestMetricsBuilderConfig(t *testing.T) {
 				ResourceAttributes: ResourceAttributesConfig{
 					LlamacppBuild:                ResourceAttributeConfig{Enabled: false},
 					LlamacppContextSize:          ResourceAttributeConfig{Enabled: false},
+					LlamacppGpuIds:               ResourceAttributeConfig{Enabled: false},
+					LlamacppGpuNames:             ResourceAttributeConfig{Enabled: false},
 					LlamacppModelAlias:           ResourceAttributeConfig{Enabled: false},
 					LlamacppModelArchitecture:    ResourceAttributeConfig{Enabled: false},
 					LlamacppModelContextTrain:    ResourceAttributeConfig{Enabled: false},
@@ -448,6 +452,8 @@ func TestResourceAttributesConfig(t *testing.T) {
 			want: ResourceAttributesConfig{
 				LlamacppBuild:                ResourceAttributeConfig{Enabled: true},
 				LlamacppContextSize:          ResourceAttributeConfig{Enabled: true},
+				LlamacppGpuIds:               ResourceAttributeConfig{Enabled: true},
+				LlamacppGpuNames:             ResourceAttributeConfig{Enabled: true},
 				LlamacppModelAlias:           ResourceAttributeConfig{Enabled: true},
 				LlamacppModelArchitecture:    ResourceAttributeConfig{Enabled: true},
 				LlamacppModelContextTrain:    ResourceAttributeConfig{Enabled: true},
@@ -467,6 +473,8 @@ func TestResourceAttributesConfig(t *testing.T) {
 			want: ResourceAttributesConfig{
 				LlamacppBuild:                ResourceAttributeConfig{Enabled: false},
 				LlamacppContextSize:          ResourceAttributeConfig{Enabled: false},
+				LlamacppGpuIds:               ResourceAttributeConfig{Enabled: false},
+				LlamacppGpuNames:             ResourceAttributeConfig{Enabled: false},
 				LlamacppModelAlias:           ResourceAttributeConfig{Enabled: false},
 				LlamacppModelArchitecture:    ResourceAttributeConfig{Enabled: false},
 				LlamacppModelContextTrain:    ResourceAttributeConfig{Enabled: false},

@@ -2318,6 +2318,18 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	if mbc.ResourceAttributes.LlamacppContextSize.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["llamacpp.context.size"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppContextSize.MetricsExclude)
 	}
+	if mbc.ResourceAttributes.LlamacppGpuIds.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["llamacpp.gpu.ids"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppGpuIds.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.LlamacppGpuIds.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["llamacpp.gpu.ids"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppGpuIds.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.LlamacppGpuNames.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["llamacpp.gpu.names"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppGpuNames.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.LlamacppGpuNames.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["llamacpp.gpu.names"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppGpuNames.MetricsExclude)
+	}
 	if mbc.ResourceAttributes.LlamacppModelAlias.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["llamacpp.model.alias"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelAlias.MetricsInclude)
 	}

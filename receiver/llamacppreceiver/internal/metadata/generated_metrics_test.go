@@ -212,6 +212,8 @@ func TestMetricsBuilder(t *testing.T) {
 			rb := mb.NewResourceBuilder()
 			rb.SetLlamacppBuild("llamacpp.build-val")
 			rb.SetLlamacppContextSize(21)
+			rb.SetLlamacppGpuIds([]any{"llamacpp.gpu.ids-item1", "llamacpp.gpu.ids-item2"})
+			rb.SetLlamacppGpuNames([]any{"llamacpp.gpu.names-item1", "llamacpp.gpu.names-item2"})
 			rb.SetLlamacppModelAlias("llamacpp.model.alias-val")
 			rb.SetLlamacppModelArchitecture("llamacpp.model.architecture-val")
 			rb.SetLlamacppModelContextTrain(28)

@@ -35,6 +35,20 @@ func (rb *ResourceBuilder) SetLlamacppContextSize(val int64) {
 	}
 }
 
+// SetLlamacppGpuIds sets provided value as "llamacpp.gpu.ids" attribute.
+func (rb *ResourceBuilder) SetLlamacppGpuIds(val []any) {
+	if rb.config.LlamacppGpuIds.Enabled {
+		rb.res.Attributes().PutEmptySlice("llamacpp.gpu.ids").FromRaw(val)
+	}
+}
+
+// SetLlamacppGpuNames sets provided value as "llamacpp.gpu.names" attribute.
+func (rb *ResourceBuilder) SetLlamacppGpuNames(val []any) {
+	if rb.config.LlamacppGpuNames.Enabled {
+		rb.res.Attributes().PutEmptySlice("llamacpp.gpu.names").FromRaw(val)
+	}
+}
+
 // SetLlamacppModelAlias sets provided value as "llamacpp.model.alias" attribute.
 func (rb *ResourceBuilder) SetLlamacppModelAlias(val string) {
 	if rb.config.LlamacppModelAlias.Enabled {

@@ -15,6 +15,8 @@ func TestResourceBuilder(t *testing.T) {
 			rb := NewResourceBuilder(cfg)
 			rb.SetLlamacppBuild("llamacpp.build-val")
 			rb.SetLlamacppContextSize(21)
+			rb.SetLlamacppGpuIds([]any{"llamacpp.gpu.ids-item1", "llamacpp.gpu.ids-item2"})
+			rb.SetLlamacppGpuNames([]any{"llamacpp.gpu.names-item1", "llamacpp.gpu.names-item2"})
 			rb.SetLlamacppModelAlias("llamacpp.model.alias-val")
 			rb.SetLlamacppModelArchitecture("llamacpp.model.architecture-val")
 			rb.SetLlamacppModelContextTrain(28)
@@ -33,9 +35,9 @@ func TestResourceBuilder(t *testing.T) {
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 14, res.Attributes().Len())
+				assert.Equal(t, 16, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 14, res.Attributes().Len())
+				assert.Equal(t, 16, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
@@ -51,6 +53,16 @@ func TestResourceBuilder(t *testing.T) {
 			assert.True(t, ok)
 			if ok {
 				assert.EqualValues(t, 21, llamacppContextSizeAttrVal.Int())
+			}
+			llamacppGpuIdsAttrVal, ok := res.Attributes().Get("llamacpp.gpu.ids")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, []any{"llamacpp.gpu.ids-item1", "llamacpp.gpu.ids-item2"}, llamacppGpuIdsAttrVal.Slice().AsRaw())
+			}
+			llamacppGpuNamesAttrVal, ok := res.Attributes().Get("llamacpp.gpu.names")
+			assert.True(t, ok)
+			if ok {
+				assert.Equal(t, []any{"llamacpp.gpu.names-item1", "llamacpp.gpu.names-item2"}, llamacppGpuNamesAttrVal.Slice().AsRaw())
 			}
 			llamacppModelAliasAttrVal, ok := res.Attributes().Get("llamacpp.model.alias")
 			assert.True(t, ok)
