@@ -64,12 +64,18 @@ type Ledger struct {
 	gpus     []launcherapi.GPU
 	nextID   uint64
 	reqs     map[uint64]*request
+	running  int // requests whose answer has not ended
 	last     *reading
 	lastRead time.Time // when the ledger last read the meter itself
 	open     []*period
-	totals   []launcherapi.GPUEnergyTotals
-	idleW    []float64 // idle power per GPU, W; negative while unknown
-	readErrs int
+	// settleLocked does work only when dirty (a reading or a timeline came) or nextForce passed,
+	// and sweeps stale requests once a second.
+	dirty     bool
+	nextForce time.Time
+	lastSweep time.Time
+	totals    []launcherapi.GPUEnergyTotals
+	idleW     []float64 // idle power per GPU, W; negative while unknown
+	readErrs  int
 	// manual: AttachMeter starts no reading goroutine (tests read with read).
 	manual bool
 
@@ -154,6 +160,7 @@ func (l *Ledger) detachLocked() {
 	l.meter, l.gpus, l.totals, l.last, l.open, l.idleW = nil, nil, nil, nil, nil, nil
 	l.stop, l.kick = nil, nil
 	clear(l.reqs)
+	l.running = 0
 }
 
 // GPUs implements launcherapi.EnergyLedger.
@@ -188,6 +195,7 @@ func (l *Ledger) Begin(t time.Time) uint64 {
 		l.kickLocked() // busy after idle: read now, so that the idle time ends here
 	}
 	l.reqs[l.nextID] = &request{begin: t}
+	l.running++
 	return l.nextID
 }
 
@@ -203,6 +211,7 @@ func (l *Ledger) End(id uint64, t time.Time) {
 		t = r.begin
 	}
 	r.end = t
+	l.running--
 	if l.last != nil && !t.After(l.last.t) {
 		r.covered = true
 	}
@@ -212,14 +221,7 @@ func (l *Ledger) End(id uint64, t time.Time) {
 }
 
 // openLocked reports whether a request's answer is still running.
-func (l *Ledger) openLocked() bool {
-	for _, r := range l.reqs {
-		if r.end.IsZero() {
-			return true
-		}
-	}
-	return false
-}
+func (l *Ledger) openLocked() bool { return l.running > 0 }
 
 // Complete implements launcherapi.EnergyLedger.
 func (l *Ledger) Complete(id uint64, tl launcherapi.Timeline) {
@@ -230,6 +232,7 @@ func (l *Ledger) Complete(id uint64, tl launcherapi.Timeline) {
 		return
 	}
 	r.completed, r.tl = true, tl
+	l.dirty = true
 	l.settleLocked(l.now())
 	l.finalLocked(r)
 }
@@ -388,10 +391,34 @@ func (l *Ledger) addLocked(t time.Time, rs []launcherapi.GPUReading) {
 	}
 	sort.Slice(p.reqs, func(i, j int) bool { return p.reqs[i] < p.reqs[j] })
 	l.open = append(l.open, p)
+	l.dirty = true
 }
 
 // settleLocked splits every period that can be, and forgets what is stale.
 func (l *Ledger) settleLocked(now time.Time) {
+	if l.dirty || (!l.nextForce.IsZero() && !now.Before(l.nextForce)) {
+		l.splitDueLocked(now)
+	}
+	if now.Sub(l.lastSweep) < time.Second {
+		return
+	}
+	l.lastSweep = now
+	stale := l.maxWait * forgetAfter
+	for id, r := range l.reqs {
+		if (!r.finalAt.IsZero() && now.Sub(r.finalAt) > stale) ||
+			(r.end.IsZero() && now.Sub(r.begin) > stale*10 && r.pending == 0) {
+			if r.end.IsZero() {
+				l.running--
+			}
+			delete(l.reqs, id)
+		}
+	}
+}
+
+// splitDueLocked splits the open periods whose requests are all complete, or that waited
+// maxWait.
+func (l *Ledger) splitDueLocked(now time.Time) {
+	l.dirty, l.nextForce = false, time.Time{}
 	kept := l.open[:0]
 	for _, p := range l.open {
 		complete := true
@@ -408,17 +435,13 @@ func (l *Ledger) settleLocked(now time.Time) {
 			l.splitLocked(p, true)
 		default:
 			kept = append(kept, p)
+			if force := p.t1.Add(l.maxWait); l.nextForce.IsZero() || force.Before(l.nextForce) {
+				l.nextForce = force
+			}
 		}
 	}
 	clear(l.open[len(kept):])
 	l.open = kept
-	stale := l.maxWait * forgetAfter
-	for id, r := range l.reqs {
-		if (!r.finalAt.IsZero() && now.Sub(r.finalAt) > stale) ||
-			(r.end.IsZero() && now.Sub(r.begin) > stale*10 && r.pending == 0) {
-			delete(l.reqs, id)
-		}
-	}
 }
 
 // splitLocked gives p's energy and GPU time to its requests and idle (the rule in the package
