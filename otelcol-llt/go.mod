@@ -108,6 +108,7 @@ require (
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
@@ -281,6 +282,8 @@ replace github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter v0.0.0
 replace github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0 => ../exporter/plotlyhtmlexporter
 
 replace github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor v0.0.0 => ../processor/genaienrichprocessor
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../pkg/conventions
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 

@@ -12,36 +12,37 @@ import (
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // drawnMetrics are the metrics the dashboards draw; the others are not kept.
 var drawnMetrics = map[string]store.Kind{
-	"llamacpp.generation.window_throughput": store.Gauge,
-	"llamacpp.generation.throughput":        store.Gauge,
-	"llamacpp.generation.tokens":            store.Cumulative,
-	"llamacpp.prompt.tokens":                store.Cumulative,
-	"llamacpp.slots.busy":                   store.Gauge,
-	"llamacpp.slots.total":                  store.Gauge,
-	"llamacpp.requests.deferred":            store.Gauge,
-	"llamacpp.requests.processing":          store.Gauge,
-	"llamacpp.kv_cache.usage":               store.Gauge,
-	"llamacpp.gateway.requests":             store.Cumulative,
-	"hw.gpu.utilization":                    store.Gauge,
-	"hw.gpu.memory.usage":                   store.Gauge,
-	"hw.gpu.memory.limit":                   store.Gauge,
-	"hw.temperature":                        store.Gauge,
-	"hw.power":                              store.Gauge,
+	conventions.MetricLlamacppGenerationWindowThroughput: store.Gauge,
+	conventions.MetricLlamacppGenerationThroughput:       store.Gauge,
+	conventions.MetricLlamacppGenerationTokens:           store.Cumulative,
+	conventions.MetricLlamacppPromptTokens:               store.Cumulative,
+	conventions.MetricLlamacppSlotsBusy:                  store.Gauge,
+	conventions.MetricLlamacppSlotsTotal:                 store.Gauge,
+	conventions.MetricLlamacppRequestsDeferred:           store.Gauge,
+	conventions.MetricLlamacppRequestsProcessing:         store.Gauge,
+	conventions.MetricLlamacppKVCacheUsage:               store.Gauge,
+	conventions.MetricLlamacppGatewayRequests:            store.Cumulative,
+	conventions.MetricHWGPUUtilization:                   store.Gauge,
+	conventions.MetricHWGPUMemoryUsage:                   store.Gauge,
+	conventions.MetricHWGPUMemoryLimit:                   store.Gauge,
+	conventions.MetricHWTemperature:                      store.Gauge,
+	conventions.MetricHWPower:                            store.Gauge,
 }
 
 // drawnHistograms are the histogram metrics kept (newest state per stream).
 var drawnHistograms = map[string]bool{
-	"gen_ai.server.request.duration":    true,
-	"gen_ai.server.time_to_first_token": true,
-	"gen_ai.client.token.usage":         true,
+	conventions.MetricGenAIServerRequestDuration:  true,
+	conventions.MetricGenAIServerTimeToFirstToken: true,
+	conventions.MetricGenAIClientTokenUsage:       true,
 }
 
 // identifying resource attributes: they tell streams of one metric apart and name them.
-var resourceKeys = []string{"hw.gpu.index", "hw.id", "server.address", "server.port", "service.instance.id"}
+var resourceKeys = []string{conventions.AttrHWGPUIndex, conventions.AttrHWID, "server.address", "server.port", "service.instance.id"}
 
 // metricPoints converts the drawn metrics of md into store points, and hands histogram states to
 // setHist. A histogram of gen_ai.server.request.duration also yields a mean-latency point.
@@ -125,7 +126,7 @@ func (e *plotlyExporter) ingestHistogram(pts []store.Point, m pmetric.Metric, re
 			Key: key, Metric: m.Name(), Attrs: attrs, Unit: m.Unit(),
 			Bounds: dp.ExplicitBounds().AsRaw(), Counts: dp.BucketCounts().AsRaw(), Count: dp.Count(), Sum: dp.Sum(), T: t,
 		}, delta)
-		if m.Name() != "gen_ai.server.request.duration" {
+		if m.Name() != conventions.MetricGenAIServerRequestDuration {
 			continue
 		}
 		// Mean duration since the previous point of the stream.
@@ -183,18 +184,18 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 	r.StartNs = int64(sp.StartTimestamp())
 	r.EndNs = int64(sp.EndTimestamp())
 	attrs := sp.Attributes()
-	if v, ok := attrs.Get("gen_ai.operation.name"); ok {
+	if v, ok := attrs.Get(conventions.AttrGenAIOperationName); ok {
 		r.GenAI = true
 		r.Operation = v.AsString()
 	}
-	if v, ok := attrs.Get("gen_ai.response.model"); ok && v.AsString() != "" {
+	if v, ok := attrs.Get(conventions.AttrGenAIResponseModel); ok && v.AsString() != "" {
 		r.Model = v.AsString()
-	} else if v, ok := attrs.Get("gen_ai.request.model"); ok {
+	} else if v, ok := attrs.Get(conventions.AttrGenAIRequestModel); ok {
 		r.Model = v.AsString()
 	}
-	r.InputTokens = intAttr(attrs, "gen_ai.usage.input_tokens")
-	r.OutputTokens = intAttr(attrs, "gen_ai.usage.output_tokens")
-	if v, ok := attrs.Get("gen_ai.response.time_to_first_chunk"); ok && v.Type() == pcommon.ValueTypeDouble && v.Double() >= 0 {
+	r.InputTokens = intAttr(attrs, conventions.AttrGenAIUsageInputTokens)
+	r.OutputTokens = intAttr(attrs, conventions.AttrGenAIUsageOutputTokens)
+	if v, ok := attrs.Get(conventions.AttrGenAIResponseTimeToFirstChunk); ok && v.Type() == pcommon.ValueTypeDouble && v.Double() >= 0 {
 		r.TTFTSeconds = v.Double()
 	}
 	if v, ok := attrs.Get("error.type"); ok {
@@ -203,7 +204,7 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 	if r.Status == int8(ptrace.StatusCodeError) && r.ErrorType == "" {
 		r.ErrorType = sp.Status().Message()
 	}
-	if v, ok := attrs.Get("llt.embedding.projection"); ok && v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() == 3 {
+	if v, ok := attrs.Get(conventions.AttrLLTEmbeddingProjection); ok && v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() == 3 {
 		ok := true
 		for i := 0; i < 3; i++ {
 			x := v.Slice().At(i)
@@ -221,14 +222,14 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 		}
 		r.HasProjection = ok
 	}
-	if v, ok := attrs.Get("llt.embedding.category"); ok {
+	if v, ok := attrs.Get(conventions.AttrLLTEmbeddingCategory); ok {
 		r.Category = v.AsString()
 	}
 	r.GPUEnergyJ = nonNegativeAttr(attrs, attrGPUEnergy)
 	r.GPUEnergyPerTokenJ = nonNegativeAttr(attrs, attrGPUEnergyPerToken)
 	r.GPUSeconds = nonNegativeAttr(attrs, attrGPUTime)
 	r.GPU = gpuIDs(attrs)
-	if v, ok := attrs.Get("gen_ai.input.messages"); ok {
+	if v, ok := attrs.Get(conventions.AttrGenAIInputMessages); ok {
 		r.Preview = cut(v.AsString(), 200)
 	}
 	links := sp.Links()
@@ -244,14 +245,14 @@ func spanRecord(sp ptrace.Span, service string) store.Span {
 
 // attrCorrelationMethod marks a span link that the genaienrich processor made between the
 // client span and the gateway span of one call.
-const attrCorrelationMethod = "llt.gen_ai.correlation.method"
+const attrCorrelationMethod = conventions.AttrLLTCorrelationMethod
 
 // The GPU attributes the llamacpp gateway puts on a request's span when it ran on a GPU.
 const (
-	attrGPUEnergy         = "llt.gen_ai.gpu.energy"                  // joules
-	attrGPUEnergyPerToken = "llt.gen_ai.gpu.energy_per_output_token" // joules
-	attrGPUTime           = "llt.gen_ai.gpu.time"                    // GPU-seconds
-	attrGPUID             = "hw.id"
+	attrGPUEnergy         = conventions.AttrLLTGPUEnergy               // joules
+	attrGPUEnergyPerToken = conventions.AttrLLTGPUEnergyPerOutputToken // joules
+	attrGPUTime           = conventions.AttrLLTGPUTime                 // GPU-seconds
+	attrGPUID             = conventions.AttrHWID
 )
 
 // maxGPUIDs bounds the hw.id text kept per span.
@@ -350,9 +351,9 @@ func seriesKey(metric string, attrs map[string]string) string {
 // label names a stream in a legend from the attributes that usually tell streams apart.
 func label(attrs map[string]string) string {
 	var parts []string
-	if v, ok := attrs["hw.gpu.index"]; ok {
+	if v, ok := attrs[conventions.AttrHWGPUIndex]; ok {
 		parts = append(parts, "GPU "+v)
-	} else if v, ok := attrs["hw.id"]; ok {
+	} else if v, ok := attrs[conventions.AttrHWID]; ok {
 		parts = append(parts, v)
 	}
 	if v, ok := attrs["server.address"]; ok {
@@ -361,7 +362,7 @@ func label(attrs map[string]string) string {
 		}
 		parts = append(parts, v)
 	}
-	for _, k := range []string{"hw.gpu.task", "hw.sensor_location", "outcome", "gen_ai.token.type", "llamacpp.slot.id"} {
+	for _, k := range []string{conventions.AttrHWGPUTask, conventions.AttrHWSensorLocation, "outcome", conventions.AttrGenAITokenType, conventions.AttrLlamacppSlotID} {
 		if v, ok := attrs[k]; ok {
 			parts = append(parts, v)
 		}

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent"
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/correlate"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/metadata"
 )
@@ -20,10 +21,10 @@ const (
 	// attrCorrelationMethod is response_id or fallback, on the span that arrived second and on
 	// its link to the span that arrived first. A link with this attribute joins two spans of one
 	// call: the dashboards count them once.
-	attrCorrelationMethod = "llt.gen_ai.correlation.method"
+	attrCorrelationMethod = conventions.AttrLLTCorrelationMethod
 	// attrClientOverhead is the client span's duration minus the gateway span's, in seconds:
 	// the time the call spent in the application, its SDK and the network.
-	attrClientOverhead = "llt.gen_ai.client.overhead"
+	attrClientOverhead = conventions.AttrLLTClientOverhead
 	// attrDerived lists the attributes of a client span that were copied from the gateway's span
 	// of the same call, because the SDK could not see them (usage of a stream, for example).
 	attrDerived = "llt.gen_ai.derived"

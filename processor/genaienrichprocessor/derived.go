@@ -6,29 +6,31 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // GenAI semantic-conventions attributes that the processor reads after normalization.
 const (
-	attrOperationName = "gen_ai.operation.name"
-	attrRequestModel  = "gen_ai.request.model"
-	attrResponseModel = "gen_ai.response.model"
-	attrResponseID    = "gen_ai.response.id"
-	attrFinishReasons = "gen_ai.response.finish_reasons"
-	attrUsageInput    = "gen_ai.usage.input_tokens"
-	attrUsageOutput   = "gen_ai.usage.output_tokens"
+	attrOperationName = conventions.AttrGenAIOperationName
+	attrRequestModel  = conventions.AttrGenAIRequestModel
+	attrResponseModel = conventions.AttrGenAIResponseModel
+	attrResponseID    = conventions.AttrGenAIResponseID
+	attrFinishReasons = conventions.AttrGenAIResponseFinishReasons
+	attrUsageInput    = conventions.AttrGenAIUsageInputTokens
+	attrUsageOutput   = conventions.AttrGenAIUsageOutputTokens
 )
 
 // Derived attributes (not semantic conventions).
 const (
-	attrTTFT       = "llt.gen_ai.time_to_first_token"
-	attrTPS        = "llt.gen_ai.output_tokens_per_second"
-	attrCost       = "llt.gen_ai.cost.usd"
-	attrCostMethod = "llt.gen_ai.cost.method"
+	attrTTFT       = conventions.AttrLLTTimeToFirstToken
+	attrTPS        = conventions.AttrLLTOutputTokensPerSecond
+	attrCost       = conventions.AttrLLTCostUSD
+	attrCostMethod = conventions.AttrLLTCostMethod
 	// attrGPUEnergy is the request's GPU energy in J, written by the llamacpp receiver's gateway.
-	attrGPUEnergy = "llt.gen_ai.gpu.energy"
+	attrGPUEnergy = conventions.AttrLLTGPUEnergy
 	// eventFirstToken is the event the llamacpp gateway adds when the first token arrives.
-	eventFirstToken = "first_token"
+	eventFirstToken = conventions.EventFirstToken
 )
 
 // tokenCount reads a token count: a non-negative integer (or an integral double); else -1.

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/embed"
@@ -24,8 +25,8 @@ import (
 )
 
 const (
-	attrProjection = "llt.embedding.projection"
-	attrCategory   = "llt.embedding.category"
+	attrProjection = conventions.AttrLLTEmbeddingProjection
+	attrCategory   = conventions.AttrLLTEmbeddingCategory
 	// embedWorkers bounds the concurrent calls to llama-server for one batch.
 	embedWorkers = 4
 )

@@ -43,6 +43,7 @@ require (
 	github.com/knadh/koanf/providers/confmap v1.0.1 // indirect
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
@@ -67,3 +68,5 @@ require (
 )
 
 replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../../internal/sharedcomponent
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../../pkg/conventions

@@ -7,13 +7,14 @@ import (
 	"slices"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // The GPU attributes the llamacpp gateway puts on a request's span when the request ran on a GPU.
 const (
-	attrGPUEnergy         = "llt.gen_ai.gpu.energy"
-	attrGPUEnergyPerToken = "llt.gen_ai.gpu.energy_per_output_token"
-	attrGPUTime           = "llt.gen_ai.gpu.time"
+	attrGPUEnergy         = conventions.AttrLLTGPUEnergy
+	attrGPUEnergyPerToken = conventions.AttrLLTGPUEnergyPerOutputToken
+	attrGPUTime           = conventions.AttrLLTGPUTime
 )
 
 const (

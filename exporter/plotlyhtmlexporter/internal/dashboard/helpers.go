@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // Colours used across the dashboards.
@@ -56,7 +57,7 @@ func seriesName(base string, s *store.Series, many bool) string {
 
 // gpuSeries keeps the whole-GPU streams of an hw.* metric (hw.gpu.task general or absent).
 func gpuSeries(s *store.Series) bool {
-	task, ok := s.Attrs["hw.gpu.task"]
+	task, ok := s.Attrs[conventions.AttrHWGPUTask]
 	return !ok || task == "general"
 }
 

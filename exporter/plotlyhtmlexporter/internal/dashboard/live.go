@@ -1,5 +1,7 @@
 package dashboard
 
+import "github.com/llamatelemetry/otelcol-llt/pkg/conventions"
+
 const (
 	needLlamacpp = "the llamacpp receiver"
 	needNVML     = "the nvml receiver (an NVIDIA GPU)"
@@ -26,18 +28,18 @@ func Live(d *Data) *Section {
 func generationRate(d *Data) *Figure {
 	const id, title = "live-generation-rate", "Generation tokens/s"
 	var traces []Obj
-	if ss := d.series("llamacpp.generation.window_throughput", nil); len(ss) > 0 {
+	if ss := d.series(conventions.MetricLlamacppGenerationWindowThroughput, nil); len(ss) > 0 {
 		for _, s := range ss {
 			traces = append(traces, line(seriesName("tokens/s", s, len(ss) > 1), d.thin(s.T, s.V, 1), colorOutput))
 		}
-	} else if ss := d.series("llamacpp.generation.tokens", nil); len(ss) > 0 {
+	} else if ss := d.series(conventions.MetricLlamacppGenerationTokens, nil); len(ss) > 0 {
 		for _, s := range ss {
 			t, v := rate(s)
 			if len(t) > 0 {
 				traces = append(traces, line(seriesName("tokens/s", s, len(ss) > 1), d.thin(t, v, 1), colorOutput))
 			}
 		}
-	} else if ss := d.series("llamacpp.generation.throughput", nil); len(ss) > 0 {
+	} else if ss := d.series(conventions.MetricLlamacppGenerationThroughput, nil); len(ss) > 0 {
 		for _, s := range ss {
 			traces = append(traces, line(seriesName("tokens/s (server average)", s, len(ss) > 1), d.thin(s.T, s.V, 1), colorOutput))
 		}
@@ -51,7 +53,7 @@ func generationRate(d *Data) *Figure {
 // gpuUtilization is hw.gpu.utilization per GPU, in percent.
 func gpuUtilization(d *Data, id string) *Figure {
 	const title = "GPU utilization"
-	ss := d.series("hw.gpu.utilization", gpuSeries)
+	ss := d.series(conventions.MetricHWGPUUtilization, gpuSeries)
 	if len(ss) == 0 {
 		return emptyFig(id, title, "hw.gpu.utilization from "+needNVML)
 	}
@@ -96,7 +98,7 @@ const DerivedMeanLatency = "llt.derived.request.duration.mean"
 // gpuMemory is hw.gpu.memory.usage per GPU in MiB, with the limit dashed.
 func gpuMemory(d *Data, id string) *Figure {
 	const title = "GPU memory used"
-	ss := d.series("hw.gpu.memory.usage", nil)
+	ss := d.series(conventions.MetricHWGPUMemoryUsage, nil)
 	if len(ss) == 0 {
 		return emptyFig(id, title, "hw.gpu.memory.usage from "+needNVML)
 	}
@@ -105,7 +107,7 @@ func gpuMemory(d *Data, id string) *Figure {
 	for _, s := range ss {
 		traces = append(traces, line(seriesName("used", s, true), d.thin(s.T, s.V, mib), ""))
 	}
-	for _, s := range d.series("hw.gpu.memory.limit", nil) {
+	for _, s := range d.series(conventions.MetricHWGPUMemoryLimit, nil) {
 		tr := line(seriesName("limit", s, true), d.thin(s.T, s.V, mib), colorLimit)
 		tr["line"] = Obj{"color": colorLimit, "dash": "dash"}
 		traces = append(traces, tr)
@@ -116,9 +118,9 @@ func gpuMemory(d *Data, id string) *Figure {
 // activeSlots is llamacpp.slots.busy, with the slot count dashed and deferred requests.
 func activeSlots(d *Data) *Figure {
 	const id, title = "live-active-slots", "Active slots"
-	busy := d.series("llamacpp.slots.busy", nil)
+	busy := d.series(conventions.MetricLlamacppSlotsBusy, nil)
 	if len(busy) == 0 {
-		busy = d.series("llamacpp.requests.processing", nil)
+		busy = d.series(conventions.MetricLlamacppRequestsProcessing, nil)
 	}
 	if len(busy) == 0 {
 		return emptyFig(id, title, "llamacpp.slots.busy or llamacpp.requests.processing from "+needLlamacpp)
@@ -130,12 +132,12 @@ func activeSlots(d *Data) *Figure {
 		tr["line"] = Obj{"color": colorOutput, "shape": "hv"}
 		traces = append(traces, tr)
 	}
-	for _, s := range d.series("llamacpp.slots.total", nil) {
+	for _, s := range d.series(conventions.MetricLlamacppSlotsTotal, nil) {
 		tr := line(seriesName("slots", s, many), d.thin(s.T, s.V, 1), colorLimit)
 		tr["line"] = Obj{"color": colorLimit, "dash": "dash", "shape": "hv"}
 		traces = append(traces, tr)
 	}
-	for _, s := range d.series("llamacpp.requests.deferred", nil) {
+	for _, s := range d.series(conventions.MetricLlamacppRequestsDeferred, nil) {
 		tr := line(seriesName("deferred requests", s, many), d.thin(s.T, s.V, 1), colorError)
 		tr["line"] = Obj{"color": colorError, "shape": "hv"}
 		traces = append(traces, tr)
@@ -146,8 +148,8 @@ func activeSlots(d *Data) *Figure {
 // temperaturePower draws hw.temperature (left axis) and hw.power (right axis) per GPU.
 func temperaturePower(d *Data, id string) *Figure {
 	const title = "GPU temperature and power"
-	temps := d.series("hw.temperature", nil)
-	power := d.series("hw.power", nil)
+	temps := d.series(conventions.MetricHWTemperature, nil)
+	power := d.series(conventions.MetricHWPower, nil)
 	if len(temps) == 0 && len(power) == 0 {
 		return emptyFig(id, title, "hw.temperature and hw.power from "+needNVML)
 	}

@@ -3,6 +3,8 @@ package dashboard
 import (
 	"fmt"
 	"math"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // Overview is the metrics dashboard: request latency histogram, token usage over time, input vs
@@ -38,7 +40,7 @@ func latencyHistogram(d *Data, id string) *Figure {
 			"hovertemplate": "%{x:.0f} ms: %{y} requests<extra></extra>",
 		}}}
 	}
-	for _, h := range d.Snap.Hists["gen_ai.server.request.duration"] {
+	for _, h := range d.Snap.Hists[conventions.MetricGenAIServerRequestDuration] {
 		if h.Count == 0 || len(h.Counts) != len(h.Bounds)+1 {
 			continue
 		}
@@ -86,8 +88,8 @@ func tokenUsage(d *Data) *Figure {
 	}
 	var traces []Obj
 	for _, m := range []struct{ metric, name, color string }{
-		{"llamacpp.prompt.tokens", "prompt tokens", colorInput},
-		{"llamacpp.generation.tokens", "generated tokens", colorOutput},
+		{conventions.MetricLlamacppPromptTokens, "prompt tokens", colorInput},
+		{conventions.MetricLlamacppGenerationTokens, "generated tokens", colorOutput},
 	} {
 		ss := d.series(m.metric, nil)
 		for _, s := range ss {
@@ -184,7 +186,7 @@ func cumulativeRequests(d *Data) *Figure {
 		}
 		return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("requests"), Data: traces}
 	}
-	ss := d.series("llamacpp.gateway.requests", nil)
+	ss := d.series(conventions.MetricLlamacppGatewayRequests, nil)
 	var traces []Obj
 	for _, s := range ss {
 		name := "requests"

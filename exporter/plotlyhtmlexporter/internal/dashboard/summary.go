@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // Verdict kinds: what limits the server's throughput, as far as the telemetry tells.
@@ -39,12 +40,12 @@ const (
 
 // Metric names the unified dashboard and its summary read.
 const (
-	uSlotsBusy   = "llamacpp.slots.busy"
-	uSlotsTotal  = "llamacpp.slots.total"
-	uDeferred    = "llamacpp.requests.deferred"
-	uProcessing  = "llamacpp.requests.processing"
-	uGPUUtil     = "hw.gpu.utilization"
-	uTemperature = "hw.temperature"
+	uSlotsBusy   = conventions.MetricLlamacppSlotsBusy
+	uSlotsTotal  = conventions.MetricLlamacppSlotsTotal
+	uDeferred    = conventions.MetricLlamacppRequestsDeferred
+	uProcessing  = conventions.MetricLlamacppRequestsProcessing
+	uGPUUtil     = conventions.MetricHWGPUUtilization
+	uTemperature = conventions.MetricHWTemperature
 	uPctFmt      = "%.0f%%" // a share in percent
 )
 

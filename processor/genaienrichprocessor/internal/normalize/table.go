@@ -1,36 +1,40 @@
 package normalize
 
-import "go.opentelemetry.io/collector/pdata/pcommon"
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
+)
 
 // Target attribute names (GenAI semantic conventions v1.41 unless noted).
 const (
-	attrProviderName          = "gen_ai.provider.name"
-	attrOperationName         = "gen_ai.operation.name"
-	attrRequestModel          = "gen_ai.request.model"
-	attrResponseModel         = "gen_ai.response.model"
-	attrRequestMaxTokens      = "gen_ai.request.max_tokens"
-	attrRequestTemperature    = "gen_ai.request.temperature"
-	attrRequestTopP           = "gen_ai.request.top_p"
-	attrRequestTopK           = "gen_ai.request.top_k"
-	attrRequestFreqPenalty    = "gen_ai.request.frequency_penalty"
-	attrRequestPresPenalty    = "gen_ai.request.presence_penalty"
-	attrRequestSeed           = "gen_ai.request.seed"
-	attrRequestStopSequences  = "gen_ai.request.stop_sequences"
-	attrRequestStream         = "gen_ai.request.stream"
-	attrRequestChoiceCount    = "gen_ai.request.choice.count"
-	attrResponseFinishReasons = "gen_ai.response.finish_reasons"
-	attrResponseTTFC          = "gen_ai.response.time_to_first_chunk"
-	attrUsageInput            = "gen_ai.usage.input_tokens"
-	attrUsageOutput           = "gen_ai.usage.output_tokens"
-	attrUsageCacheRead        = "gen_ai.usage.cache_read.input_tokens"
+	attrProviderName          = conventions.AttrGenAIProviderName
+	attrOperationName         = conventions.AttrGenAIOperationName
+	attrRequestModel          = conventions.AttrGenAIRequestModel
+	attrResponseModel         = conventions.AttrGenAIResponseModel
+	attrRequestMaxTokens      = conventions.AttrGenAIRequestMaxTokens
+	attrRequestTemperature    = conventions.AttrGenAIRequestTemperature
+	attrRequestTopP           = conventions.AttrGenAIRequestTopP
+	attrRequestTopK           = conventions.AttrGenAIRequestTopK
+	attrRequestFreqPenalty    = conventions.AttrGenAIRequestFrequencyPenalty
+	attrRequestPresPenalty    = conventions.AttrGenAIRequestPresencePenalty
+	attrRequestSeed           = conventions.AttrGenAIRequestSeed
+	attrRequestStopSequences  = conventions.AttrGenAIRequestStopSequences
+	attrRequestStream         = conventions.AttrGenAIRequestStream
+	attrRequestChoiceCount    = conventions.AttrGenAIRequestChoiceCount
+	attrResponseFinishReasons = conventions.AttrGenAIResponseFinishReasons
+	attrResponseTTFC          = conventions.AttrGenAIResponseTimeToFirstChunk
+	attrUsageInput            = conventions.AttrGenAIUsageInputTokens
+	attrUsageOutput           = conventions.AttrGenAIUsageOutputTokens
+	attrUsageCacheRead        = conventions.AttrGenAIUsageCacheReadTokens
 	attrUsageCacheCreation    = "gen_ai.usage.cache_creation.input_tokens"
-	attrUsageReasoning        = "gen_ai.usage.reasoning.output_tokens"
-	attrInputMessages         = "gen_ai.input.messages"
-	attrOutputMessages        = "gen_ai.output.messages"
-	attrOutputType            = "gen_ai.output.type"
+	attrUsageReasoning        = conventions.AttrGenAIUsageReasoningTokens
+	attrInputMessages         = conventions.AttrGenAIInputMessages
+	attrOutputMessages        = conventions.AttrGenAIOutputMessages
+	attrOutputType            = conventions.AttrGenAIOutputType
 	attrEmbeddingsDimCount    = "gen_ai.embeddings.dimension.count"
 	attrToolCallArguments     = "gen_ai.tool.call.arguments"
-	attrResponseID            = "gen_ai.response.id"
+	attrResponseID            = conventions.AttrGenAIResponseID
 	attrAgentName             = "gen_ai.agent.name"
 	attrConversationID        = "gen_ai.conversation.id"
 	attrToolName              = "gen_ai.tool.name"

@@ -4,6 +4,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 )
 
@@ -11,13 +12,13 @@ import (
 // receiver reads (Settings.Energy). Not semantic conventions, except hw.id, hw.name and
 // hw.model, which name the GPUs as the nvml receiver's resources do.
 const (
-	attrGPUEnergy          = "llt.gen_ai.gpu.energy"
-	attrGPUEnergyPerOutput = "llt.gen_ai.gpu.energy_per_output_token"
-	attrGPUTime            = "llt.gen_ai.gpu.time"
-	attrGPUEnergyMethod    = "llt.gen_ai.gpu.energy.method"
-	attrHWID               = "hw.id"
-	attrHWName             = "hw.name"
-	attrHWModel            = "hw.model"
+	attrGPUEnergy          = conventions.AttrLLTGPUEnergy
+	attrGPUEnergyPerOutput = conventions.AttrLLTGPUEnergyPerOutputToken
+	attrGPUTime            = conventions.AttrLLTGPUTime
+	attrGPUEnergyMethod    = conventions.AttrLLTGPUEnergyMethod
+	attrHWID               = conventions.AttrHWID
+	attrHWName             = conventions.AttrHWName
+	attrHWModel            = conventions.AttrHWModel
 )
 
 // timeline is what the energy ledger needs of a finished request.

@@ -6,37 +6,39 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // Attribute names: GenAI semantic conventions v1.41 (docs/gen-ai/gen-ai-spans.md and
 // docs/registry/attributes/gen-ai.md), HTTP/URL/server/error conventions, and llamacpp.* for
 // what llama.cpp reports beyond them.
 const (
-	attrOperationName            = "gen_ai.operation.name"
-	attrProviderName             = "gen_ai.provider.name"
-	attrRequestModel             = "gen_ai.request.model"
-	attrRequestTemperature       = "gen_ai.request.temperature"
-	attrRequestTopP              = "gen_ai.request.top_p"
-	attrRequestTopK              = "gen_ai.request.top_k"
-	attrRequestMaxTokens         = "gen_ai.request.max_tokens"
-	attrRequestSeed              = "gen_ai.request.seed"
-	attrRequestStream            = "gen_ai.request.stream"
-	attrRequestFrequencyPenalty  = "gen_ai.request.frequency_penalty"
-	attrRequestPresencePenalty   = "gen_ai.request.presence_penalty"
-	attrRequestStopSequences     = "gen_ai.request.stop_sequences"
-	attrRequestChoiceCount       = "gen_ai.request.choice.count"
-	attrOutputType               = "gen_ai.output.type"
-	attrResponseID               = "gen_ai.response.id"
-	attrResponseModel            = "gen_ai.response.model"
-	attrResponseFinishReasons    = "gen_ai.response.finish_reasons"
-	attrResponseTimeToFirstChunk = "gen_ai.response.time_to_first_chunk"
-	attrUsageInputTokens         = "gen_ai.usage.input_tokens"
-	attrUsageOutputTokens        = "gen_ai.usage.output_tokens"
-	attrUsageCacheReadTokens     = "gen_ai.usage.cache_read.input_tokens"
-	attrUsageReasoningTokens     = "gen_ai.usage.reasoning.output_tokens"
-	attrInputMessages            = "gen_ai.input.messages"
-	attrOutputMessages           = "gen_ai.output.messages"
-	attrTokenType                = "gen_ai.token.type"
+	attrOperationName            = conventions.AttrGenAIOperationName
+	attrProviderName             = conventions.AttrGenAIProviderName
+	attrRequestModel             = conventions.AttrGenAIRequestModel
+	attrRequestTemperature       = conventions.AttrGenAIRequestTemperature
+	attrRequestTopP              = conventions.AttrGenAIRequestTopP
+	attrRequestTopK              = conventions.AttrGenAIRequestTopK
+	attrRequestMaxTokens         = conventions.AttrGenAIRequestMaxTokens
+	attrRequestSeed              = conventions.AttrGenAIRequestSeed
+	attrRequestStream            = conventions.AttrGenAIRequestStream
+	attrRequestFrequencyPenalty  = conventions.AttrGenAIRequestFrequencyPenalty
+	attrRequestPresencePenalty   = conventions.AttrGenAIRequestPresencePenalty
+	attrRequestStopSequences     = conventions.AttrGenAIRequestStopSequences
+	attrRequestChoiceCount       = conventions.AttrGenAIRequestChoiceCount
+	attrOutputType               = conventions.AttrGenAIOutputType
+	attrResponseID               = conventions.AttrGenAIResponseID
+	attrResponseModel            = conventions.AttrGenAIResponseModel
+	attrResponseFinishReasons    = conventions.AttrGenAIResponseFinishReasons
+	attrResponseTimeToFirstChunk = conventions.AttrGenAIResponseTimeToFirstChunk
+	attrUsageInputTokens         = conventions.AttrGenAIUsageInputTokens
+	attrUsageOutputTokens        = conventions.AttrGenAIUsageOutputTokens
+	attrUsageCacheReadTokens     = conventions.AttrGenAIUsageCacheReadTokens
+	attrUsageReasoningTokens     = conventions.AttrGenAIUsageReasoningTokens
+	attrInputMessages            = conventions.AttrGenAIInputMessages
+	attrOutputMessages           = conventions.AttrGenAIOutputMessages
+	attrTokenType                = conventions.AttrGenAITokenType
 	attrServerAddress            = "server.address"
 	attrServerPort               = "server.port"
 	attrErrorType                = "error.type"
@@ -47,7 +49,7 @@ const (
 	attrSystemFingerprint        = "llamacpp.system_fingerprint"
 	timingsPrefix                = "llamacpp.timings."
 
-	eventFirstToken = "first_token"
+	eventFirstToken = conventions.EventFirstToken
 	spanQueue       = "queue"
 	spanPrompt      = "prompt"
 	spanGeneration  = "generation"
