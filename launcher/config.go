@@ -55,9 +55,12 @@ type Config struct {
 	Restart RestartConfig `mapstructure:"restart"`
 	// ShutdownTimeout is how long to wait after SIGTERM before SIGKILL. Default 10s.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
-	// LogLevel is the lowest llama-server log level copied to the collector's own log:
-	// debug | info | warn | error | none. Default warn. Subscribers (the llamacpp receiver) get
-	// every line whatever this says.
+	// LogLevel is the lowest llama-server severity written to the collector's own log at that
+	// severity: debug | info | warn | error | none. Every other llama-server line is written at
+	// debug, with its severity in the "severity" field. Default none: every line at debug, so
+	// that at the collector's usual level its log carries only the launcher's own decisions
+	// (started, ready, exited, restarting). Subscribers (the llamacpp receiver, which feeds the
+	// logs pipeline) get every line whatever this says.
 	LogLevel string `mapstructure:"log_level"`
 
 	// prevent unkeyed literal initialization
@@ -125,7 +128,7 @@ func createDefaultConfig() *Config {
 		ReadyTimeout:    10 * time.Minute,
 		Restart:         RestartConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 30 * time.Second},
 		ShutdownTimeout: 10 * time.Second,
-		LogLevel:        "warn",
+		LogLevel:        "none",
 	}
 }
 

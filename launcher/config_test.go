@@ -39,6 +39,10 @@ func TestLoadConfig(t *testing.T) {
 
 	minimal := createDefaultConfig()
 	minimal.Model = "/models/tiny.gguf"
+	assert.Equal(t, "none", minimal.LogLevel, "llama-server's lines go to the collector's log at debug by default")
+	warn := createDefaultConfig()
+	warn.Model = "/models/tiny.gguf"
+	warn.LogLevel = "warn"
 	cpu := createDefaultConfig()
 	cpu.Model = "/models/tiny.gguf"
 	cpu.GPU.Devices = []int{}
@@ -50,6 +54,7 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{name: "", expected: minimal},
 		{name: "full", expected: full},
+		{name: "log_level_warn", expected: warn},
 		{name: "cpu", expected: cpu},
 		{name: "no_model", errSubstr: []string{"`model` is required"}},
 		{name: "bad_values", errSubstr: []string{

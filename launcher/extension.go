@@ -45,7 +45,8 @@ type llamaLauncher struct {
 	subsMu  sync.Mutex
 	subs    map[int]func(launcherapi.LogRecord)
 	nextSub int
-	// repeats keeps lines llama-server repeats word for word out of the collector's log.
+	// repeats keeps lines llama-server repeats word for word out of the collector's log (the
+	// lines copied at their own severity, see copyToLog).
 	repeats *repeatFilter
 	// energy splits the GPUs' energy among requests (a gateway reports them, the nvml
 	// receiver attaches the meter).

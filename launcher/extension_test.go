@@ -170,6 +170,19 @@ func TestStartReadyShutdown(t *testing.T) {
 		}
 	}
 
+	// By default (log_level none) llama-server's own lines are in the collector's log at debug
+	// only; the launcher's decisions keep their levels.
+	server := s.logs.FilterMessageSnippet("llama-server: ").All()
+	assert.NotEmpty(t, server)
+	for _, e := range server {
+		assert.Equal(t, zapcore.DebugLevel, e.Level, e.Message)
+	}
+	for _, msg := range []string{"Starting llama-server", "llama-server started", "llama-server ready"} {
+		entries := s.logs.FilterMessage(msg).All()
+		require.Len(t, entries, 1, msg)
+		assert.Equal(t, zapcore.InfoLevel, entries[0].Level, msg)
+	}
+
 	m := s.Model()
 	assert.Equal(t, "llt-tiny", m.Alias)
 	assert.Equal(t, "llama", m.Facts.Architecture)
@@ -216,7 +229,12 @@ func TestRestartAfterKill(t *testing.T) {
 	exits := s.logs.FilterMessage("llama-server exited").All()
 	require.Len(t, exits, 5)
 	assert.Equal(t, "killed by signal killed", exits[0].ContextMap()["exit"])
-	assert.Len(t, s.logs.FilterMessage("Restarting llama-server").All(), 5)
+	assert.Equal(t, zapcore.ErrorLevel, exits[0].Level)
+	restarts := s.logs.FilterMessage("Restarting llama-server").All()
+	assert.Len(t, restarts, 5)
+	for _, e := range restarts {
+		assert.Equal(t, zapcore.WarnLevel, e.Level)
+	}
 }
 
 func TestLogsAreParsedAndForwarded(t *testing.T) {
@@ -253,7 +271,10 @@ func TestLogsAreParsedAndForwarded(t *testing.T) {
 		assert.Equal(t, s.PID(), r.PID)
 		assert.NotEmpty(t, r.Stream)
 	}
-	assert.NotEmpty(t, s.logs.FilterMessageSnippet("llama-server: ").All(), "info lines copied at log_level info")
+	// Every line is in the log at debug anyway: look for the ones copied up at info.
+	assert.NotEmpty(t, s.logs.FilterMessageSnippet("llama-server: ").Filter(func(e observer.LoggedEntry) bool {
+		return e.Level == zapcore.InfoLevel
+	}).All(), "info lines copied at log_level info")
 }
 
 func TestStartErrors(t *testing.T) {

@@ -7,17 +7,18 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 	"github.com/llamatelemetry/otelcol-llt/pkg/llamalog"
 )
 
 // readLogs parses llama-server's output line by line, hands every record to the subscribers,
-// keeps the last lines for error messages, and copies lines at or above log_level to the
-// collector's log (a line repeated word for word once a minute at most, see repeatFilter).
+// keeps the last lines for error messages, and copies each line to the collector's log (see
+// copyToLog).
 func (l *llamaLauncher) readLogs(r io.Reader, stream string, pid int, tail *lineTail, wg *sync.WaitGroup) {
 	defer wg.Done()
-	minLevel := logLevel(l.cfg.LogLevel)
+	raiseFrom := logLevel(l.cfg.LogLevel)
 	_ = llamalog.Scan(r, func(rec llamalog.Record) {
 		if strings.TrimSpace(rec.Line) == "" {
 			return
@@ -29,45 +30,79 @@ func (l *llamaLauncher) readLogs(r io.Reader, stream string, pid int, tail *line
 			fn(lr)
 		}
 		l.subsMu.Unlock()
-		level := rec.Level
-		if level == llamalog.LevelUnspecified {
-			level = llamalog.LevelInfo
-		}
-		if minLevel == llamalog.LevelUnspecified || !level.AtLeast(minLevel) {
-			return
-		}
-		fields := []zap.Field{zap.Int("pid", pid)}
-		if rec.Module != "" {
-			fields = append(fields, zap.String("module", rec.Module))
-		}
-		if rec.SlotID >= 0 {
-			fields = append(fields, zap.Int("slot", rec.SlotID))
-		}
-		if rec.TaskID >= 0 {
-			fields = append(fields, zap.Int("task", rec.TaskID))
-		}
-		msg := "llama-server: " + rec.Message
-		ok, suppressed := l.repeats.allow(level.String() + "\x00" + rec.Module + "\x00" + rec.Message)
-		if !ok {
-			return
-		}
-		if suppressed > 0 {
-			fields = append(fields, zap.Int("repeated", suppressed))
-		}
-		switch level {
-		case llamalog.LevelError:
-			l.logger.Error(msg, fields...)
-		case llamalog.LevelWarn:
-			l.logger.Warn(msg, fields...)
-		case llamalog.LevelInfo:
-			l.logger.Info(msg, fields...)
-		default:
-			l.logger.Debug(msg, fields...)
-		}
+		l.copyToLog(rec, pid, raiseFrom)
 	})
 }
 
-// logLevel maps log_level to the lowest level copied; LevelUnspecified means none.
+// copyToLog writes one llama-server line to the collector's own log. A line at or above
+// log_level (raiseFrom) is written at its own severity, a line repeated word for word at most
+// once a minute (see repeatFilter). Every other line is written at debug, with its severity as
+// the "severity" field, as contrib's jmxreceiver writes its subprocess' output: the lines reach
+// the logs pipeline through the subscribers, and the collector's log at its usual level carries
+// only the launcher's own decisions. A line without a severity counts as info.
+func (l *llamaLauncher) copyToLog(rec llamalog.Record, pid int, raiseFrom llamalog.Level) {
+	level := rec.Level
+	if level == llamalog.LevelUnspecified {
+		level = llamalog.LevelInfo
+	}
+	if raiseFrom == llamalog.LevelUnspecified || !level.AtLeast(raiseFrom) {
+		// Checked first: at the collector's default level this costs no allocation per line.
+		if !l.logger.Core().Enabled(zapcore.DebugLevel) {
+			return
+		}
+		fields := serverFields(rec, pid)
+		if rec.Level != llamalog.LevelUnspecified {
+			fields = append(fields, zap.String("severity", strings.ToLower(rec.Level.String())))
+		}
+		l.logger.Debug("llama-server: "+rec.Message, fields...)
+		return
+	}
+	ok, suppressed := l.repeats.allow(level.String() + "\x00" + rec.Module + "\x00" + rec.Function + "\x00" + rec.Message)
+	if !ok {
+		return
+	}
+	fields := serverFields(rec, pid)
+	if suppressed > 0 {
+		fields = append(fields, zap.Int("repeated", suppressed))
+	}
+	l.logger.Log(zapLevel(level), "llama-server: "+rec.Message, fields...)
+}
+
+// serverFields are the fields of a copied line: the process and what llama-server's own prefix
+// said (module, function, slot, task), so that nothing of the line is lost.
+func serverFields(rec llamalog.Record, pid int) []zap.Field {
+	fields := make([]zap.Field, 0, 7)
+	fields = append(fields, zap.Int("pid", pid))
+	if rec.Module != "" {
+		fields = append(fields, zap.String("module", rec.Module))
+	}
+	if rec.Function != "" {
+		fields = append(fields, zap.String("function", rec.Function))
+	}
+	if rec.SlotID >= 0 {
+		fields = append(fields, zap.Int("slot", rec.SlotID))
+	}
+	if rec.TaskID >= 0 {
+		fields = append(fields, zap.Int("task", rec.TaskID))
+	}
+	return fields
+}
+
+// zapLevel maps a llama-server severity to the collector's.
+func zapLevel(level llamalog.Level) zapcore.Level {
+	switch level {
+	case llamalog.LevelError:
+		return zapcore.ErrorLevel
+	case llamalog.LevelWarn:
+		return zapcore.WarnLevel
+	case llamalog.LevelInfo:
+		return zapcore.InfoLevel
+	}
+	return zapcore.DebugLevel
+}
+
+// logLevel maps log_level to the lowest level copied at its own severity; LevelUnspecified
+// means none.
 func logLevel(s string) llamalog.Level {
 	switch s {
 	case "debug":

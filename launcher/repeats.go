@@ -15,10 +15,11 @@ const repeatWindow = time.Minute
 // ids) never repeat, and must not grow the map without end.
 const repeatEntriesMax = 512
 
-// repeatFilter decides which llama-server lines are copied to the collector's log: the first of
-// identical lines, then the same line again once repeatWindow has passed since it was last
-// copied, with the number of copies left out in between. The subscribers (the llamacpp
-// receiver's logs) get every line: this only spares the collector's own log.
+// repeatFilter decides which llama-server lines at or above log_level are copied to the
+// collector's log at their own severity: the first of identical lines, then the same line again
+// once repeatWindow has passed since it was last copied, with the number of copies left out in
+// between. Lines written at debug (below log_level) do not pass through it. The subscribers (the
+// llamacpp receiver's logs) get every line: this only spares the collector's own log.
 type repeatFilter struct {
 	mu     sync.Mutex
 	window time.Duration
