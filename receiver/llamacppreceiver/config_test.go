@@ -8,10 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confignet"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver/internal/gateway"
 	"github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver/internal/metadata"
 )
 
@@ -28,7 +30,7 @@ func TestLoadConfig(t *testing.T) {
 	withLauncher := createDefaultConfig().(*Config)
 	withLauncher.Launcher = &launcherID
 	gw := defaultGatewayConfig()
-	gw.Endpoint = "127.0.0.1:9091"
+	gw.NetAddr.Endpoint = "127.0.0.1:9091"
 	gw.CaptureContent = true
 	gw.MaxContentLength = 100
 	gw.MaxRequestBody = 1 << 20
@@ -56,6 +58,13 @@ func TestLoadConfig(t *testing.T) {
 		}},
 		{name: "bad_size", errs: []string{"invalid size \"lots\": want a number of bytes such as 1048576, 16MiB or 10MB"}},
 		{name: "unknown_key", errs: []string{"has invalid keys: capture_contents"}},
+		{name: "bad_transport", errs: []string{"gateway: `transport` must be tcp, tcp4, tcp6 or unix for HTTP, got \"udp\""}},
+		{name: "bad_unix", errs: []string{"gateway: `endpoint` must be the socket's path with `transport: unix`"}},
+		{name: "bad_body_limits", errs: []string{
+			"gateway: `max_request_body_size` (1024, every request) must not be below `max_request_body` (1048576, inference requests)",
+		}},
+		{name: "bad_read_header_timeout", errs: []string{"gateway: `read_header_timeout` must be positive"}},
+		{name: "unknown_metric", errs: []string{"has invalid keys: gen_ai.server.nope"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,4 +104,80 @@ func TestByteSize(t *testing.T) {
 		var b ByteSize
 		assert.Error(t, b.UnmarshalText([]byte(bad)), bad)
 	}
+}
+
+// loadCase unmarshals and validates one entry of testdata/config.yaml.
+func loadCase(t *testing.T, name string) *Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	return cfg
+}
+
+// TestGatewayServerConfig: the `gateway` section takes confighttp's server keys (squashed) beside
+// its own, and keeps the gateway's defaults for what it does not set.
+func TestGatewayServerConfig(t *testing.T) {
+	cfg := loadCase(t, "gateway_tls_auth")
+	require.True(t, cfg.Gateway.HasValue())
+	g := cfg.Gateway.Get()
+	assert.Equal(t, "0.0.0.0:8443", g.NetAddr.Endpoint)
+	require.True(t, g.TLS.HasValue())
+	assert.Equal(t, "/etc/llt/gateway.crt", g.TLS.Get().CertFile)
+	assert.Equal(t, "/etc/llt/gateway.key", g.TLS.Get().KeyFile)
+	require.True(t, g.Auth.HasValue())
+	assert.Equal(t, component.MustNewID("bearertokenauth"), g.Auth.Get().Config.AuthenticatorID)
+	require.True(t, g.CORS.HasValue())
+	assert.Equal(t, []string{"https://app.example"}, g.CORS.Get().AllowedOrigins)
+	assert.True(t, g.CaptureContent)
+	// What the section leaves out keeps the gateway's defaults, not confighttp's: no write timeout.
+	assert.Equal(t, 10*time.Second, g.ReadHeaderTimeout)
+	assert.Zero(t, g.WriteTimeout)
+	assert.Zero(t, g.ReadTimeout)
+	assert.Equal(t, ByteSize(16<<20), g.MaxRequestBody)
+	assert.Equal(t, 4096, g.MaxContentLength)
+	assert.Equal(t, "llama_cpp", g.ProviderName)
+
+	gc := g.gatewayConfig()
+	assert.Equal(t, g.ServerConfig, gc.Server)
+	assert.True(t, gc.CaptureContent)
+	assert.EqualValues(t, 16<<20, gc.MaxRequestBody)
+
+	unix := loadCase(t, "gateway_unix").Gateway.Get()
+	assert.Equal(t, confignet.TransportTypeUnix, unix.NetAddr.Transport)
+	assert.Equal(t, "/run/llt/gateway.sock", unix.NetAddr.Endpoint)
+}
+
+// TestGatewayDefaultsDefinedOnce: the `gateway` section's defaults are the gateway package's.
+func TestGatewayDefaultsDefinedOnce(t *testing.T) {
+	d := defaultGatewayConfig()
+	assert.Equal(t, gateway.NewDefaultConfig(), d.gatewayConfig())
+	assert.Equal(t, "127.0.0.1:8081", d.NetAddr.Endpoint)
+	assert.Equal(t, confignet.TransportTypeTCP, d.NetAddr.Transport)
+	assert.Zero(t, d.WriteTimeout, "confighttp's default 30s write timeout would cut streams")
+	assert.NoError(t, d.Validate())
+}
+
+// TestMetricsSwitches: `metrics::<name>::enabled` switches the gateway's histograms and its
+// counter as it does the scraped metrics.
+func TestMetricsSwitches(t *testing.T) {
+	assert.Empty(t, createDefaultConfig().(*Config).disabledGatewayMetrics(), "all on by default")
+
+	cfg := loadCase(t, "metrics_switches")
+	assert.False(t, cfg.Metrics.GenAIServerTimeToFirstToken.Enabled)
+	assert.False(t, cfg.Metrics.LlamacppGatewayRequestDuration.Enabled)
+	assert.False(t, cfg.Metrics.LlamacppGatewayRequests.Enabled)
+	assert.False(t, cfg.Metrics.LlamacppSlotBusy.Enabled)
+	assert.True(t, cfg.Metrics.GenAIServerRequestDuration.Enabled)
+	assert.True(t, cfg.Metrics.LlamacppSlotsBusy.Enabled)
+	assert.Equal(t, []string{
+		"gen_ai.server.time_to_first_token", "llamacpp.gateway.request.duration", "llamacpp.gateway.requests",
+	}, cfg.disabledGatewayMetrics())
+	mbc := cfg.metricsBuilderConfig()
+	assert.False(t, mbc.Metrics.LlamacppSlotBusy.Enabled, "the scraper gets the generated switches")
+	assert.True(t, mbc.Metrics.LlamacppSlotsBusy.Enabled)
 }

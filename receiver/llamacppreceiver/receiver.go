@@ -58,7 +58,7 @@ func (r *llamacppReceiver) Start(ctx context.Context, host component.Host) error
 	r.scraper = newScraper(r.cfg, r.set, t)
 
 	if r.cfg.Gateway.HasValue() && (r.traces != nil || r.metrics != nil) {
-		if err := r.startGateway(ctx); err != nil {
+		if err := r.startGateway(ctx, host); err != nil {
 			return err
 		}
 	}
@@ -91,8 +91,9 @@ func (r *llamacppReceiver) Start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-func (r *llamacppReceiver) startGateway(ctx context.Context) error {
-	g := r.cfg.Gateway.Get()
+func (r *llamacppReceiver) startGateway(ctx context.Context, host component.Host) error {
+	gcfg := r.cfg.Gateway.Get().gatewayConfig()
+	gcfg.DisabledMetrics = r.cfg.disabledGatewayMetrics()
 	var traces consumer.Traces
 	if r.traces != nil {
 		obs, err := newObsReport(r.set, "http")
@@ -107,18 +108,11 @@ func (r *llamacppReceiver) startGateway(ctx context.Context) error {
 		// receiver names the same launcher and attaches its meter, and does nothing before.
 		ledger = gl.EnergyLedger()
 	}
-	gw, err := gateway.New(gateway.Config{
-		Endpoint:          g.Endpoint,
-		CaptureContent:    g.CaptureContent,
-		MaxContentLength:  g.MaxContentLength,
-		MaxRequestBody:    int64(g.MaxRequestBody),
-		ProviderName:      g.ProviderName,
-		ReadHeaderTimeout: g.ReadHeaderTimeout,
-	}, gateway.Settings{
+	gw, err := gateway.New(gcfg, gateway.Settings{
 		Upstream:     r.target.baseURL,
 		Traces:       traces,
 		Resource:     r.scraper.resource,
-		Logger:       r.set.Logger,
+		Telemetry:    r.set.TelemetrySettings,
 		ScopeName:    metadata.ScopeName,
 		ScopeVersion: r.set.BuildInfo.Version,
 		Energy:       ledger,
@@ -126,7 +120,7 @@ func (r *llamacppReceiver) startGateway(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	if err := gw.Start(ctx); err != nil {
+	if err := gw.Start(ctx, host); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	r.gateway = gw

@@ -90,7 +90,7 @@ func TestGatewayAndScraperAgree(t *testing.T) {
 	cfg.Endpoint = srv.URL
 	cfg.CollectionInterval = 50 * time.Millisecond
 	gw := defaultGatewayConfig()
-	gw.Endpoint = fmt.Sprintf("127.0.0.1:%d", llamatest.FreePort(t))
+	gw.NetAddr.Endpoint = fmt.Sprintf("127.0.0.1:%d", llamatest.FreePort(t))
 	cfg.Gateway = configoptional.Some(gw)
 	require.NoError(t, cfg.Validate())
 
@@ -131,7 +131,7 @@ func TestGatewayAndScraperAgree(t *testing.T) {
 	var wantPrompt, wantGen int64
 	for i := range n {
 		body := fmt.Sprintf(`{"model":"tiny-test","messages":[{"role":"user","content":"Hello number %d"}],"max_tokens":8,"temperature":0.5}`, i)
-		resp, err := http.Post("http://"+gw.Endpoint+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		resp, err := http.Post("http://"+gw.NetAddr.Endpoint+"/v1/chat/completions", "application/json", strings.NewReader(body))
 		require.NoError(t, err)
 		raw, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()

@@ -71,7 +71,7 @@ func newScraper(cfg *Config, set receiver.Settings, t *target) *llamacppScraper 
 		set:    set,
 		target: t,
 		logger: set.Logger,
-		mb:     metadata.NewMetricsBuilder(cfg.MetricsBuilderConfig, set),
+		mb:     metadata.NewMetricsBuilder(cfg.metricsBuilderConfig(), set),
 		now:    time.Now,
 	}
 }

@@ -62,13 +62,13 @@ func benchStreamProxy(b *testing.B, gap time.Duration) {
 		}
 	}))
 	b.Cleanup(up.Close)
-	g, err := New(Config{Endpoint: "127.0.0.1:0", CaptureContent: true}, Settings{
+	g, err := New(Config{Server: listenOn("127.0.0.1:0"), CaptureContent: true}, Settings{
 		Upstream: fixedURL(up.URL), Traces: consumertest.NewNop(), ScopeName: "bench",
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := g.Start(context.Background()); err != nil {
+	if err := g.Start(context.Background(), nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = g.Shutdown(context.Background()) })

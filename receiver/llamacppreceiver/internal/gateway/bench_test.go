@@ -50,7 +50,7 @@ func newBenchClient() *http.Client {
 // startBenchGateway puts a gateway (spans built and handed to a no-op consumer, metrics kept)
 // in front of upstream.
 func startBenchGateway(b *testing.B, upstream string) string {
-	g, err := New(Config{Endpoint: "127.0.0.1:0"}, Settings{
+	g, err := New(Config{Server: listenOn("127.0.0.1:0")}, Settings{
 		Upstream:  fixedURL(upstream),
 		Traces:    consumertest.NewNop(),
 		ScopeName: "bench",
@@ -58,7 +58,7 @@ func startBenchGateway(b *testing.B, upstream string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := g.Start(context.Background()); err != nil {
+	if err := g.Start(context.Background(), nil); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = g.Shutdown(context.Background()) })

@@ -54,5 +54,14 @@
 // AppendMetrics appends cumulative histograms (gen_ai.server.request.duration,
 // gen_ai.server.time_to_first_token, gen_ai.server.time_per_output_token,
 // gen_ai.client.token.usage, and llamacpp.gateway.request.duration with buckets from 0.5 ms for
-// fast GPUs) and the llamacpp.gateway.requests counter, aggregated since Start.
+// fast GPUs) and the llamacpp.gateway.requests counter, aggregated since Start. A metric named
+// in Config.DisabledMetrics is not aggregated at all.
+//
+// # The listener
+//
+// Start serves the handler through confighttp.ServerConfig (Config.Server): TLS, an
+// authenticator extension (a refused request is answered 401 in the OpenAI error shape and
+// never reaches the handler: no span), CORS, decompression of request bodies and the server's
+// own body limit come from there. NewDefaultConfig keeps confighttp's defaults except its write
+// timeout, which would cut long streamed answers.
 package gateway // import "github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver/internal/gateway"

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 )
@@ -79,13 +78,13 @@ func startEnergyGateway(t *testing.T, up string, ledger launcherapi.EnergyLedger
 	sink := new(consumertest.TracesSink)
 	res := pcommon.NewResource()
 	res.Attributes().PutStr("service.name", "gateway-test")
-	g, err := New(Config{Endpoint: "127.0.0.1:0"}, Settings{
-		Upstream: fixedURL(up), Traces: sink, Logger: zaptest.NewLogger(t),
+	g, err := New(Config{Server: listenOn("127.0.0.1:0")}, Settings{
+		Upstream: fixedURL(up), Traces: sink, Telemetry: testTelemetry(t),
 		Resource: func() pcommon.Resource { return res }, Energy: ledger,
 		ScopeName: "llamacppreceiver/gateway", ScopeVersion: "test",
 	})
 	require.NoError(t, err)
-	require.NoError(t, g.Start(context.Background()))
+	require.NoError(t, g.Start(context.Background(), nil))
 	t.Cleanup(func() { assert.NoError(t, g.Shutdown(context.Background())) })
 	return &testGateway{Gateway: g, sink: sink, url: "http://" + g.Addr()}
 }

@@ -5,34 +5,57 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/confignet"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	noopmetric "go.opentelemetry.io/otel/metric/noop"
+	nooptrace "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 )
 
-// Defaults applied by New to zero fields of Config.
+// Defaults: NewDefaultConfig returns them all, and New applies those marked so to zero fields
+// of Config. The receiver's `gateway` section starts from NewDefaultConfig, so each default is
+// defined here only.
 const (
-	DefaultProviderName      = "llama_cpp"
-	DefaultMaxRequestBody    = 16 << 20
+	// DefaultEndpoint is where the gateway listens: llama-server's usual port 8080 plus one, on
+	// loopback only.
+	DefaultEndpoint = "127.0.0.1:8081"
+	// DefaultMaxContentLength is how many bytes of each captured content attribute are kept.
+	DefaultMaxContentLength = 4096
+	// DefaultProviderName is gen_ai.provider.name (also applied by New to "").
+	DefaultProviderName = "llama_cpp"
+	// DefaultMaxRequestBody is the largest inference request body (also applied by New to 0).
+	DefaultMaxRequestBody = 16 << 20
+	// DefaultReadHeaderTimeout bounds reading a request's headers (also applied by New to 0).
 	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultIdleTimeout closes a kept-alive client connection idle for this long.
+	DefaultIdleTimeout = 2 * time.Minute
 )
 
 // Config configures the gateway. It mirrors the receiver's `gateway` YAML section.
 type Config struct {
-	// Endpoint is the address Start listens on, e.g. 127.0.0.1:8081; port 0 picks a free one
-	// (see Addr). Required by Start only.
-	Endpoint string
+	// Server is where and how Start listens: its endpoint (port 0 picks a free one, see Addr),
+	// TLS, an authenticator extension, CORS, response headers, limits and timeouts, applied by
+	// confighttp.ServerConfig.ToListener and ToServer. A zero Transport means tcp, a zero
+	// ReadHeaderTimeout DefaultReadHeaderTimeout, and a zero MaxRequestBodySize (the limit of
+	// every request, pass-through ones included) MaxRequestBody. Keep ReadTimeout and
+	// WriteTimeout at 0 (NewDefaultConfig does, unlike confighttp.NewDefaultServerConfig): a
+	// generation can take minutes, and a write timeout cuts a streamed answer at that age.
+	// Required by Start only.
+	Server confighttp.ServerConfig
 	// CaptureContent records prompts and answers as gen_ai.input.messages and
 	// gen_ai.output.messages. Default false: without it no request or response text is kept.
 	CaptureContent bool
@@ -44,9 +67,31 @@ type Config struct {
 	MaxRequestBody int64
 	// ProviderName is gen_ai.provider.name; "" means DefaultProviderName (llama_cpp).
 	ProviderName string
-	// ReadHeaderTimeout bounds reading a request's headers; 0 means DefaultReadHeaderTimeout.
-	// Bodies and answers are not bounded: a generation can take minutes.
-	ReadHeaderTimeout time.Duration
+	// DisabledMetrics names metrics (the Metric* constants) that are neither aggregated nor
+	// appended by AppendMetrics; nil: all six are on.
+	DisabledMetrics []string
+}
+
+// NewDefaultConfig returns the gateway's defaults: a plain-HTTP listener on DefaultEndpoint
+// with confighttp's server defaults less its 30 s write timeout, headers read within
+// DefaultReadHeaderTimeout, kept-alive connections closed after DefaultIdleTimeout idle, and
+// DefaultMaxContentLength, DefaultMaxRequestBody and DefaultProviderName.
+func NewDefaultConfig() Config {
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = DefaultEndpoint
+	server.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	// Bodies and answers are not bounded in time: a generation can take minutes.
+	server.ReadTimeout = 0
+	server.WriteTimeout = 0
+	keepalive := confighttp.NewDefaultKeepaliveServerConfig()
+	keepalive.IdleTimeout = DefaultIdleTimeout
+	server.Keepalive = configoptional.Some(keepalive)
+	return Config{
+		Server:           server,
+		MaxContentLength: DefaultMaxContentLength,
+		MaxRequestBody:   DefaultMaxRequestBody,
+		ProviderName:     DefaultProviderName,
+	}
 }
 
 // Settings are the gateway's collaborators, set in code.
@@ -61,8 +106,10 @@ type Settings struct {
 	// Resource returns the resource of each batch of spans (called from the gateway's background
 	// goroutine, so it must be safe for concurrent use); nil means an empty resource.
 	Resource func() pcommon.Resource
-	// Logger logs lifecycle events and rate-limited problems; nil means no logging.
-	Logger *zap.Logger
+	// Telemetry is the collector's own telemetry: its Logger logs lifecycle events and
+	// rate-limited problems, and its TracerProvider and MeterProvider instrument the listener
+	// (confighttp's otelhttp handler). Nil fields mean no-op ones.
+	Telemetry component.TelemetrySettings
 	// ScopeName and ScopeVersion name the instrumentation scope of the spans.
 	ScopeName, ScopeVersion string
 	// Energy is the launcher's ledger of GPU energy: every inference request is reported to
@@ -100,8 +147,8 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 		return nil, fmt.Errorf("max request body must not be negative, got %d", cfg.MaxRequestBody)
 	case cfg.MaxContentLength < 0:
 		return nil, fmt.Errorf("max content length must not be negative, got %d", cfg.MaxContentLength)
-	case cfg.ReadHeaderTimeout < 0:
-		return nil, fmt.Errorf("read header timeout must not be negative, got %v", cfg.ReadHeaderTimeout)
+	case cfg.Server.ReadHeaderTimeout < 0:
+		return nil, fmt.Errorf("read header timeout must not be negative, got %v", cfg.Server.ReadHeaderTimeout)
 	}
 	if cfg.MaxRequestBody == 0 {
 		cfg.MaxRequestBody = DefaultMaxRequestBody
@@ -109,13 +156,30 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 	if cfg.ProviderName == "" {
 		cfg.ProviderName = DefaultProviderName
 	}
-	if cfg.ReadHeaderTimeout == 0 {
-		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	if cfg.Server.ReadHeaderTimeout == 0 {
+		cfg.Server.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
-	if set.Logger == nil {
-		set.Logger = zap.NewNop()
+	if cfg.Server.NetAddr.Transport == "" {
+		cfg.Server.NetAddr.Transport = confignet.TransportTypeTCP
 	}
-	g := &Gateway{cfg: cfg, set: set, logger: set.Logger, metrics: newMetricsAggregator()}
+	switch {
+	case cfg.Server.MaxRequestBodySize == 0:
+		cfg.Server.MaxRequestBodySize = cfg.MaxRequestBody
+	case cfg.Server.MaxRequestBodySize < cfg.MaxRequestBody:
+		// The server's limit would answer 413 first, with a message that names the wrong size.
+		return nil, fmt.Errorf("the server's max request body size (%d) must not be below the max request body (%d)",
+			cfg.Server.MaxRequestBodySize, cfg.MaxRequestBody)
+	}
+	if set.Telemetry.Logger == nil {
+		set.Telemetry.Logger = zap.NewNop()
+	}
+	if set.Telemetry.TracerProvider == nil {
+		set.Telemetry.TracerProvider = nooptrace.NewTracerProvider()
+	}
+	if set.Telemetry.MeterProvider == nil {
+		set.Telemetry.MeterProvider = noopmetric.NewMeterProvider()
+	}
+	g := &Gateway{cfg: cfg, set: set, logger: set.Telemetry.Logger, metrics: newMetricsAggregator(cfg.DisabledMetrics...)}
 	g.startNS.Store(time.Now().UnixNano())
 	g.tr = newTransport()
 	g.proxy = &httputil.ReverseProxy{
@@ -131,9 +195,10 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 	return g, nil
 }
 
-// Start listens on Config.Endpoint (a busy port is an error at once) and serves in a
-// goroutine. The cumulative metrics start now.
-func (g *Gateway) Start(_ context.Context) error {
+// Start listens on Config.Server (a busy port is an error at once) and serves in a goroutine,
+// through confighttp: TLS, the authenticator and the other server settings apply there, with
+// host's extensions (nil: none). The cumulative metrics start now.
+func (g *Gateway) Start(ctx context.Context, host component.Host) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -142,21 +207,29 @@ func (g *Gateway) Start(_ context.Context) error {
 	if g.server != nil {
 		return errors.New("gateway already started")
 	}
-	if g.cfg.Endpoint == "" {
+	sc := g.cfg.Server // ToServer fills in its defaults: keep Config as given
+	if sc.NetAddr.Endpoint == "" {
 		return errors.New("gateway endpoint is empty")
 	}
-	ln, err := net.Listen("tcp", g.cfg.Endpoint)
+	var extensions map[component.ID]component.Component
+	if host != nil {
+		extensions = host.GetExtensions()
+	}
+	// Build the server first: a missing authenticator then fails before a port is taken.
+	srv, err := sc.ToServer(ctx, extensions, g.set.Telemetry, g.handler, confighttp.WithErrorHandler(writeServerError))
 	if err != nil {
-		return fmt.Errorf("gateway listen on %s: %w", g.cfg.Endpoint, err)
+		return fmt.Errorf("gateway server: %w", err)
+	}
+	// net/http's own messages (a client that went away, a malformed request, a failed TLS
+	// handshake) are per-request events, not lifecycle ones: debug level, not ToServer's error.
+	srv.ErrorLog = g.stdLog()
+	ln, err := sc.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("gateway listen on %s: %w", sc.NetAddr.Endpoint, err)
 	}
 	g.startNS.Store(time.Now().UnixNano())
 	g.pipe.start()
-	g.server = &http.Server{
-		Handler:           g.handler,
-		ReadHeaderTimeout: g.cfg.ReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          g.stdLog(),
-	}
+	g.server = srv
 	g.addr = ln.Addr().String()
 	g.serveDone = make(chan struct{})
 	go func(srv *http.Server, done chan struct{}) {
@@ -165,7 +238,7 @@ func (g *Gateway) Start(_ context.Context) error {
 			g.logger.Error("gateway stopped serving", zap.Error(err))
 		}
 	}(g.server, g.serveDone)
-	g.logger.Info("gateway listening", zap.String("endpoint", g.addr))
+	g.logger.Info("gateway listening", zap.String("endpoint", g.addr), zap.Bool("tls", sc.TLS.HasValue()))
 	return nil
 }
 

@@ -693,17 +693,17 @@ func TestPhasesClippedAtRequestStart(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
-	g, err := New(Config{Endpoint: "127.0.0.1:0"}, Settings{})
+	g, err := New(Config{Server: listenOn("127.0.0.1:0")}, Settings{})
 	require.NoError(t, err)
 	require.NoError(t, g.Shutdown(context.Background()), "shutdown without start")
 	require.NoError(t, g.Shutdown(context.Background()), "twice")
 
-	g1, err := New(Config{Endpoint: "127.0.0.1:0"}, Settings{})
+	g1, err := New(Config{Server: listenOn("127.0.0.1:0")}, Settings{})
 	require.NoError(t, err)
-	require.NoError(t, g1.Start(context.Background()))
-	g2, err := New(Config{Endpoint: g1.Addr()}, Settings{})
+	require.NoError(t, g1.Start(context.Background(), nil))
+	g2, err := New(Config{Server: listenOn(g1.Addr())}, Settings{})
 	require.NoError(t, err)
-	assert.ErrorContains(t, g2.Start(context.Background()), "address already in use", "a busy port fails at once")
+	assert.ErrorContains(t, g2.Start(context.Background(), nil), "address already in use", "a busy port fails at once")
 	require.NoError(t, g2.Shutdown(context.Background()))
 	require.NoError(t, g1.Shutdown(context.Background()))
 	require.NoError(t, g1.Shutdown(context.Background()))

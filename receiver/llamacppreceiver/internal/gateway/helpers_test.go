@@ -15,6 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -117,8 +120,8 @@ type testGateway struct {
 func startGateway(t testing.TB, cfg Config, upstreamURL func() string) *testGateway {
 	t.Helper()
 	sink := new(consumertest.TracesSink)
-	if cfg.Endpoint == "" {
-		cfg.Endpoint = "127.0.0.1:0"
+	if cfg.Server.NetAddr.Endpoint == "" {
+		cfg.Server.NetAddr.Endpoint = "127.0.0.1:0"
 	}
 	res := pcommon.NewResource()
 	res.Attributes().PutStr("service.name", "gateway-test")
@@ -126,14 +129,28 @@ func startGateway(t testing.TB, cfg Config, upstreamURL func() string) *testGate
 		Upstream:     upstreamURL,
 		Traces:       sink,
 		Resource:     func() pcommon.Resource { return res },
-		Logger:       zaptest.NewLogger(t),
+		Telemetry:    testTelemetry(t),
 		ScopeName:    "llamacppreceiver/gateway",
 		ScopeVersion: "test",
 	})
 	require.NoError(t, err)
-	require.NoError(t, g.Start(context.Background()))
+	require.NoError(t, g.Start(context.Background(), nil))
 	t.Cleanup(func() { assert.NoError(t, g.Shutdown(context.Background())) })
 	return &testGateway{Gateway: g, sink: sink, url: "http://" + g.Addr()}
+}
+
+// listenOn is a server config for a plain-HTTP listener on endpoint.
+func listenOn(endpoint string) confighttp.ServerConfig {
+	var sc confighttp.ServerConfig
+	sc.NetAddr.Endpoint = endpoint
+	return sc
+}
+
+// testTelemetry is no-op telemetry that logs to t.
+func testTelemetry(t testing.TB) component.TelemetrySettings {
+	set := componenttest.NewNopTelemetrySettings()
+	set.Logger = zaptest.NewLogger(t)
+	return set
 }
 
 func fixedURL(u string) func() string { return func() string { return u } }

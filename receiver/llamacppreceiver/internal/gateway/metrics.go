@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // Explicit bucket boundaries. The gen_ai.* ones are those the GenAI semantic conventions v1.41
@@ -20,16 +23,17 @@ var (
 	fineDurationBounds       = []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60}
 )
 
-// Metric names.
+// Metric names, as Config.DisabledMetrics takes them.
 const (
-	metricRequestDuration        = "gen_ai.server.request.duration"
-	metricTimeToFirstToken       = "gen_ai.server.time_to_first_token"
-	metricTimePerOutputToken     = "gen_ai.server.time_per_output_token"
-	metricTokenUsage             = "gen_ai.client.token.usage"
-	metricGatewayDuration        = "llamacpp.gateway.request.duration"
-	metricGatewayRequests        = "llamacpp.gateway.requests"
-	outcomeSuccess, outcomeError = "success", "error"
+	MetricRequestDuration    = conventions.MetricGenAIServerRequestDuration
+	MetricTimeToFirstToken   = conventions.MetricGenAIServerTimeToFirstToken
+	MetricTimePerOutputToken = conventions.MetricGenAIServerTimePerOutputToken
+	MetricTokenUsage         = conventions.MetricGenAIClientTokenUsage
+	MetricGatewayDuration    = conventions.MetricLlamacppGatewayDuration
+	MetricGatewayRequests    = conventions.MetricLlamacppGatewayRequests
 )
+
+const outcomeSuccess, outcomeError = "success", "error"
 
 // maxSeries bounds the attribute sets of one metric. Request models come from clients, so
 // their number is not bounded otherwise; past the cap, observations go to one overflow series
@@ -106,7 +110,7 @@ func newHistogram[K comparable](name, unit, desc string, bounds []float64, overf
 }
 
 func (h *histogram[K]) record(k K, v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if h == nil || math.IsNaN(v) || math.IsInf(v, 0) { // nil: the metric is disabled
 		return
 	}
 	p := h.points[k]
@@ -128,7 +132,7 @@ func (h *histogram[K]) record(k K, v float64) {
 }
 
 func (h *histogram[K]) appendTo(dest pmetric.MetricSlice, start, now pcommon.Timestamp, attrs func(K, pcommon.Map)) {
-	if len(h.order) == 0 {
+	if h == nil || len(h.order) == 0 {
 		return
 	}
 	m := dest.AppendEmpty()
@@ -154,7 +158,8 @@ func (h *histogram[K]) appendTo(dest pmetric.MetricSlice, start, now pcommon.Tim
 	}
 }
 
-// metricsAggregator holds the gateway's cumulative metrics. Safe for concurrent use.
+// metricsAggregator holds the gateway's cumulative metrics. Safe for concurrent use. A
+// disabled histogram is nil, and disabled requests stays nil: neither records nor appends.
 type metricsAggregator struct {
 	mu            sync.Mutex
 	duration      *histogram[genAIAttrs]
@@ -166,20 +171,34 @@ type metricsAggregator struct {
 	requestsOrder []requestAttrs
 }
 
-func newMetricsAggregator() *metricsAggregator {
-	return &metricsAggregator{
-		duration: newHistogram[genAIAttrs](metricRequestDuration, "s",
-			"Generative AI server request duration such as time-to-last byte or last output token.", requestDurationBounds, genAIOverflow),
-		fineDuration: newHistogram[genAIAttrs](metricGatewayDuration, "s",
-			"Request duration seen by the llamacpp gateway, with buckets from 0.5 ms.", fineDurationBounds, genAIOverflow),
-		ttft: newHistogram[genAIAttrs](metricTimeToFirstToken, "s",
-			"Time to generate first token for successful responses.", timeToFirstTokenBounds, genAIOverflow),
-		tpot: newHistogram[genAIAttrs](metricTimePerOutputToken, "s",
-			"Time per output token generated after the first token for successful responses.", timePerOutputTokenBounds, genAIOverflow),
-		tokens: newHistogram[tokenAttrs](metricTokenUsage, "{token}",
-			"Number of input and output tokens used.", tokenUsageBounds, tokenAttrs{genAIAttrs: genAIOverflow}),
-		requests: map[requestAttrs]int64{},
+// newMetricsAggregator returns an aggregator of the metrics not named in disabled.
+func newMetricsAggregator(disabled ...string) *metricsAggregator {
+	on := func(name string) bool { return !slices.Contains(disabled, name) }
+	m := &metricsAggregator{}
+	if on(MetricRequestDuration) {
+		m.duration = newHistogram[genAIAttrs](MetricRequestDuration, "s",
+			"Generative AI server request duration such as time-to-last byte or last output token.", requestDurationBounds, genAIOverflow)
 	}
+	if on(MetricGatewayDuration) {
+		m.fineDuration = newHistogram[genAIAttrs](MetricGatewayDuration, "s",
+			"Request duration seen by the llamacpp gateway, with buckets from 0.5 ms.", fineDurationBounds, genAIOverflow)
+	}
+	if on(MetricTimeToFirstToken) {
+		m.ttft = newHistogram[genAIAttrs](MetricTimeToFirstToken, "s",
+			"Time to generate first token for successful responses.", timeToFirstTokenBounds, genAIOverflow)
+	}
+	if on(MetricTimePerOutputToken) {
+		m.tpot = newHistogram[genAIAttrs](MetricTimePerOutputToken, "s",
+			"Time per output token generated after the first token for successful responses.", timePerOutputTokenBounds, genAIOverflow)
+	}
+	if on(MetricTokenUsage) {
+		m.tokens = newHistogram[tokenAttrs](MetricTokenUsage, "{token}",
+			"Number of input and output tokens used.", tokenUsageBounds, tokenAttrs{genAIAttrs: genAIOverflow})
+	}
+	if on(MetricGatewayRequests) {
+		m.requests = map[requestAttrs]int64{}
+	}
+	return m
 }
 
 // observation is one finished request, as the metrics see it.
@@ -214,6 +233,9 @@ func (m *metricsAggregator) record(o *observation) {
 			m.tokens.record(tokenAttrs{o.attrs, "output"}, float64(o.tokens.output))
 		}
 	}
+	if m.requests == nil {
+		return
+	}
 	k := requestAttrs{outcome: outcome, operation: o.attrs.operation}
 	if _, ok := m.requests[k]; !ok {
 		m.requestsOrder = append(m.requestsOrder, k)
@@ -239,7 +261,7 @@ func (m *metricsAggregator) appendTo(dest pmetric.MetricSlice, start, now pcommo
 		return
 	}
 	metric := dest.AppendEmpty()
-	metric.SetName(metricGatewayRequests)
+	metric.SetName(MetricGatewayRequests)
 	metric.SetUnit("{request}")
 	metric.SetDescription("Inference requests handled by the llamacpp gateway, by outcome.")
 	sum := metric.SetEmptySum()

@@ -141,12 +141,12 @@ func TestMetricsAfterKnownRequests(t *testing.T) {
 
 func TestMetricsWithoutTraces(t *testing.T) {
 	up := newFakeUpstream(t, jsonAnswer(200, fixture(t, "b11669/v1-embeddings.json")))
-	g, err := New(Config{Endpoint: "127.0.0.1:0"}, Settings{Upstream: fixedURL(up.URL)})
+	g, err := New(Config{Server: listenOn("127.0.0.1:0")}, Settings{Upstream: fixedURL(up.URL)})
 	require.NoError(t, err)
 	ms := pmetric.NewMetricSlice()
 	g.AppendMetrics(ms, 0)
 	assert.Equal(t, 0, ms.Len(), "nothing before the first request")
-	require.NoError(t, g.Start(context.Background()))
+	require.NoError(t, g.Start(context.Background(), nil))
 	for i := 0; i < 3; i++ {
 		post(t, "http://"+g.Addr()+"/v1/embeddings", `{"input":"x"}`)
 	}
@@ -185,4 +185,51 @@ func TestMetricSeriesCapped(t *testing.T) {
 	last := d.Histogram().DataPoints().At(maxSeries)
 	assert.Equal(t, map[string]any{"otel.metric.overflow": true}, last.Attributes().AsRaw())
 	assert.Equal(t, uint64(5), last.Count())
+}
+
+// TestDisabledMetricsNotEmitted: each metric named in DisabledMetrics is left out of
+// AppendMetrics (and not aggregated), the others are unchanged.
+func TestDisabledMetricsNotEmitted(t *testing.T) {
+	all := []string{
+		MetricRequestDuration, MetricTimeToFirstToken, MetricTimePerOutputToken,
+		MetricTokenUsage, MetricGatewayDuration, MetricGatewayRequests,
+	}
+	up := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		sseAnswer(fixture(t, "b11669/chat-completion-stream.sse"), 0)(w, r)
+	})
+	req := `{"model":"tiny-test","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	emitted := func(t *testing.T, disabled ...string) []string {
+		gw := startGateway(t, Config{DisabledMetrics: disabled}, fixedURL(up.URL))
+		post(t, gw.url+"/v1/chat/completions", req)
+		waitServerSpans(t, gw.sink, 1)
+		ms := pmetric.NewMetricSlice()
+		gw.AppendMetrics(ms, pcommon.NewTimestampFromTime(time.Now()))
+		var names []string
+		for i := 0; i < ms.Len(); i++ {
+			names = append(names, ms.At(i).Name())
+		}
+		return names
+	}
+	require.ElementsMatch(t, all, emitted(t), "a streamed answer with usage feeds all six")
+	for _, off := range all {
+		t.Run(off, func(t *testing.T) {
+			var want []string
+			for _, n := range all {
+				if n != off {
+					want = append(want, n)
+				}
+			}
+			assert.ElementsMatch(t, want, emitted(t, off))
+		})
+	}
+	t.Run("all", func(t *testing.T) {
+		assert.Empty(t, emitted(t, all...))
+	})
+	t.Run("aggregator", func(t *testing.T) {
+		m := newMetricsAggregator(MetricTokenUsage, MetricGatewayRequests)
+		m.record(&observation{attrs: genAIAttrs{operation: "chat"}, duration: 0.1, tokens: tokenCounts{hasInput: true, input: 3}})
+		assert.Nil(t, m.tokens, "a disabled histogram holds nothing")
+		assert.Empty(t, m.requests)
+		assert.Equal(t, uint64(1), m.duration.points[genAIAttrs{operation: "chat"}].count)
+	})
 }

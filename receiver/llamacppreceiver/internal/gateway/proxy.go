@@ -245,7 +245,9 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 // readBody reads an inference request body, up to limit bytes; tooLarge reports that there
-// was more. It reads to EOF, which also lets the server notice a client that goes away later.
+// was more, or that the server's own limit (confighttp's max_request_body_size, an
+// http.MaxBytesReader) was reached first. It reads to EOF, which also lets the server notice a
+// client that goes away later.
 func readBody(r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, false, nil
@@ -269,6 +271,9 @@ func readBody(r *http.Request, limit int64) (body []byte, tooLarge bool, err err
 		}
 		if err == io.EOF {
 			return buf, false, nil
+		}
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return nil, true, nil
 		}
 		if err != nil {
 			return nil, false, err
@@ -294,6 +299,18 @@ func writeJSONError(w http.ResponseWriter, status int, typ, msg string) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// writeServerError is confighttp's error handler for the gateway's server (ToServer's
+// WithErrorHandler): a request the authenticator refused (401) or whose body could not be
+// decompressed (400) is answered in the same OpenAI-style shape as llama-server's own errors,
+// which the SDKs parse.
+func writeServerError(w http.ResponseWriter, _ *http.Request, msg string, status int) {
+	typ := "invalid_request_error"
+	if status == http.StatusUnauthorized {
+		typ = "authentication_error"
+	}
+	writeJSONError(w, status, typ, msg)
 }
 
 func isTimeout(err error) bool {

@@ -49,6 +49,55 @@ func (ms *LlamacppDecodeCallsMetricConfig) Unmarshal(parser *confmap.Conf) error
 	return nil
 }
 
+// LlamacppGatewayRequestsMetricAttributeKey specifies the key of an attribute for the llamacpp.gateway.requests metric.
+type LlamacppGatewayRequestsMetricAttributeKey string
+
+const (
+	LlamacppGatewayRequestsMetricAttributeKeyOutcome            LlamacppGatewayRequestsMetricAttributeKey = "outcome"
+	LlamacppGatewayRequestsMetricAttributeKeyGenAiOperationName LlamacppGatewayRequestsMetricAttributeKey = "gen_ai.operation.name"
+)
+
+// LlamacppGatewayRequestsMetricConfig provides config for the llamacpp.gateway.requests metric.
+type LlamacppGatewayRequestsMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                      `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []LlamacppGatewayRequestsMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *LlamacppGatewayRequestsMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *LlamacppGatewayRequestsMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case LlamacppGatewayRequestsMetricAttributeKeyOutcome, LlamacppGatewayRequestsMetricAttributeKeyGenAiOperationName:
+		default:
+			return fmt.Errorf("metric llamacpp.gateway.requests doesn't have an attribute %v, valid attributes: [outcome, gen_ai.operation.name]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // LlamacppGenerationDurationMetricConfig provides config for the llamacpp.generation.duration metric.
 type LlamacppGenerationDurationMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -915,6 +964,7 @@ func (ms *LlamacppUnknownMetricConfig) Validate() error {
 type MetricsConfig struct {
 	LlamacppBatchBusySlots                   LlamacppBatchBusySlotsMetricConfig                   `mapstructure:"llamacpp.batch.busy_slots"`
 	LlamacppDecodeCalls                      LlamacppDecodeCallsMetricConfig                      `mapstructure:"llamacpp.decode.calls"`
+	LlamacppGatewayRequests                  LlamacppGatewayRequestsMetricConfig                  `mapstructure:"llamacpp.gateway.requests"`
 	LlamacppGenerationDuration               LlamacppGenerationDurationMetricConfig               `mapstructure:"llamacpp.generation.duration"`
 	LlamacppGenerationThroughput             LlamacppGenerationThroughputMetricConfig             `mapstructure:"llamacpp.generation.throughput"`
 	LlamacppGenerationTokens                 LlamacppGenerationTokensMetricConfig                 `mapstructure:"llamacpp.generation.tokens"`
@@ -953,6 +1003,11 @@ func DefaultMetricsConfig() MetricsConfig {
 		},
 		LlamacppDecodeCalls: LlamacppDecodeCallsMetricConfig{
 			Enabled: true,
+		},
+		LlamacppGatewayRequests: LlamacppGatewayRequestsMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategySum,
+			EnabledAttributes:   []LlamacppGatewayRequestsMetricAttributeKey{LlamacppGatewayRequestsMetricAttributeKeyOutcome, LlamacppGatewayRequestsMetricAttributeKeyGenAiOperationName},
 		},
 		LlamacppGenerationDuration: LlamacppGenerationDurationMetricConfig{
 			Enabled: true,

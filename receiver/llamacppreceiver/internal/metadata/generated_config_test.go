@@ -32,6 +32,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					LlamacppDecodeCalls: LlamacppDecodeCallsMetricConfig{
 						Enabled: true,
 					},
+					LlamacppGatewayRequests: LlamacppGatewayRequestsMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []LlamacppGatewayRequestsMetricAttributeKey{LlamacppGatewayRequestsMetricAttributeKeyOutcome, LlamacppGatewayRequestsMetricAttributeKeyGenAiOperationName},
+					},
 					LlamacppGenerationDuration: LlamacppGenerationDurationMetricConfig{
 						Enabled: true,
 					},
@@ -170,6 +175,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					LlamacppDecodeCalls: LlamacppDecodeCallsMetricConfig{
 						Enabled: false,
 					},
+					LlamacppGatewayRequests: LlamacppGatewayRequestsMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategySum,
+						EnabledAttributes:   []LlamacppGatewayRequestsMetricAttributeKey{LlamacppGatewayRequestsMetricAttributeKeyOutcome, LlamacppGatewayRequestsMetricAttributeKeyGenAiOperationName},
+					},
 					LlamacppGenerationDuration: LlamacppGenerationDurationMetricConfig{
 						Enabled: false,
 					},
@@ -302,10 +312,22 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LlamacppBatchBusySlotsMetricConfig{}, LlamacppDecodeCallsMetricConfig{}, LlamacppGenerationDurationMetricConfig{}, LlamacppGenerationThroughputMetricConfig{}, LlamacppGenerationTokensMetricConfig{}, LlamacppGenerationWindowThroughputMetricConfig{}, LlamacppKvCacheTokensMetricConfig{}, LlamacppKvCacheUsageMetricConfig{}, LlamacppPromptDurationMetricConfig{}, LlamacppPromptThroughputMetricConfig{}, LlamacppPromptTokensMetricConfig{}, LlamacppPromptTokensCachedMetricConfig{}, LlamacppPromptWindowThroughputMetricConfig{}, LlamacppRequestsDeferredMetricConfig{}, LlamacppRequestsProcessingMetricConfig{}, LlamacppServerUpMetricConfig{}, LlamacppSlotBusyMetricConfig{}, LlamacppSlotContextSizeMetricConfig{}, LlamacppSlotPromptTokensMetricConfig{}, LlamacppSlotPromptTokensCachedMetricConfig{}, LlamacppSlotPromptTokensProcessedMetricConfig{}, LlamacppSlotTokensDecodedMetricConfig{}, LlamacppSlotTokensRemainingMetricConfig{}, LlamacppSlotsBusyMetricConfig{}, LlamacppSlotsTotalMetricConfig{}, LlamacppSpecDecodeAcceptedTokensMetricConfig{}, LlamacppSpecDecodeDraftTokensMetricConfig{}, LlamacppSpecDecodeDraftsMetricConfig{}, LlamacppSpecDecodePositionAcceptedTokensMetricConfig{}, LlamacppTokensMaxMetricConfig{}, LlamacppUnknownMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LlamacppBatchBusySlotsMetricConfig{}, LlamacppDecodeCallsMetricConfig{}, LlamacppGatewayRequestsMetricConfig{}, LlamacppGenerationDurationMetricConfig{}, LlamacppGenerationThroughputMetricConfig{}, LlamacppGenerationTokensMetricConfig{}, LlamacppGenerationWindowThroughputMetricConfig{}, LlamacppKvCacheTokensMetricConfig{}, LlamacppKvCacheUsageMetricConfig{}, LlamacppPromptDurationMetricConfig{}, LlamacppPromptThroughputMetricConfig{}, LlamacppPromptTokensMetricConfig{}, LlamacppPromptTokensCachedMetricConfig{}, LlamacppPromptWindowThroughputMetricConfig{}, LlamacppRequestsDeferredMetricConfig{}, LlamacppRequestsProcessingMetricConfig{}, LlamacppServerUpMetricConfig{}, LlamacppSlotBusyMetricConfig{}, LlamacppSlotContextSizeMetricConfig{}, LlamacppSlotPromptTokensMetricConfig{}, LlamacppSlotPromptTokensCachedMetricConfig{}, LlamacppSlotPromptTokensProcessedMetricConfig{}, LlamacppSlotTokensDecodedMetricConfig{}, LlamacppSlotTokensRemainingMetricConfig{}, LlamacppSlotsBusyMetricConfig{}, LlamacppSlotsTotalMetricConfig{}, LlamacppSpecDecodeAcceptedTokensMetricConfig{}, LlamacppSpecDecodeDraftTokensMetricConfig{}, LlamacppSpecDecodeDraftsMetricConfig{}, LlamacppSpecDecodePositionAcceptedTokensMetricConfig{}, LlamacppTokensMaxMetricConfig{}, LlamacppUnknownMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
+}
+
+func TestLlamacppGatewayRequestsMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().LlamacppGatewayRequests
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []LlamacppGatewayRequestsMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric llamacpp.gateway.requests doesn't have an attribute invalid, valid attributes: [outcome, gen_ai.operation.name]")
+
+	cfg = DefaultMetricsConfig().LlamacppGatewayRequests
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }
 
 func TestLlamacppServerUpMetricsConfig_Validate(t *testing.T) {

@@ -19,6 +19,36 @@ const (
 	AggregationStrategyMax = "max"
 )
 
+// AttributeGenAiOperationName specifies the value gen_ai.operation.name attribute.
+type AttributeGenAiOperationName int
+
+const (
+	_ AttributeGenAiOperationName = iota
+	AttributeGenAiOperationNameChat
+	AttributeGenAiOperationNameTextCompletion
+	AttributeGenAiOperationNameEmbeddings
+)
+
+// String returns the string representation of the AttributeGenAiOperationName.
+func (av AttributeGenAiOperationName) String() string {
+	switch av {
+	case AttributeGenAiOperationNameChat:
+		return "chat"
+	case AttributeGenAiOperationNameTextCompletion:
+		return "text_completion"
+	case AttributeGenAiOperationNameEmbeddings:
+		return "embeddings"
+	}
+	return ""
+}
+
+// MapAttributeGenAiOperationName is a helper map of string to AttributeGenAiOperationName attribute value.
+var MapAttributeGenAiOperationName = map[string]AttributeGenAiOperationName{
+	"chat":            AttributeGenAiOperationNameChat,
+	"text_completion": AttributeGenAiOperationNameTextCompletion,
+	"embeddings":      AttributeGenAiOperationNameEmbeddings,
+}
+
 // AttributeLlamacppMetricType specifies the value llamacpp.metric.type attribute.
 type AttributeLlamacppMetricType int
 
@@ -95,12 +125,42 @@ var MapAttributeLlamacppServerState = map[string]AttributeLlamacppServerState{
 	"unreachable": AttributeLlamacppServerStateUnreachable,
 }
 
+// AttributeOutcome specifies the value outcome attribute.
+type AttributeOutcome int
+
+const (
+	_ AttributeOutcome = iota
+	AttributeOutcomeSuccess
+	AttributeOutcomeError
+)
+
+// String returns the string representation of the AttributeOutcome.
+func (av AttributeOutcome) String() string {
+	switch av {
+	case AttributeOutcomeSuccess:
+		return "success"
+	case AttributeOutcomeError:
+		return "error"
+	}
+	return ""
+}
+
+// MapAttributeOutcome is a helper map of string to AttributeOutcome attribute value.
+var MapAttributeOutcome = map[string]AttributeOutcome{
+	"success": AttributeOutcomeSuccess,
+	"error":   AttributeOutcomeError,
+}
+
 var MetricsInfo = metricsInfo{
 	LlamacppBatchBusySlots: metricInfo{
 		Name: "llamacpp.batch.busy_slots",
 	},
 	LlamacppDecodeCalls: metricInfo{
 		Name: "llamacpp.decode.calls",
+	},
+	LlamacppGatewayRequests: metricInfo{
+		Name:       "llamacpp.gateway.requests",
+		Attributes: []string{"outcome", "gen_ai.operation.name"},
 	},
 	LlamacppGenerationDuration: metricInfo{
 		Name: "llamacpp.generation.duration",
@@ -204,6 +264,7 @@ var MetricsInfo = metricsInfo{
 type metricsInfo struct {
 	LlamacppBatchBusySlots                   metricInfo
 	LlamacppDecodeCalls                      metricInfo
+	LlamacppGatewayRequests                  metricInfo
 	LlamacppGenerationDuration               metricInfo
 	LlamacppGenerationThroughput             metricInfo
 	LlamacppGenerationTokens                 metricInfo
@@ -334,6 +395,100 @@ func (m *metricLlamacppDecodeCalls) emit(metrics pmetric.MetricSlice) {
 
 func newMetricLlamacppDecodeCalls(cfg LlamacppDecodeCallsMetricConfig) metricLlamacppDecodeCalls {
 	m := metricLlamacppDecodeCalls{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricLlamacppGatewayRequests struct {
+	data          pmetric.Metric                      // data buffer for generated metric.
+	config        LlamacppGatewayRequestsMetricConfig // metric config provided by user.
+	capacity      int                                 // max observed number of data points added to the metric.
+	aggDataPoints []int64                             // slice containing number of aggregated datapoints at each index
+}
+
+// init fills llamacpp.gateway.requests metric with initial data.
+func (m *metricLlamacppGatewayRequests) init() {
+	m.data.SetName("llamacpp.gateway.requests")
+	m.data.SetDescription("Inference requests handled by the llamacpp gateway, by outcome.")
+	m.data.SetUnit("{request}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricLlamacppGatewayRequests) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, outcomeAttributeValue string, genAiOperationNameAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, LlamacppGatewayRequestsMetricAttributeKeyOutcome) {
+		dp.Attributes().PutStr("outcome", outcomeAttributeValue)
+	}
+	if slices.Contains(m.config.EnabledAttributes, LlamacppGatewayRequestsMetricAttributeKeyGenAiOperationName) {
+		dp.Attributes().PutStr("gen_ai.operation.name", genAiOperationNameAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Sum().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetIntValue(dpi.IntValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.IntValue() > val {
+					dpi.SetIntValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.IntValue() < val {
+					dpi.SetIntValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetIntValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricLlamacppGatewayRequests) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricLlamacppGatewayRequests) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Sum().DataPoints().At(i).SetIntValue(m.data.Sum().DataPoints().At(i).IntValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricLlamacppGatewayRequests(cfg LlamacppGatewayRequestsMetricConfig) metricLlamacppGatewayRequests {
+	m := metricLlamacppGatewayRequests{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -2218,6 +2373,7 @@ type MetricsBuilder struct {
 	resourceAttributeExcludeFilter                 map[string]filter.Filter
 	metricLlamacppBatchBusySlots                   metricLlamacppBatchBusySlots
 	metricLlamacppDecodeCalls                      metricLlamacppDecodeCalls
+	metricLlamacppGatewayRequests                  metricLlamacppGatewayRequests
 	metricLlamacppGenerationDuration               metricLlamacppGenerationDuration
 	metricLlamacppGenerationThroughput             metricLlamacppGenerationThroughput
 	metricLlamacppGenerationTokens                 metricLlamacppGenerationTokens
@@ -2274,6 +2430,7 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		buildInfo:                                      settings.BuildInfo,
 		metricLlamacppBatchBusySlots:                   newMetricLlamacppBatchBusySlots(mbc.Metrics.LlamacppBatchBusySlots),
 		metricLlamacppDecodeCalls:                      newMetricLlamacppDecodeCalls(mbc.Metrics.LlamacppDecodeCalls),
+		metricLlamacppGatewayRequests:                  newMetricLlamacppGatewayRequests(mbc.Metrics.LlamacppGatewayRequests),
 		metricLlamacppGenerationDuration:               newMetricLlamacppGenerationDuration(mbc.Metrics.LlamacppGenerationDuration),
 		metricLlamacppGenerationThroughput:             newMetricLlamacppGenerationThroughput(mbc.Metrics.LlamacppGenerationThroughput),
 		metricLlamacppGenerationTokens:                 newMetricLlamacppGenerationTokens(mbc.Metrics.LlamacppGenerationTokens),
@@ -2473,6 +2630,7 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricLlamacppBatchBusySlots.emit(ils.Metrics())
 	mb.metricLlamacppDecodeCalls.emit(ils.Metrics())
+	mb.metricLlamacppGatewayRequests.emit(ils.Metrics())
 	mb.metricLlamacppGenerationDuration.emit(ils.Metrics())
 	mb.metricLlamacppGenerationThroughput.emit(ils.Metrics())
 	mb.metricLlamacppGenerationTokens.emit(ils.Metrics())
@@ -2541,6 +2699,11 @@ func (mb *MetricsBuilder) RecordLlamacppBatchBusySlotsDataPoint(ts pcommon.Times
 // RecordLlamacppDecodeCallsDataPoint adds a data point to llamacpp.decode.calls metric.
 func (mb *MetricsBuilder) RecordLlamacppDecodeCallsDataPoint(ts pcommon.Timestamp, val int64) {
 	mb.metricLlamacppDecodeCalls.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordLlamacppGatewayRequestsDataPoint adds a data point to llamacpp.gateway.requests metric.
+func (mb *MetricsBuilder) RecordLlamacppGatewayRequestsDataPoint(ts pcommon.Timestamp, val int64, outcomeAttributeValue AttributeOutcome, genAiOperationNameAttributeValue AttributeGenAiOperationName) {
+	mb.metricLlamacppGatewayRequests.recordDataPoint(mb.startTime, ts, val, outcomeAttributeValue.String(), genAiOperationNameAttributeValue.String())
 }
 
 // RecordLlamacppGenerationDurationDataPoint adds a data point to llamacpp.generation.duration metric.

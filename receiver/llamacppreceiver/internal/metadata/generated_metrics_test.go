@@ -67,6 +67,7 @@ func TestMetricsBuilder(t *testing.T) {
 			settings.Logger = zap.New(observedZapCore)
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
 			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
+			aggMap["llamacpp.gateway.requests"] = mb.metricLlamacppGatewayRequests.config.AggregationStrategy
 			aggMap["llamacpp.server.up"] = mb.metricLlamacppServerUp.config.AggregationStrategy
 			aggMap["llamacpp.slot.busy"] = mb.metricLlamacppSlotBusy.config.AggregationStrategy
 			aggMap["llamacpp.slot.context.size"] = mb.metricLlamacppSlotContextSize.config.AggregationStrategy
@@ -91,6 +92,12 @@ func TestMetricsBuilder(t *testing.T) {
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordLlamacppDecodeCallsDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordLlamacppGatewayRequestsDataPoint(ts, 1, AttributeOutcomeSuccess, AttributeGenAiOperationNameChat)
+			if tt.name == "reaggregate_set" {
+				mb.RecordLlamacppGatewayRequestsDataPoint(ts, 3, AttributeOutcomeError, AttributeGenAiOperationNameTextCompletion)
+			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordLlamacppGenerationDurationDataPoint(ts, 1)
@@ -229,6 +236,7 @@ func TestMetricsBuilder(t *testing.T) {
 			res := rb.Emit()
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
+				assert.Empty(t, mb.metricLlamacppGatewayRequests.aggDataPoints)
 				assert.Empty(t, mb.metricLlamacppServerUp.aggDataPoints)
 				assert.Empty(t, mb.metricLlamacppSlotBusy.aggDataPoints)
 				assert.Empty(t, mb.metricLlamacppSlotContextSize.aggDataPoints)
@@ -292,6 +300,55 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
+				case "llamacpp.gateway.requests":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["llamacpp.gateway.requests"], "Found a duplicate in the metrics slice: llamacpp.gateway.requests")
+						validatedMetrics["llamacpp.gateway.requests"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Inference requests handled by the llamacpp gateway, by outcome.", mi.Description())
+						assert.Equal(t, "{request}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						outcomeAttrVal, ok := dp.Attributes().Get("outcome")
+						assert.True(t, ok)
+						assert.Equal(t, "success", outcomeAttrVal.Str())
+						genAiOperationNameAttrVal, ok := dp.Attributes().Get("gen_ai.operation.name")
+						assert.True(t, ok)
+						assert.Equal(t, "chat", genAiOperationNameAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["llamacpp.gateway.requests"], "Found a duplicate in the metrics slice: llamacpp.gateway.requests")
+						validatedMetrics["llamacpp.gateway.requests"] = true
+						assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+						assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+						assert.Equal(t, "Inference requests handled by the llamacpp gateway, by outcome.", mi.Description())
+						assert.Equal(t, "{request}", mi.Unit())
+						assert.True(t, mi.Sum().IsMonotonic())
+						assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+						dp := mi.Sum().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["llamacpp.gateway.requests"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("outcome")
+						assert.False(t, ok)
+						_, ok = dp.Attributes().Get("gen_ai.operation.name")
+						assert.False(t, ok)
+					}
 				case "llamacpp.generation.duration":
 					assert.False(t, validatedMetrics["llamacpp.generation.duration"], "Found a duplicate in the metrics slice: llamacpp.generation.duration")
 					validatedMetrics["llamacpp.generation.duration"] = true
