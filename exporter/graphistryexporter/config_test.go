@@ -1,7 +1,9 @@
 package graphistryexporter
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,13 +31,15 @@ func load(t *testing.T, name string) (*Config, error) {
 func TestLoadConfig(t *testing.T) {
 	cfg, err := load(t, "defaults")
 	require.NoError(t, err)
+	assert.Empty(t, cfg.Endpoint)
 	assert.Equal(t, 30*time.Second, cfg.Window)
 	assert.Equal(t, 100_000, cfg.MaxSpans)
 	assert.Equal(t, SharePrivate, cfg.Share)
 	assert.Equal(t, FormatArrow, cfg.File.Format)
 	assert.True(t, cfg.QueueConfig.HasValue(), "the queue is on by default")
 	assert.True(t, cfg.BackOffConfig.Enabled)
-	assert.Equal(t, 30*time.Second, cfg.TimeoutConfig.Timeout)
+	assert.Equal(t, 30*time.Second, cfg.Timeout)
+	assert.False(t, cfg.ClientConfig.Auth.HasValue(), "no authenticator extension")
 
 	cfg, err = load(t, "hub_password")
 	require.NoError(t, err)
@@ -46,11 +50,12 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 10*time.Second, cfg.Window)
 	assert.Equal(t, 5000, cfg.MaxSpans)
 	assert.Equal(t, ShareOrganization, cfg.Share)
-	assert.Equal(t, 45*time.Second, cfg.TimeoutConfig.Timeout)
+	assert.Equal(t, 45*time.Second, cfg.Timeout)
 	assert.Equal(t, 10*time.Minute, cfg.BackOffConfig.MaxElapsedTime)
 	require.True(t, cfg.QueueConfig.HasValue())
 	assert.Equal(t, "file_storage", cfg.QueueConfig.Get().StorageID.String())
 	assert.EqualValues(t, 500, cfg.QueueConfig.Get().QueueSize)
+	assert.False(t, cfg.ClientConfig.Auth.HasValue(), "`auth` went to the Graphistry account only")
 
 	// window and max_spans become the queue's batching.
 	q := windowedQueue(cfg)
@@ -63,32 +68,95 @@ func TestLoadConfig(t *testing.T) {
 	cfg, err = load(t, "self_hosted_key")
 	require.NoError(t, err)
 	assert.Equal(t, "KEYID", cfg.Auth.PersonalKeyID)
+	assert.Equal(t, "KEYSECRET", string(cfg.Auth.PersonalKeySecret))
 	assert.Equal(t, FormatParquet, cfg.File.Format)
+	// confighttp's own settings.
+	assert.Equal(t, "/etc/otelcol-llt/graphistry-ca.pem", cfg.TLS.CAFile)
+	tenant, ok := cfg.Headers.Get("X-Tenant")
+	require.True(t, ok)
+	assert.Equal(t, "llm-team", string(tenant))
+	assert.Equal(t, 30*time.Second, cfg.Timeout, "the default timeout")
 }
 
 func TestConfigErrors(t *testing.T) {
 	for name, want := range map[string][]string{
-		"nothing": {"endpoint: empty and file::path empty"},
+		"nothing": {"`endpoint` and `file::path` are both empty"},
 		"bad": {
-			`endpoint: must be an http(s) URL such as https://hub.graphistry.com, got "ftp://example.com"`,
-			"window: must be > 0", "max_spans: must be >= 1", `share: must be private, organization or public; got "everyone"`,
-			`file::format: must be arrow or parquet; got "csv"`,
+			"`endpoint` must be an http(s) URL such as https://hub.graphistry.com, got \"ftp://example.com\"",
+			"`window` must be > 0", "`max_spans` must be >= 1", "`share` must be private, organization or public; got \"everyone\"",
+			"file: `format` must be arrow or parquet; got \"csv\"",
+			"auth: set `username` and `password`, or `personal_key_id` and `personal_key_secret`, not both",
 		},
-		"half_password": {"auth: username and password must both be set"},
-		"no_auth":       {"auth: an endpoint needs username and password, or personal_key_id and personal_key_secret"},
-		"creds_in_url":  {"endpoint: must not carry credentials"},
+		"half_password":    {"auth: `username` and `password` must both be set"},
+		"no_auth":          {"`auth` is required with `endpoint`: `username` and `password`, or `personal_key_id` and `personal_key_secret`"},
+		"creds_in_url":     {"`endpoint` must not carry credentials"},
+		"query_in_url":     {"`endpoint` must not carry a query or fragment"},
+		"negative_timeout": {"`timeout` must not be negative, got -1s"},
+		"authenticator":    {"`auth` is the Graphistry account", "authenticator extensions are not supported"},
+		"unknown_auth_key": {"'auth' has invalid keys: user"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := load(t, name)
 			require.Error(t, err)
 			for _, w := range want {
-				assert.ErrorContains(t, err, w)
+				assertErrorLine(t, err, w)
 			}
 		})
 	}
-	// username and a personal key id together is its own error.
-	cfg := createDefaultConfig()
-	cfg.Endpoint = "https://hub.graphistry.com"
-	cfg.Auth.Username, cfg.Auth.Password, cfg.Auth.PersonalKeyID, cfg.Auth.PersonalKeySecret = "a", "b", "c", "d"
-	assert.ErrorContains(t, cfg.Validate(), "not both")
+}
+
+// TestSecretsRedacted: the account's secrets are configopaque, so a printed configuration
+// (confmap.Marshal, as `otelcol print-config` does) never shows them.
+func TestSecretsRedacted(t *testing.T) {
+	cfg, err := load(t, "self_hosted_key")
+	require.NoError(t, err)
+	conf := confmap.New()
+	require.NoError(t, conf.Marshal(cfg))
+	assert.NotContains(t, fmt.Sprint(conf.ToStringMap()), "KEYSECRET")
+	assert.Equal(t, "KEYID", conf.Get("auth::personal_key_id"))
+	assert.Equal(t, "https://graphistry.internal", conf.Get("endpoint"))
+}
+
+// assertErrorLine checks that one of the problems in err (see errorLines) contains want.
+func assertErrorLine(t *testing.T, err error, want string) {
+	t.Helper()
+	lines := errorLines(err)
+	for _, l := range lines {
+		if strings.Contains(l, want) {
+			return
+		}
+	}
+	t.Errorf("no problem contains %q; the problems are:\n%s", want, strings.Join(lines, "\n"))
+}
+
+// errorLines flattens a config error into one line per problem, each with the path that
+// confmap.Validate put in front of the section it came from. The error's text shows that path
+// before the first problem of a section only ("embeddings: `source` ...\n`window` ..."); here
+// every problem carries it ("embeddings: `window` must be >= 10").
+func errorLines(err error) []string {
+	var lines []string
+	var walk func(prefix string, err error)
+	walk = func(prefix string, err error) {
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(prefix, e)
+			}
+			return
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				if err.Error() == inner.Error() { // the root section: no path
+					walk(prefix, inner)
+					return
+				}
+				if path, ok := strings.CutSuffix(err.Error(), ": "+inner.Error()); ok {
+					walk(prefix+path+": ", inner)
+					return
+				}
+			}
+		}
+		lines = append(lines, prefix+err.Error())
+	}
+	walk("", err)
+	return lines
 }

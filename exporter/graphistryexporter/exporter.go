@@ -28,6 +28,7 @@ type graphistryExporter struct {
 	cfg    *Config
 	set    exporter.Settings
 	logger *zap.Logger
+	http   *http.Client // built in start from the confighttp settings
 	client *client.Client
 	mem    memory.Allocator
 }
@@ -36,7 +37,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*graphistryExporter, error
 	return &graphistryExporter{cfg: cfg, set: set, logger: set.Logger, mem: memory.NewGoAllocator()}, nil
 }
 
-func (e *graphistryExporter) start(ctx context.Context, _ component.Host) error {
+func (e *graphistryExporter) start(ctx context.Context, host component.Host) error {
 	if e.cfg.File.Path != "" {
 		if err := os.MkdirAll(e.cfg.File.Path, 0o755); err != nil {
 			return fmt.Errorf("file::path: %w", err)
@@ -45,29 +46,34 @@ func (e *graphistryExporter) start(ctx context.Context, _ component.Host) error 
 	if e.cfg.Endpoint == "" {
 		return nil
 	}
-	tlsCfg, err := e.cfg.TLS.LoadTLSConfig(ctx)
+	// The client is built here, not in the factory: extensions (middlewares) exist once the
+	// host is up.
+	hc, err := e.cfg.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
 	if err != nil {
-		return fmt.Errorf("tls: %w", err)
+		return fmt.Errorf("building the HTTP client for `endpoint`: %w", err)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = tlsCfg
 	a := e.cfg.Auth
 	c, err := client.New(client.Config{
 		Endpoint: e.cfg.Endpoint,
 		Username: a.Username, Password: string(a.Password),
 		PersonalKeyID: a.PersonalKeyID, PersonalKeySecret: string(a.PersonalKeySecret),
 		OrgName:    a.OrgName,
-		HTTPClient: &http.Client{Transport: transport},
+		HTTPClient: hc,
 		Logger:     e.logger,
 	})
 	if err != nil {
 		return err
 	}
-	e.client = c
+	e.http, e.client = hc, c
 	return nil
 }
 
-func (e *graphistryExporter) shutdown(context.Context) error { return nil }
+func (e *graphistryExporter) shutdown(context.Context) error {
+	if e.http != nil {
+		e.http.CloseIdleConnections()
+	}
+	return nil
+}
 
 // pushTraces turns one window of spans into a dataset: files first (named after the spans, so a
 // retry rewrites the same files), then the upload.

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -92,7 +93,7 @@ func start(t *testing.T, mutate func(*Config)) *harness {
 	if mutate != nil {
 		mutate(cfg)
 	}
-	require.NoError(t, cfg.Validate())
+	require.NoError(t, confmap.Validate(cfg))
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.Logger = zap.New(core)
@@ -252,7 +253,7 @@ func TestFileModeOnly(t *testing.T) {
 			cfg := createDefaultConfig()
 			cfg.File = FileConfig{Path: dir, Format: format}
 			cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-			require.NoError(t, cfg.Validate())
+			require.NoError(t, confmap.Validate(cfg))
 			exp, err := NewFactory().CreateTraces(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 			require.NoError(t, err)
 			require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
@@ -270,5 +271,42 @@ func TestFileModeOnly(t *testing.T) {
 				assert.Positive(t, st.Size())
 			}
 		})
+	}
+}
+
+// TestTLSAndHeadersApply: the confighttp settings reach every request. A server behind a
+// private CA is refused without `tls::ca_file` and trusted with it, and `headers` are sent.
+func TestTLSAndHeadersApply(t *testing.T) {
+	ctx := context.Background()
+	srv := graphistrytest.NewTestServer(t, graphistrytest.Options{TLS: true})
+	require.True(t, strings.HasPrefix(srv.URL, "https://"), srv.URL)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, srv.CACertPEM(), 0o600))
+	push := func(caFile string) error {
+		cfg := createDefaultConfig()
+		cfg.Endpoint = srv.URL
+		cfg.TLS.CAFile = caFile
+		cfg.Headers.Set("X-Tenant", "llm-team")
+		cfg.Auth.Username, cfg.Auth.Password = graphistrytest.TestUsername, configopaque.String(graphistrytest.TestPassword)
+		require.NoError(t, confmap.Validate(cfg))
+		e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+		require.NoError(t, err)
+		require.NoError(t, e.start(ctx, componenttest.NewNopHost()))
+		defer func() { require.NoError(t, e.shutdown(ctx)) }()
+		assert.Equal(t, 30*time.Second, e.http.Timeout, "`timeout` bounds each request too")
+		return e.pushTraces(ctx, traces(1, 2))
+	}
+
+	err := push("")
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "certificate signed by unknown authority")
+	assert.Empty(t, srv.Requests(), "no request got through the TLS handshake")
+
+	require.NoError(t, push(ca))
+	assert.Len(t, srv.CompleteDatasets(), 1)
+	reqs := srv.Requests()
+	require.NotEmpty(t, reqs)
+	for _, r := range reqs {
+		assert.Equal(t, "llm-team", r.Header.Get("X-Tenant"), "%s", r.Route)
 	}
 }

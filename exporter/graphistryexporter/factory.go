@@ -33,7 +33,8 @@ func createTraces(ctx context.Context, set exporter.Settings, c component.Config
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithQueue(windowedQueue(cfg)),
 		exporterhelper.WithRetry(cfg.BackOffConfig),
-		exporterhelper.WithTimeout(cfg.TimeoutConfig),
+		// `timeout` (confighttp) bounds the whole upload here, and each request in the HTTP client.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: cfg.Timeout}),
 	)
 }
 

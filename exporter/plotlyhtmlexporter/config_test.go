@@ -2,6 +2,7 @@ package plotlyhtmlexporter
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,20 +56,20 @@ func TestLoadConfig(t *testing.T) {
 		{name: "serve_defaults", expected: serveDefaults},
 		{name: "serve_only", expected: serveOnly},
 		{name: "bad_values", errs: []string{
-			"path: empty and serve not set",
-			"retention: must be >= 1s",
-			"max_points_per_series: must be >= 10, got 3",
-			"max_series: must be >= 1",
-			"max_spans: must be >= 1",
-			"max_logs: must be >= 0",
-			`plotlyjs: must be one of inline, cdn, directory; got "embedded"`,
-			`dashboards[1]: unknown dashboard "summary"`,
-			`dashboards[2]: "overview" listed twice`,
-			"temperature_threshold: must be > 0",
+			"`path` is empty and `serve` is not set",
+			"`retention` must be >= 1s",
+			"`max_points_per_series` must be >= 10, got 3",
+			"`max_series` must be >= 1",
+			"`max_spans` must be >= 1",
+			"`max_logs` must be >= 0",
+			"`plotlyjs` must be one of inline, cdn, directory; got \"embedded\"",
+			"`dashboards` names an unknown dashboard \"summary\"",
+			"`dashboards` lists \"overview\" twice",
+			"`temperature_threshold` must be > 0",
 		}},
-		{name: "directory_without_path", errs: []string{"plotlyjs: directory needs path"}},
-		{name: "bad_serve", errs: []string{"serve::endpoint: must be set", "serve::refresh: must be >= 100ms"}},
-		{name: "no_dashboards", errs: []string{"dashboards: must list at least one of overview, live, unified"}},
+		{name: "directory_without_path", errs: []string{"`plotlyjs` directory needs `path`"}},
+		{name: "bad_serve", errs: []string{"serve: `endpoint` must be set", "serve: `refresh` must be >= 100ms"}},
+		{name: "no_dashboards", errs: []string{"`dashboards` must list at least one of overview, live, unified"}},
 		{name: "unknown_key", errs: []string{"has invalid keys: paht"}},
 	}
 	for _, tt := range tests {
@@ -83,7 +84,7 @@ func TestLoadConfig(t *testing.T) {
 			if len(tt.errs) > 0 {
 				require.Error(t, err)
 				for _, want := range tt.errs {
-					assert.ErrorContains(t, err, want)
+					assertErrorLine(t, err, want)
 				}
 				return
 			}
@@ -100,4 +101,48 @@ func TestDefaultConfigIsValidAndSafe(t *testing.T) {
 	// When serve is set without an endpoint, it binds to loopback only.
 	assert.Equal(t, "127.0.0.1:8050", defaultServeConfig().NetAddr.Endpoint)
 	assert.Equal(t, PlotlyJSInline, cfg.PlotlyJS, "pages work offline by default")
+}
+
+// assertErrorLine checks that one of the problems in err (see errorLines) contains want.
+func assertErrorLine(t *testing.T, err error, want string) {
+	t.Helper()
+	lines := errorLines(err)
+	for _, l := range lines {
+		if strings.Contains(l, want) {
+			return
+		}
+	}
+	t.Errorf("no problem contains %q; the problems are:\n%s", want, strings.Join(lines, "\n"))
+}
+
+// errorLines flattens a config error into one line per problem, each with the path that
+// confmap.Validate put in front of the section it came from. The error's text shows that path
+// before the first problem of a section only ("embeddings: `source` ...\n`window` ..."); here
+// every problem carries it ("embeddings: `window` must be >= 10").
+func errorLines(err error) []string {
+	var lines []string
+	var walk func(prefix string, err error)
+	walk = func(prefix string, err error) {
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(prefix, e)
+			}
+			return
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				if err.Error() == inner.Error() { // the root section: no path
+					walk(prefix, inner)
+					return
+				}
+				if path, ok := strings.CutSuffix(err.Error(), ": "+inner.Error()); ok {
+					walk(prefix+path+": ", inner)
+					return
+				}
+			}
+		}
+		lines = append(lines, prefix+err.Error())
+	}
+	walk("", err)
+	return lines
 }

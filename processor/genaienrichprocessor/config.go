@@ -8,17 +8,22 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/embed"
 )
 
-// Config is the genaienrich processor's configuration.
+// Config is the genaienrich processor's configuration. The defaults are in createDefaultConfig.
 type Config struct {
+	// Normalize rewrites foreign attributes to the GenAI semantic conventions.
 	Normalize NormalizeConfig `mapstructure:"normalize"`
 	// Launcher is the ID of a llamalauncher extension: its model's facts, and its llama-server for
 	// /tokenize and /v1/embeddings.
 	Launcher *component.ID `mapstructure:"launcher"`
-	// Models are further models whose facts are read from their GGUF files.
-	Models     []ModelConfig    `mapstructure:"models"`
-	Cost       CostConfig       `mapstructure:"cost"`
+	// Models are further models whose facts are read from their GGUF files. Names are unique.
+	Models []ModelConfig `mapstructure:"models"`
+	// Cost prices requests by GPU time, GPU energy or tokens. Default: all off.
+	Cost CostConfig `mapstructure:"cost"`
+	// Embeddings makes 3D points of the prompts. Default: off.
 	Embeddings EmbeddingsConfig `mapstructure:"embeddings"`
 	// Correlate pairs an application's client span with the gateway's span of the same call.
 	Correlate CorrelateConfig `mapstructure:"correlate"`
@@ -29,15 +34,17 @@ type Config struct {
 
 // NormalizeConfig configures the attribute normalization.
 type NormalizeConfig struct {
+	// Enabled turns the normalization on. Default true.
 	Enabled bool `mapstructure:"enabled"`
-	// KeepOriginal keeps the source attributes beside the GenAI ones.
+	// KeepOriginal keeps the source attributes beside the GenAI ones. Default false.
 	KeepOriginal bool `mapstructure:"keep_original"`
 }
 
 // ModelConfig names a model and its GGUF file.
 type ModelConfig struct {
-	// Name is matched against gen_ai.response.model and gen_ai.request.model.
+	// Name is matched against gen_ai.response.model and gen_ai.request.model. Required.
 	Name string `mapstructure:"name"`
+	// GGUF is the model's file. Required.
 	GGUF string `mapstructure:"gguf"`
 }
 
@@ -50,13 +57,15 @@ type CostConfig struct {
 	// receiver's gateway writes when the nvml receiver and the launcher measure it), added to
 	// the GPU-time cost. 0 turns it off.
 	USDPerKWh float64 `mapstructure:"usd_per_kwh"`
-	// PerMillionTokens prices tokens by model name, in USD per million tokens.
+	// PerMillionTokens prices tokens by model name, in USD per million tokens. Prices are >= 0.
 	PerMillionTokens map[string]TokenPrice `mapstructure:"per_million_tokens"`
 }
 
 // TokenPrice is USD per million input and output tokens.
 type TokenPrice struct {
-	Input  float64 `mapstructure:"input"`
+	// Input is the price of a million input tokens (>= 0).
+	Input float64 `mapstructure:"input"`
+	// Output is the price of a million output tokens (>= 0).
 	Output float64 `mapstructure:"output"`
 }
 
@@ -75,39 +84,43 @@ const (
 
 // EmbeddingsConfig configures the 3D embedding projections.
 type EmbeddingsConfig struct {
+	// Enabled turns the points on. Default false.
 	Enabled bool `mapstructure:"enabled"`
 	// Source is gguf (the mean of the model's own token embeddings over the prompt's tokens) or
-	// server (llama-server's /v1/embeddings, which needs --embeddings).
+	// server (llama-server's /v1/embeddings, which needs --embeddings). Default gguf.
 	Source string `mapstructure:"source"`
 	// Tokenizer is where tokens come from for source gguf: gguf (in the collector, from the
 	// model's own vocabulary; SentencePiece vocabularies only), server (llama-server's
 	// /tokenize, one HTTP call per prompt), or auto (gguf when the vocabulary is SentencePiece,
-	// else server).
+	// else server). Default auto.
 	Tokenizer string `mapstructure:"tokenizer"`
 	// Endpoint is the llama-server base URL when there is no launcher.
 	Endpoint string `mapstructure:"endpoint"`
-	// Window is the number of recent vectors the projection is fitted on.
+	// Window is the number of recent vectors the projection is fitted on (>= 10). Default 2000.
 	Window int `mapstructure:"window"`
 	// DropContent removes the captured text once the vector is made: only the point leaves.
+	// Default true.
 	DropContent bool `mapstructure:"drop_content"`
 	// Categories are regular expressions tried in order on the text; the first match names the
 	// category. Spans that match none get a k-means cluster id.
 	Categories []CategoryConfig `mapstructure:"categories"`
-	// Clusters is k for the k-means fallback.
+	// Clusters is k for the k-means fallback (1..64). Default 4.
 	Clusters int `mapstructure:"clusters"`
-	// Timeout bounds the calls to llama-server for one batch of spans.
+	// Timeout bounds the calls to llama-server for one batch of spans. Default 2s.
 	Timeout time.Duration `mapstructure:"timeout"`
-	// MaxTextBytes bounds the text used per span.
+	// MaxTextBytes bounds the text used per span. Default 4096.
 	MaxTextBytes int `mapstructure:"max_text_bytes"`
 }
 
 // CorrelateConfig configures the pairing of an instrumented application's client span with the
 // llamacpp gateway's server span of the same call (see internal/correlate).
 type CorrelateConfig struct {
+	// Enabled turns the pairing on. Default true.
 	Enabled bool `mapstructure:"enabled"`
 	// TTL is how long the first span of a pair is remembered while its counterpart is awaited.
+	// Default 2m.
 	TTL time.Duration `mapstructure:"ttl"`
-	// MaxPending bounds the spans remembered; the oldest is forgotten first.
+	// MaxPending bounds the spans remembered; the oldest is forgotten first. Default 10000.
 	MaxPending int `mapstructure:"max_pending"`
 	// Fallback pairs spans without a common gen_ai.response.id by models, token counts and time.
 	Fallback FallbackConfig `mapstructure:"fallback"`
@@ -118,8 +131,10 @@ type CorrelateConfig struct {
 
 // FallbackConfig configures pairing without a response id.
 type FallbackConfig struct {
+	// Enabled turns the fallback on. Default true.
 	Enabled bool `mapstructure:"enabled"`
 	// MaxSkew is how far the gateway's span may stick out of the client's (clock differences).
+	// Default 100ms.
 	MaxSkew time.Duration `mapstructure:"max_skew"`
 
 	// prevent unkeyed literal initialization
@@ -151,7 +166,9 @@ func (c *FallbackConfig) Validate() error {
 
 // CategoryConfig is one category rule.
 type CategoryConfig struct {
-	Name  string `mapstructure:"name"`
+	// Name is the category of the text that matches. Required.
+	Name string `mapstructure:"name"`
+	// Match is a regular expression (Go syntax). Required.
 	Match string `mapstructure:"match"`
 }
 
@@ -159,7 +176,7 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Normalize: NormalizeConfig{Enabled: true},
 		Embeddings: EmbeddingsConfig{
-			Source: SourceGGUF, Tokenizer: TokenizerAuto, Window: 2000, DropContent: true, Clusters: 4,
+			Source: SourceGGUF, Tokenizer: TokenizerAuto, Window: 2000, DropContent: true, Clusters: embed.DefaultClusters,
 			Timeout: 2 * time.Second, MaxTextBytes: 4096,
 		},
 		Correlate: CorrelateConfig{
@@ -169,72 +186,112 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-// Validate checks the configuration; every message names the key.
+// Validate checks what involves more than one section: model names, and what embeddings need
+// from `launcher` and `models`. Every section checks its own keys in its own Validate, and
+// confmap.Validate puts the section's path in front of its messages.
 func (cfg *Config) Validate() error {
 	var errs []error
-	names := map[string]bool{}
-	for i, m := range cfg.Models {
-		if m.Name == "" {
-			errs = append(errs, fmt.Errorf("models[%d]::name: must be set", i))
+	seen := map[string]bool{}
+	for _, m := range cfg.Models {
+		if m.Name != "" && seen[m.Name] {
+			errs = append(errs, fmt.Errorf("`models` lists %q twice", m.Name))
 		}
-		if m.GGUF == "" {
-			errs = append(errs, fmt.Errorf("models[%d]::gguf: must be set", i))
+		seen[m.Name] = true
+	}
+	if e := cfg.Embeddings; e.Enabled && cfg.Launcher == nil {
+		if e.Source == SourceGGUF && len(cfg.Models) == 0 {
+			errs = append(errs, errGGUFWithoutModel)
 		}
-		if names[m.Name] && m.Name != "" {
-			errs = append(errs, fmt.Errorf("models[%d]::name: %q listed twice", i, m.Name))
-		}
-		names[m.Name] = true
-	}
-	if bad(cfg.Cost.GPUHourlyUSD) {
-		errs = append(errs, fmt.Errorf("cost::gpu_hourly_usd: must be a number >= 0, got %v", cfg.Cost.GPUHourlyUSD))
-	}
-	if bad(cfg.Cost.USDPerKWh) {
-		errs = append(errs, fmt.Errorf("cost::usd_per_kwh: must be a number >= 0, got %v", cfg.Cost.USDPerKWh))
-	}
-	for model, p := range cfg.Cost.PerMillionTokens {
-		if bad(p.Input) || bad(p.Output) {
-			errs = append(errs, fmt.Errorf("cost::per_million_tokens::%s: prices must be numbers >= 0", model))
+		if e.Endpoint == "" {
+			errs = append(errs, errNoEmbeddingsServer)
 		}
 	}
-	e := cfg.Embeddings
+	return errors.Join(errs...)
+}
+
+var (
+	errGGUFWithoutModel   = errors.New("`embeddings::source` gguf needs a `launcher` or `models` (the GGUF whose token embeddings are used)")
+	errNoEmbeddingsServer = errors.New("`embeddings::endpoint` is needed without a `launcher` (the llama-server that tokenizes or embeds)")
+)
+
+// Validate checks one model.
+func (m *ModelConfig) Validate() error {
+	var errs []error
+	if m.Name == "" {
+		errs = append(errs, errors.New("`name` must be set"))
+	}
+	if m.GGUF == "" {
+		errs = append(errs, errors.New("`gguf` must be set"))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the prices; per_million_tokens checks itself (TokenPrice.Validate).
+func (c *CostConfig) Validate() error {
+	var errs []error
+	if bad(c.GPUHourlyUSD) {
+		errs = append(errs, fmt.Errorf("`gpu_hourly_usd` must be a number >= 0, got %v", c.GPUHourlyUSD))
+	}
+	if bad(c.USDPerKWh) {
+		errs = append(errs, fmt.Errorf("`usd_per_kwh` must be a number >= 0, got %v", c.USDPerKWh))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks one model's token prices.
+func (p *TokenPrice) Validate() error {
+	var errs []error
+	if bad(p.Input) {
+		errs = append(errs, fmt.Errorf("`input` must be a number >= 0, got %v", p.Input))
+	}
+	if bad(p.Output) {
+		errs = append(errs, fmt.Errorf("`output` must be a number >= 0, got %v", p.Output))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the embeddings section; source and tokenizer only when it is enabled. What it
+// needs from `launcher` and `models` is checked by Config.Validate.
+func (e *EmbeddingsConfig) Validate() error {
+	var errs []error
 	if e.Enabled {
 		switch e.Source {
 		case SourceGGUF:
 			switch e.Tokenizer {
 			case TokenizerAuto, TokenizerGGUF, TokenizerServer:
 			default:
-				errs = append(errs, fmt.Errorf("embeddings::tokenizer: must be auto, gguf or server, got %q", e.Tokenizer))
-			}
-			if cfg.Launcher == nil && len(cfg.Models) == 0 {
-				errs = append(errs, errors.New("embeddings::source: gguf needs a launcher or models (the GGUF whose token embeddings are used)"))
+				errs = append(errs, fmt.Errorf("`tokenizer` must be auto, gguf or server, got %q", e.Tokenizer))
 			}
 		case SourceServer:
 		default:
-			errs = append(errs, fmt.Errorf("embeddings::source: must be gguf or server, got %q", e.Source))
-		}
-		if cfg.Launcher == nil && e.Endpoint == "" {
-			errs = append(errs, errors.New("embeddings::endpoint: needed without a launcher (the llama-server that tokenizes or embeds)"))
+			errs = append(errs, fmt.Errorf("`source` must be gguf or server, got %q", e.Source))
 		}
 	}
 	if e.Window < 10 {
-		errs = append(errs, fmt.Errorf("embeddings::window: must be >= 10, got %d", e.Window))
+		errs = append(errs, fmt.Errorf("`window` must be >= 10, got %d", e.Window))
 	}
-	if e.Clusters < 1 || e.Clusters > 64 {
-		errs = append(errs, fmt.Errorf("embeddings::clusters: must be 1..64, got %d", e.Clusters))
+	if e.Clusters < 1 || e.Clusters > embed.MaxClusters {
+		errs = append(errs, fmt.Errorf("`clusters` must be 1..%d, got %d", embed.MaxClusters, e.Clusters))
 	}
 	if e.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("embeddings::timeout: must be > 0, got %v", e.Timeout))
+		errs = append(errs, fmt.Errorf("`timeout` must be > 0, got %v", e.Timeout))
 	}
 	if e.MaxTextBytes < 1 {
-		errs = append(errs, fmt.Errorf("embeddings::max_text_bytes: must be >= 1, got %d", e.MaxTextBytes))
+		errs = append(errs, fmt.Errorf("`max_text_bytes` must be >= 1, got %d", e.MaxTextBytes))
 	}
-	for i, c := range e.Categories {
-		if c.Name == "" {
-			errs = append(errs, fmt.Errorf("embeddings::categories[%d]::name: must be set", i))
-		}
-		if _, err := regexp.Compile(c.Match); err != nil || c.Match == "" {
-			errs = append(errs, fmt.Errorf("embeddings::categories[%d]::match: not a regular expression: %q", i, c.Match))
-		}
+	return errors.Join(errs...)
+}
+
+// Validate checks one category rule.
+func (c *CategoryConfig) Validate() error {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("`name` must be set"))
+	}
+	if c.Match == "" {
+		errs = append(errs, errors.New("`match` must be set"))
+	} else if _, err := regexp.Compile(c.Match); err != nil {
+		errs = append(errs, fmt.Errorf("`match` is not a regular expression: %q", c.Match))
 	}
 	return errors.Join(errs...)
 }

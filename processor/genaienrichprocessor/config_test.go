@@ -2,6 +2,7 @@ package genaienrichprocessor
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,17 +41,18 @@ func TestLoadConfig(t *testing.T) {
 		{name: "defaults", expected: createDefaultConfig().(*Config)},
 		{name: "all", expected: all},
 		{name: "bad", errs: []string{
-			"models[0]::name: must be set", "models[0]::gguf: must be set", `models[2]::name: "a" listed twice`,
-			"cost::gpu_hourly_usd: must be a number >= 0", "cost::usd_per_kwh: must be a number >= 0, got -0.5", "cost::per_million_tokens::m: prices must be numbers >= 0",
-			`embeddings::source: must be gguf or server, got "magic"`, "embeddings::endpoint: needed without a launcher",
-			"embeddings::window: must be >= 10", "embeddings::clusters: must be 1..64", "embeddings::timeout: must be > 0",
-			"embeddings::max_text_bytes: must be >= 1", "embeddings::categories[0]::name: must be set",
-			`embeddings::categories[0]::match: not a regular expression: "(unclosed"`,
-			"correlate: `ttl` must be > 0", "`max_pending` must be >= 1",
+			"models::0: `name` must be set", "models::0: `gguf` must be set", "`models` lists \"a\" twice",
+			"cost: `gpu_hourly_usd` must be a number >= 0", "cost: `usd_per_kwh` must be a number >= 0, got -0.5",
+			"cost::per_million_tokens::m: `input` must be a number >= 0",
+			"embeddings: `source` must be gguf or server, got \"magic\"", "`embeddings::endpoint` is needed without a `launcher`",
+			"embeddings: `window` must be >= 10", "embeddings: `clusters` must be 1..64", "embeddings: `timeout` must be > 0",
+			"embeddings: `max_text_bytes` must be >= 1", "embeddings::categories::0: `name` must be set",
+			"embeddings::categories::0: `match` is not a regular expression: \"(unclosed\"",
+			"correlate: `ttl` must be > 0", "correlate: `max_pending` must be >= 1",
 			"correlate::fallback: `max_skew` must be >= 0",
 		}},
-		{name: "bad_tokenizer", errs: []string{`embeddings::tokenizer: must be auto, gguf or server, got "sentencepiece"`}},
-		{name: "gguf_without_model", errs: []string{"embeddings::source: gguf needs a launcher or models"}},
+		{name: "bad_tokenizer", errs: []string{"embeddings: `tokenizer` must be auto, gguf or server, got \"sentencepiece\""}},
+		{name: "gguf_without_model", errs: []string{"`embeddings::source` gguf needs a `launcher` or `models`"}},
 		{name: "unknown_key", errs: []string{"has invalid keys: normalise"}},
 	}
 	for _, tt := range tests {
@@ -65,7 +67,7 @@ func TestLoadConfig(t *testing.T) {
 			if len(tt.errs) > 0 {
 				require.Error(t, err)
 				for _, want := range tt.errs {
-					assert.ErrorContains(t, err, want)
+					assertErrorLine(t, err, want)
 				}
 				return
 			}
@@ -81,4 +83,48 @@ func TestDefaultsArePrivate(t *testing.T) {
 	assert.True(t, cfg.Embeddings.DropContent, "when turned on, only the point leaves")
 	assert.True(t, cfg.Normalize.Enabled)
 	assert.Zero(t, cfg.Cost.GPUHourlyUSD)
+}
+
+// assertErrorLine checks that one of the problems in err (see errorLines) contains want.
+func assertErrorLine(t *testing.T, err error, want string) {
+	t.Helper()
+	lines := errorLines(err)
+	for _, l := range lines {
+		if strings.Contains(l, want) {
+			return
+		}
+	}
+	t.Errorf("no problem contains %q; the problems are:\n%s", want, strings.Join(lines, "\n"))
+}
+
+// errorLines flattens a config error into one line per problem, each with the path that
+// confmap.Validate put in front of the section it came from. The error's text shows that path
+// before the first problem of a section only ("embeddings: `source` ...\n`window` ..."); here
+// every problem carries it ("embeddings: `window` must be >= 10").
+func errorLines(err error) []string {
+	var lines []string
+	var walk func(prefix string, err error)
+	walk = func(prefix string, err error) {
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(prefix, e)
+			}
+			return
+		case interface{ Unwrap() error }:
+			if inner := u.Unwrap(); inner != nil {
+				if err.Error() == inner.Error() { // the root section: no path
+					walk(prefix, inner)
+					return
+				}
+				if path, ok := strings.CutSuffix(err.Error(), ": "+inner.Error()); ok {
+					walk(prefix+path+": ", inner)
+					return
+				}
+			}
+		}
+		lines = append(lines, prefix+err.Error())
+	}
+	walk("", err)
+	return lines
 }

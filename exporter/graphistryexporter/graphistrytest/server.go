@@ -26,8 +26,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -136,6 +138,10 @@ type Options struct {
 	// SharingForbidden answers 403 on /api/v2/share/link/ (account without
 	// sharing entitlement).
 	SharingForbidden bool
+
+	// TLS serves HTTPS with a self-signed certificate for 127.0.0.1 (see
+	// [Server.CACertPEM]), like a self-hosted server behind a private CA.
+	TLS bool
 }
 
 // Request is the record of one request received by the fake.
@@ -247,7 +253,14 @@ func NewServer(opts Options) *Server {
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	if opts.TLS {
+		s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+		// Handshakes that a test makes fail on purpose are not worth a log line.
+		s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		s.srv.StartTLS()
+	} else {
+		s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	}
 	s.URL = s.srv.URL
 	return s
 }
@@ -268,6 +281,16 @@ func (s *Server) Close() {
 
 // Client returns an *http.Client configured for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// CACertPEM returns, PEM encoded, the certificate a client must trust to reach
+// a server started with [Options.TLS] (self-signed, so it is its own CA); nil
+// without TLS.
+func (s *Server) CACertPEM() []byte {
+	if s.srv.Certificate() == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
 
 // FailNext makes the next n requests to route fail with status and the given
 // extra response headers (e.g. Retry-After), before any other processing. The

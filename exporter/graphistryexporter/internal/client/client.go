@@ -74,7 +74,8 @@ type Config struct {
 	// OrgName, when set, logs in to and uploads into that organization.
 	OrgName string
 
-	// HTTPClient sends the requests. Default: a client with a 2 minute timeout.
+	// HTTPClient sends the requests. Default: http.DefaultClient, which sets no timeout: the
+	// exporter passes the client its confighttp settings build, `timeout` included.
 	HTTPClient *http.Client
 	// Logger receives debug and warning logs. Default: no-op.
 	Logger *zap.Logger
@@ -188,7 +189,7 @@ func New(cfg Config) (*Client, error) {
 		passwordPath: pathTokenAuth,
 	}
 	if c.httpClient == nil {
-		c.httpClient = &http.Client{Timeout: 2 * time.Minute}
+		c.httpClient = http.DefaultClient
 	}
 	if c.logger == nil {
 		c.logger = zap.NewNop()
