@@ -8,15 +8,17 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 // Attribute keys read from spans and resources.
 const (
 	attrServiceName   = "service.name"
-	attrResponseModel = "gen_ai.response.model"
-	attrRequestModel  = "gen_ai.request.model"
-	attrInputTokens   = "gen_ai.usage.input_tokens"
-	attrOutputTokens  = "gen_ai.usage.output_tokens"
+	attrResponseModel = conventions.AttrGenAIResponseModel
+	attrRequestModel  = conventions.AttrGenAIRequestModel
+	attrInputTokens   = conventions.AttrGenAIUsageInputTokens
+	attrOutputTokens  = conventions.AttrGenAIUsageOutputTokens
 	attrErrorType     = "error.type"
 )
 
