@@ -61,7 +61,7 @@ func count(v pcommon.Value) int64 {
 // ttft is the time to the first token in seconds: gen_ai.response.time_to_first_chunk, else the
 // gateway's first_token event; -1 when neither is there (or makes sense).
 func ttft(span ptrace.Span) float64 {
-	if v, ok := span.Attributes().Get("gen_ai.response.time_to_first_chunk"); ok && v.Type() == pcommon.ValueTypeDouble {
+	if v, ok := span.Attributes().Get(conventions.AttrGenAIResponseTimeToFirstChunk); ok && v.Type() == pcommon.ValueTypeDouble {
 		if d := v.Double(); d >= 0 && !math.IsInf(d, 0) && !math.IsNaN(d) {
 			return d
 		}

@@ -35,7 +35,7 @@ const (
 // removes them. contentPrefixes are the indexed families (OpenLLMetry, OpenInference).
 var (
 	contentKeys = []string{
-		"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
+		conventions.AttrGenAIInputMessages, conventions.AttrGenAIOutputMessages, conventions.AttrGenAISystemInstructions,
 		"gen_ai.prompt", "gen_ai.completion", "input.value", "output.value",
 	}
 	contentPrefixes = []string{"gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.", "llm.prompts."}
@@ -263,7 +263,7 @@ func (e *embedder) run(ctx context.Context, jobs []embedJob) {
 // gen_ai.system_instructions), else a legacy gen_ai.prompt string. At most maxBytes.
 func inputText(attrs pcommon.Map, maxBytes int) string {
 	var b strings.Builder
-	if v, ok := attrs.Get("gen_ai.input.messages"); ok {
+	if v, ok := attrs.Get(conventions.AttrGenAIInputMessages); ok {
 		appendParts(&b, v)
 	}
 	if b.Len() == 0 {

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 )
 
@@ -122,7 +123,7 @@ func (x *factsIndex) launcherHost() string {
 
 // lookup returns the facts for a span or data point's attributes, or nil.
 func (x *factsIndex) lookup(attrs pcommon.Map) *modelFacts {
-	for _, k := range []string{"gen_ai.response.model", "gen_ai.request.model"} {
+	for _, k := range []string{conventions.AttrGenAIResponseModel, conventions.AttrGenAIRequestModel} {
 		if v, ok := attrs.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
 			if f := x.byName[v.Str()]; f != nil {
 				return f

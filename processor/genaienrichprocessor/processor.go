@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/normalize"
@@ -138,8 +139,8 @@ func (e *enricher) derive(span ptrace.Span, attrs pcommon.Map, _ string) {
 		return
 	}
 	dur := float64(end-start) / 1e9
-	out := tokenCount(attrs, "gen_ai.usage.output_tokens")
-	in := tokenCount(attrs, "gen_ai.usage.input_tokens")
+	out := tokenCount(attrs, conventions.AttrGenAIUsageOutputTokens)
+	in := tokenCount(attrs, conventions.AttrGenAIUsageInputTokens)
 	first := ttft(span)
 	if first >= 0 {
 		putIfAbsent(attrs, attrTTFT, first)
