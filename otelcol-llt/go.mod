@@ -114,6 +114,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/vizlinks v0.0.0-00010101000000-000000000000 // indirect
 	github.com/lufia/plan9stats v0.0.0-20251013123823-9fd1530e3ec3 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
@@ -293,6 +294,8 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 replace github.com/llamatelemetry/otelcol-llt/pkg/launcherapi => ../pkg/launcherapi
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../pkg/llamalog
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../pkg/spantree
 
 replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../internal/sharedcomponent
 

@@ -55,6 +55,7 @@ require (
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/vizlinks v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
@@ -109,3 +110,5 @@ require (
 )
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../../pkg/conventions
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../../pkg/spantree

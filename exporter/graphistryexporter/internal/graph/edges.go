@@ -3,6 +3,8 @@ package graph
 import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/spantree"
 )
 
 // writeEdges writes the child edges (in node order) and then the link edges.
@@ -87,34 +89,4 @@ func newRecord(schema *arrow.Schema, cols []arrow.Array, rows int) arrow.RecordB
 
 // breakCycles cuts every loop in parent (a node index per node, -1 for
 // none) by setting one parent per loop to -1, and returns how many it cut.
-// Each node is visited once.
-func breakCycles(parent []int32) int {
-	const (
-		unseen = iota
-		onPath
-		done
-	)
-	state := make([]uint8, len(parent))
-	var path []int32
-	cut := 0
-	for i := range parent {
-		if state[i] != unseen {
-			continue
-		}
-		path = path[:0]
-		j := int32(i)
-		for j >= 0 && state[j] == unseen {
-			state[j] = onPath
-			path = append(path, j)
-			j = parent[j]
-		}
-		if j >= 0 && state[j] == onPath { // the walk came back to itself
-			parent[j] = -1
-			cut++
-		}
-		for _, n := range path {
-			state[n] = done
-		}
-	}
-	return cut
-}
+func breakCycles(parent []int32) int { return spantree.BreakCycles(parent, nil) }

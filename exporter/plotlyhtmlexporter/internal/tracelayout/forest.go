@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"math"
 	"slices"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/spantree"
 )
 
 // maxNodes is the largest input Layout and EffectiveParents handle; indices
@@ -66,38 +68,7 @@ func EffectiveParents(parents []int32, order []int64) []int32 {
 		eff[i] = p
 	}
 
-	const (
-		unseen = iota
-		onPath
-		done
-	)
-	state := make([]uint8, n)
-	var path []int32
-	for i := range eff {
-		if state[i] != unseen {
-			continue
-		}
-		path = path[:0]
-		v := int32(i)
-		for v >= 0 && state[v] == unseen {
-			state[v] = onPath
-			path = append(path, v)
-			v = eff[v]
-		}
-		if v >= 0 && state[v] == onPath {
-			// v closes a cycle consisting of v and the nodes after it on path.
-			best := v
-			for k := len(path) - 1; path[k] != v; k-- {
-				if less(key, path[k], best) {
-					best = path[k]
-				}
-			}
-			eff[best] = -1
-		}
-		for _, u := range path {
-			state[u] = done
-		}
-	}
+	spantree.BreakCycles(eff, func(a, b int32) bool { return less(key, a, b) })
 	return eff
 }
 
