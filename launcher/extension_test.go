@@ -357,12 +357,14 @@ func TestPortInUse(t *testing.T) {
 	cfg.Restart.InitialInterval = 100 * time.Millisecond
 	cfg.Restart.MaxInterval = 400 * time.Millisecond
 	s := startLauncher(t, cfg)
-	time.Sleep(1500 * time.Millisecond)
+	// Attempts at 0, 0.1, 0.3, 0.7 and 1.1 s (delays 100, 200, 400, 400 ms), the next not before
+	// 1.5 s: look at 1.3 s, between two attempts.
+	time.Sleep(1300 * time.Millisecond)
 	ev := s.host.last()
 	require.NotNil(t, ev)
 	assert.Equal(t, componentstatus.StatusRecoverableError, ev.Status())
 	assert.ErrorContains(t, ev.Err(), "`port` "+strconv.Itoa(cfg.Port)+" on 127.0.0.1 is not available")
-	// 100+200+400+400 ms: at most 5 attempts in 1.5 s.
+	// Backing off: at most 5 attempts in 1.3 s (without backoff there would be dozens).
 	assert.LessOrEqual(t, len(s.logs.FilterMessage("Restarting llama-server").All()), 5)
 	assert.Zero(t, s.PID())
 }
