@@ -71,7 +71,7 @@ func gpuRequestLines(d *Data, base, hover, color string, value func(*store.Span)
 	count := map[string]int{}
 	for i := range d.Requests {
 		r := &d.Requests[i]
-		if r.GPU == nil || !uFinite(value(r.GPU)) {
+		if r.GPU == nil || !finite(value(r.GPU)) {
 			continue
 		}
 		rs = append(rs, r)
@@ -141,12 +141,12 @@ func gpuEnergyStats(d *Data) energyStats {
 		if r.GPU == nil {
 			continue
 		}
-		if v := r.GPU.GPUEnergyJ; uFinite(v) {
+		if v := r.GPU.GPUEnergyJ; finite(v) {
 			e.energyRequests++
 			e.energyJ += v
 			e.energyOut += max(r.Out, 0)
 		}
-		if v := r.GPU.GPUSeconds; uFinite(v) {
+		if v := r.GPU.GPUSeconds; finite(v) {
 			e.timeRequests++
 			e.gpuSeconds += v
 		}

@@ -31,22 +31,22 @@ const (
 
 // Thresholds of the verdicts.
 const (
-	uSlotBoundShare = 0.25 // share of scrapes with every slot busy
-	uGPUBoundPct    = 90.0 // mean GPU utilization, percent
-	uHostIdlePct    = 30.0 // GPU utilization under which the GPU counts as idle, percent
-	uHostBoundShare = 0.5  // share of busy moments in which the GPU idled
-	uMinSamples     = 3    // scrapes (or moments) a share-based verdict needs at least
+	slotBoundShare = 0.25 // share of scrapes with every slot busy
+	gpuBoundPct    = 90.0 // mean GPU utilization, percent
+	hostIdlePct    = 30.0 // GPU utilization under which the GPU counts as idle, percent
+	hostBoundShare = 0.5  // share of busy moments in which the GPU idled
+	minSamples     = 3    // scrapes (or moments) a share-based verdict needs at least
 )
 
 // Metric names the unified dashboard and its summary read.
 const (
-	uSlotsBusy   = conventions.MetricLlamacppSlotsBusy
-	uSlotsTotal  = conventions.MetricLlamacppSlotsTotal
-	uDeferred    = conventions.MetricLlamacppRequestsDeferred
-	uProcessing  = conventions.MetricLlamacppRequestsProcessing
-	uGPUUtil     = conventions.MetricHWGPUUtilization
-	uTemperature = conventions.MetricHWTemperature
-	uPctFmt      = "%.0f%%" // a share in percent
+	metricSlotsBusy   = conventions.MetricLlamacppSlotsBusy
+	metricSlotsTotal  = conventions.MetricLlamacppSlotsTotal
+	metricDeferred    = conventions.MetricLlamacppRequestsDeferred
+	metricProcessing  = conventions.MetricLlamacppRequestsProcessing
+	metricGPUUtil     = conventions.MetricHWGPUUtilization
+	metricTemperature = conventions.MetricHWTemperature
+	pctFmt            = "%.0f%%" // a share in percent
 )
 
 // Summary is the unified dashboard's text summary. The page shows it with textContent, so its
@@ -106,7 +106,7 @@ func Summarize(d *Data) *Summary {
 	var ttft []float64
 	for i := range d.Requests {
 		r := &d.Requests[i]
-		if uFinite(r.Latency) {
+		if finite(r.Latency) {
 			lat = append(lat, r.Latency)
 		}
 		if r.Failed {
@@ -116,7 +116,7 @@ func Summarize(d *Data) *Summary {
 		}
 		s.TokensIn += max(r.In, 0)
 		s.TokensOut += max(r.Out, 0)
-		if r.Span != nil && uFinite(r.Span.TTFTSeconds) && r.Span.TTFTSeconds >= 0 {
+		if r.Span != nil && finite(r.Span.TTFTSeconds) && r.Span.TTFTSeconds >= 0 {
 			ttft = append(ttft, r.Span.TTFTSeconds)
 		}
 	}
@@ -128,7 +128,7 @@ func Summarize(d *Data) *Summary {
 		s.SuccessRate = Num(float64(s.RequestsSucceeded) / float64(s.RequestsTotal))
 	}
 	s.TTFTMean = Num(mean(ttft))
-	g := uGPUUtilStats(d)
+	g := gpuUtilStats(d)
 	s.GPUCount = g.gpus
 	s.GPUUtilMean, s.GPUUtilMax = Num(g.meanPct), Num(g.maxPct)
 	e := gpuEnergyStats(d)
@@ -140,28 +140,28 @@ func Summarize(d *Data) *Summary {
 	if e.timeRequests > 0 {
 		s.GPUTime = Num(e.gpuSeconds)
 	}
-	s.Verdicts = uVerdicts(d, g)
+	s.Verdicts = verdicts(d, g)
 	return s
 }
 
 // finite is false for NaN and ±Inf.
-func uFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// uGPUStats describes hw.gpu.utilization over the window.
-type uGPUStats struct {
+// gpuStats describes hw.gpu.utilization over the window.
+type gpuStats struct {
 	gpus, samples   int
 	meanPct, maxPct float64
 }
 
-// uGPUUtilStats summarizes the whole-GPU hw.gpu.utilization streams.
-func uGPUUtilStats(d *Data) uGPUStats {
-	g := uGPUStats{meanPct: math.NaN(), maxPct: math.NaN()}
-	ss := d.series(uGPUUtil, gpuSeries)
+// gpuUtilStats summarizes the whole-GPU hw.gpu.utilization streams.
+func gpuUtilStats(d *Data) gpuStats {
+	g := gpuStats{meanPct: math.NaN(), maxPct: math.NaN()}
+	ss := d.series(metricGPUUtil, gpuSeries)
 	g.gpus = len(ss)
 	sum := 0.0
 	for _, s := range ss {
 		for _, v := range s.V {
-			if !uFinite(v) {
+			if !finite(v) {
 				continue
 			}
 			v *= 100
@@ -179,69 +179,69 @@ func uGPUUtilStats(d *Data) uGPUStats {
 }
 
 // verdicts computes what limits the server; several may apply.
-func uVerdicts(d *Data, g uGPUStats) []Verdict {
+func verdicts(d *Data, g gpuStats) []Verdict {
 	var out []Verdict
-	q := uQueueStats(d)
+	q := queueStats(d)
 	if q.positive > 0 {
 		out = append(out, Verdict{Kind: VerdictQueueBound,
-			Text: fmt.Sprintf("requests waited in llama-server's queue in "+uPctFmt+" of %d scrapes (max %s deferred)",
-				q.share()*100, q.scrapes, uFmtCount(q.max)),
-			Numbers: uNumbers("deferred_share", q.share(), "scrapes", float64(q.scrapes), "max_deferred", q.max)})
+			Text: fmt.Sprintf("requests waited in llama-server's queue in "+pctFmt+" of %d scrapes (max %s deferred)",
+				q.share()*100, q.scrapes, fmtCount(q.max)),
+			Numbers: verdictNumbers("deferred_share", q.share(), "scrapes", float64(q.scrapes), "max_deferred", q.max)})
 	}
-	sl := uSlotStats(d)
-	if sl.scrapes >= uMinSamples && sl.share() >= uSlotBoundShare {
+	sl := slotStats(d)
+	if sl.scrapes >= minSamples && sl.share() >= slotBoundShare {
 		out = append(out, Verdict{Kind: VerdictSlotBound,
-			Text: fmt.Sprintf("all %s slots were busy in "+uPctFmt+" of %d scrapes",
-				uFmtCount(sl.slots), sl.share()*100, sl.scrapes),
-			Numbers: uNumbers("full_share", sl.share(), "scrapes", float64(sl.scrapes), "slots", sl.slots)})
+			Text: fmt.Sprintf("all %s slots were busy in "+pctFmt+" of %d scrapes",
+				fmtCount(sl.slots), sl.share()*100, sl.scrapes),
+			Numbers: verdictNumbers("full_share", sl.share(), "scrapes", float64(sl.scrapes), "slots", sl.slots)})
 	}
-	if g.samples > 0 && g.meanPct > uGPUBoundPct {
+	if g.samples > 0 && g.meanPct > gpuBoundPct {
 		out = append(out, Verdict{Kind: VerdictGPUBound,
 			Text: fmt.Sprintf("mean GPU utilization %.1f%% (max %.1f%%) over %d samples of %d GPU(s)",
 				g.meanPct, g.maxPct, g.samples, g.gpus),
-			Numbers: uNumbers("gpu_util_mean_pct", g.meanPct, "gpu_util_max_pct", g.maxPct, "samples", float64(g.samples), "gpus", float64(g.gpus))})
+			Numbers: verdictNumbers("gpu_util_mean_pct", g.meanPct, "gpu_util_max_pct", g.maxPct, "samples", float64(g.samples), "gpus", float64(g.gpus))})
 	}
-	h := uHostStats(d)
-	if h.moments >= uMinSamples && h.share() >= uHostBoundShare {
+	h := hostStats(d)
+	if h.moments >= minSamples && h.share() >= hostBoundShare {
 		out = append(out, Verdict{Kind: VerdictHostBound,
-			Text: fmt.Sprintf("the GPU was under %.0f%% busy in "+uPctFmt+" of %d moments with requests queued or running (mean utilization %.1f%% at those moments)",
-				uHostIdlePct, h.share()*100, h.moments, h.meanPct),
-			Numbers: uNumbers("idle_share", h.share(), "moments", float64(h.moments), "gpu_util_mean_pct", h.meanPct)})
+			Text: fmt.Sprintf("the GPU was under %.0f%% busy in "+pctFmt+" of %d moments with requests queued or running (mean utilization %.1f%% at those moments)",
+				hostIdlePct, h.share()*100, h.moments, h.meanPct),
+			Numbers: verdictNumbers("idle_share", h.share(), "moments", float64(h.moments), "gpu_util_mean_pct", h.meanPct)})
 	}
 	if len(out) > 0 {
 		return out
 	}
-	if sl.scrapes >= uMinSamples || g.samples >= uMinSamples {
+	if sl.scrapes >= minSamples || g.samples >= minSamples {
 		var parts []string
 		nums := map[string]float64{}
 		if g.samples > 0 {
 			parts = append(parts, fmt.Sprintf("mean GPU utilization %.1f%% (max %.1f%%) over %d GPU(s)", g.meanPct, g.maxPct, g.gpus))
-			uAddNumbers(nums, "gpu_util_mean_pct", g.meanPct, "gpu_util_max_pct", g.maxPct, "gpus", float64(g.gpus))
+			addVerdictNumbers(nums, "gpu_util_mean_pct", g.meanPct, "gpu_util_max_pct", g.maxPct, "gpus", float64(g.gpus))
 		}
 		if sl.scrapes > 0 {
-			parts = append(parts, fmt.Sprintf("all %s slots busy in "+uPctFmt+" of %d scrapes", uFmtCount(sl.slots), sl.share()*100, sl.scrapes))
-			uAddNumbers(nums, "full_share", sl.share(), "scrapes", float64(sl.scrapes), "slots", sl.slots)
+			parts = append(parts, fmt.Sprintf("all %s slots busy in "+pctFmt+" of %d scrapes", fmtCount(sl.slots), sl.share()*100, sl.scrapes))
+			addVerdictNumbers(nums, "full_share", sl.share(), "scrapes", float64(sl.scrapes), "slots", sl.slots)
 		}
 		if q.scrapes > 0 {
 			parts = append(parts, fmt.Sprintf("no deferred requests in %d scrapes", q.scrapes))
-			uAddNumbers(nums, "deferred_scrapes", float64(q.scrapes))
+			addVerdictNumbers(nums, "deferred_scrapes", float64(q.scrapes))
 		}
 		if h.moments > 0 {
-			parts = append(parts, fmt.Sprintf("GPU under %.0f%% busy in "+uPctFmt+" of %d moments with requests running", uHostIdlePct, h.share()*100, h.moments))
-			uAddNumbers(nums, "idle_share", h.share(), "moments", float64(h.moments))
+			parts = append(parts, fmt.Sprintf("GPU under %.0f%% busy in "+pctFmt+" of %d moments with requests running", hostIdlePct, h.share()*100, h.moments))
+			addVerdictNumbers(nums, "idle_share", h.share(), "moments", float64(h.moments))
 		}
 		return []Verdict{{Kind: VerdictNone, Text: "no bottleneck found: " + strings.Join(parts, "; "), Numbers: nums}}
 	}
 	var missing []string
-	for _, m := range []string{uSlotsBusy, uSlotsTotal, uDeferred, uProcessing} {
+	for _, m := range []string{metricSlotsBusy, metricSlotsTotal, metricDeferred, metricProcessing} {
 		if len(d.series(m, nil)) == 0 {
 			missing = append(missing, m)
 		}
 	}
-	if len(d.series(uGPUUtil, gpuSeries)) == 0 {
-		missing = append(missing, uGPUUtil)
+	if len(d.series(metricGPUUtil, gpuSeries)) == 0 {
+		missing = append(missing, metricGPUUtil)
 	}
-	text := fmt.Sprintf("too few scrapes to judge: %d with slot data, %d GPU samples (%d needed)", sl.scrapes, g.samples, uMinSamples)
+	text := fmt.Sprintf("too few scrapes to judge: %d with slot data, %d GPU samples (%d needed)", sl.scrapes, g.samples, minSamples)
 	if sl.scrapes == 0 && g.samples == 0 {
 		text = "no slot data (llamacpp.slots.busy and llamacpp.slots.total from the llamacpp receiver) and no GPU data (hw.gpu.utilization from the nvml receiver)"
 	}
@@ -249,42 +249,42 @@ func uVerdicts(d *Data, g uGPUStats) []Verdict {
 		text += "; missing: " + strings.Join(missing, ", ")
 	}
 	return []Verdict{{Kind: VerdictInsufficientData, Text: text,
-		Numbers: uNumbers("scrapes", float64(sl.scrapes), "gpu_samples", float64(g.samples))}}
+		Numbers: verdictNumbers("scrapes", float64(sl.scrapes), "gpu_samples", float64(g.samples))}}
 }
 
-// uNumbers builds a Verdict's Numbers from name, value pairs, leaving out non-finite values
+// verdictNumbers builds a Verdict's Numbers from name, value pairs, leaving out non-finite values
 // (encoding/json cannot write them).
-func uNumbers(kv ...any) map[string]float64 {
+func verdictNumbers(kv ...any) map[string]float64 {
 	m := map[string]float64{}
-	uAddNumbers(m, kv...)
+	addVerdictNumbers(m, kv...)
 	return m
 }
 
-func uAddNumbers(m map[string]float64, kv ...any) {
+func addVerdictNumbers(m map[string]float64, kv ...any) {
 	for i := 0; i+1 < len(kv); i += 2 {
 		k, _ := kv[i].(string)
 		v, _ := kv[i+1].(float64)
-		if k != "" && uFinite(v) {
+		if k != "" && finite(v) {
 			m[k] = v
 		}
 	}
 }
 
 // fmtCount prints a gauge value that is normally a whole number.
-func uFmtCount(v float64) string {
-	if !uFinite(v) {
+func fmtCount(v float64) string {
+	if !finite(v) {
 		return "n/a"
 	}
 	return fmt.Sprintf("%g", math.Round(v*100)/100)
 }
 
-// uQueueResult counts the scrapes of llamacpp.requests.deferred, and those with deferred requests.
-type uQueueResult struct {
+// queueResult counts the scrapes of llamacpp.requests.deferred, and those with deferred requests.
+type queueResult struct {
 	scrapes, positive int
 	max               float64
 }
 
-func (q uQueueResult) share() float64 {
+func (q queueResult) share() float64 {
 	if q.scrapes == 0 {
 		return 0
 	}
@@ -292,11 +292,11 @@ func (q uQueueResult) share() float64 {
 }
 
 // queueStats counts the scrapes with llamacpp.requests.deferred > 0.
-func uQueueStats(d *Data) uQueueResult {
-	var q uQueueResult
-	for _, s := range d.series(uDeferred, nil) {
+func queueStats(d *Data) queueResult {
+	var q queueResult
+	for _, s := range d.series(metricDeferred, nil) {
 		for _, v := range s.V {
-			if !uFinite(v) {
+			if !finite(v) {
 				continue
 			}
 			q.scrapes++
@@ -309,13 +309,13 @@ func uQueueStats(d *Data) uQueueResult {
 	return q
 }
 
-// uSlotResult counts the scrapes with slot data, and those with every slot busy.
-type uSlotResult struct {
+// slotResult counts the scrapes with slot data, and those with every slot busy.
+type slotResult struct {
 	scrapes, full int
 	slots         float64
 }
 
-func (s uSlotResult) share() float64 {
+func (s slotResult) share() float64 {
 	if s.scrapes == 0 {
 		return 0
 	}
@@ -324,20 +324,20 @@ func (s uSlotResult) share() float64 {
 
 // slotStats counts the scrapes in which llamacpp.slots.busy reached llamacpp.slots.total (the
 // total's point nearest in time; the stream of the same server when there are several).
-func uSlotStats(d *Data) uSlotResult {
-	r := uSlotResult{slots: math.NaN()}
-	totals := d.series(uSlotsTotal, nil)
+func slotStats(d *Data) slotResult {
+	r := slotResult{slots: math.NaN()}
+	totals := d.series(metricSlotsTotal, nil)
 	if len(totals) == 0 {
 		return r
 	}
-	for _, busy := range d.series(uSlotsBusy, nil) {
-		tot := uMatchStream(busy, totals)
-		if _, v, ok := tot.Last(); ok && uFinite(v) && (math.IsNaN(r.slots) || v > r.slots) {
+	for _, busy := range d.series(metricSlotsBusy, nil) {
+		tot := matchStream(busy, totals)
+		if _, v, ok := tot.Last(); ok && finite(v) && (math.IsNaN(r.slots) || v > r.slots) {
 			r.slots = v
 		}
 		for i, t := range busy.T {
-			j := uNearest(tot.T, t)
-			if j < 0 || !uFinite(busy.V[i]) || !uFinite(tot.V[j]) || tot.V[j] <= 0 {
+			j := nearestIdx(tot.T, t)
+			if j < 0 || !finite(busy.V[i]) || !finite(tot.V[j]) || tot.V[j] <= 0 {
 				continue
 			}
 			r.scrapes++
@@ -351,7 +351,7 @@ func uSlotStats(d *Data) uSlotResult {
 
 // matchStream picks the stream of cands that belongs with s: the same attributes, else the same
 // label, else the first.
-func uMatchStream(s *store.Series, cands []*store.Series) *store.Series {
+func matchStream(s *store.Series, cands []*store.Series) *store.Series {
 	for _, c := range cands {
 		if maps.Equal(c.Attrs, s.Attrs) {
 			return c
@@ -366,7 +366,7 @@ func uMatchStream(s *store.Series, cands []*store.Series) *store.Series {
 }
 
 // nearestIdx is the index of the timestamp nearest t in ascending ts, -1 when ts is empty.
-func uNearest(ts []int64, t int64) int {
+func nearestIdx(ts []int64, t int64) int {
 	i := sort.Search(len(ts), func(i int) bool { return ts[i] >= t })
 	if i == len(ts) {
 		return len(ts) - 1
@@ -378,7 +378,7 @@ func uNearest(ts []int64, t int64) int {
 }
 
 // medianStep is the median interval of ascending timestamps (0 for fewer than two).
-func uMedianStep(ts []int64) int64 {
+func medianStep(ts []int64) int64 {
 	if len(ts) < 2 {
 		return 0
 	}
@@ -390,13 +390,13 @@ func uMedianStep(ts []int64) int64 {
 	return steps[len(steps)/2]
 }
 
-// uHostResult counts the moments with requests queued or running, and those with an idle GPU.
-type uHostResult struct {
+// hostResult counts the moments with requests queued or running, and those with an idle GPU.
+type hostResult struct {
 	moments, idle int
 	meanPct       float64
 }
 
-func (h uHostResult) share() float64 {
+func (h hostResult) share() float64 {
 	if h.moments == 0 {
 		return 0
 	}
@@ -406,17 +406,17 @@ func (h uHostResult) share() float64 {
 // hostStats looks at the moments when requests waited or ran (llamacpp.requests.deferred > 0
 // or llamacpp.requests.processing > 0) and at the GPU utilization nearest each moment (within
 // twice the GPU's scrape interval; the mean over GPUs): how often the GPU was idle then.
-func uHostStats(d *Data) uHostResult {
-	h := uHostResult{meanPct: math.NaN()}
-	gpus := d.series(uGPUUtil, gpuSeries)
+func hostStats(d *Data) hostResult {
+	h := hostResult{meanPct: math.NaN()}
+	gpus := d.series(metricGPUUtil, gpuSeries)
 	if len(gpus) == 0 {
 		return h
 	}
 	active := map[int64]bool{}
-	for _, m := range []string{uDeferred, uProcessing} {
+	for _, m := range []string{metricDeferred, metricProcessing} {
 		for _, s := range d.series(m, nil) {
 			for i, t := range s.T {
-				if uFinite(s.V[i]) && s.V[i] > 0 {
+				if finite(s.V[i]) && s.V[i] > 0 {
 					active[t] = true
 				}
 			}
@@ -428,14 +428,14 @@ func uHostStats(d *Data) uHostResult {
 	moments := slices.Sorted(maps.Keys(active))
 	tol := make([]int64, len(gpus))
 	for i, g := range gpus {
-		tol[i] = 2 * uMedianStep(g.T)
+		tol[i] = 2 * medianStep(g.T)
 	}
 	sum := 0.0
 	for _, t := range moments {
 		n, u := 0, 0.0
 		for i, g := range gpus {
-			j := uNearest(g.T, t)
-			if j < 0 || !uFinite(g.V[j]) {
+			j := nearestIdx(g.T, t)
+			if j < 0 || !finite(g.V[j]) {
 				continue
 			}
 			if dt := g.T[j] - t; dt > tol[i] || -dt > tol[i] {
@@ -450,7 +450,7 @@ func uHostStats(d *Data) uHostResult {
 		u /= float64(n)
 		h.moments++
 		sum += u
-		if u < uHostIdlePct {
+		if u < hostIdlePct {
 			h.idle++
 		}
 	}

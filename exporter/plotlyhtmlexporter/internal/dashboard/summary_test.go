@@ -211,11 +211,11 @@ func TestUNearest(t *testing.T) {
 		t    int64
 		want int
 	}{{0, 0}, {14, 0}, {15, 0}, {16, 1}, {30, 2}, {99, 2}} {
-		if got := uNearest(ts, c.t); got != c.want {
+		if got := nearestIdx(ts, c.t); got != c.want {
 			t.Errorf("nearest %d: %d, want %d", c.t, got, c.want)
 		}
 	}
-	if uNearest(nil, 5) != -1 {
+	if nearestIdx(nil, 5) != -1 {
 		t.Error("nearest in nothing")
 	}
 }

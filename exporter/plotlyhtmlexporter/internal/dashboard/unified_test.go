@@ -157,9 +157,9 @@ func TestUnifiedFigures(t *testing.T) {
 		height int
 		wide   bool
 	}{
-		"unified-trace-graph": {uGraphHeight, true}, "unified-performance": {uPerfHeight, true},
-		"unified-embeddings-3d": {u3DHeight, false}, "unified-latency-surface": {u3DHeight, false},
-		"unified-indicators": {uIndicatorHeight, true}, "unified-logs": {uLogsHeight, true},
+		"unified-trace-graph": {traceGraphHeight, true}, "unified-performance": {performanceHeight, true},
+		"unified-embeddings-3d": {internals3DHeight, false}, "unified-latency-surface": {internals3DHeight, false},
+		"unified-indicators": {indicatorsHeight, true}, "unified-logs": {logsHeight, true},
 	} {
 		if f := utFigure(t, sec, id); f.Height != size.height || f.Wide != size.wide {
 			t.Errorf("%s: height %d wide %v", id, f.Height, f.Wide)
@@ -649,8 +649,8 @@ func TestUnifiedEmbeddings(t *testing.T) {
 	}
 	st.AddSpans(spans)
 	f = utFigure(t, Unified(utData(st, 500)), "unified-embeddings-3d")
-	if len(f.Data) != uMaxCategories {
-		t.Errorf("%d traces, want %d", len(f.Data), uMaxCategories)
+	if len(f.Data) != maxEmbeddingCategories {
+		t.Errorf("%d traces, want %d", len(f.Data), maxEmbeddingCategories)
 	}
 }
 
@@ -692,7 +692,7 @@ func TestUnifiedLatencySurface(t *testing.T) {
 				t.Fatalf("figure %+v", f)
 			}
 			z := f.Data[0]["z"].([]Nums)
-			if len(z) != uSurfacePromptBuckets || len(z[0]) != uSurfaceTimeBuckets {
+			if len(z) != surfacePromptBuckets || len(z[0]) != surfaceTimeBuckets {
 				t.Fatalf("z is %dx%d", len(z), len(z[0]))
 			}
 			gaps, cells := 0, 0
