@@ -7,8 +7,8 @@ replace (
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest => ../internal/browsertest
 	github.com/llamatelemetry/otelcol-llt/internal/fakenvml => ../internal/fakenvml
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/llamatest
+	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../internal/sharedcomponent
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
-	github.com/llamatelemetry/otelcol-llt/pkg/vizlinks => ../pkg/vizlinks
 )
 
 require (

@@ -111,11 +111,13 @@ require (
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/genaimsg v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/llamaclient v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000 // indirect
-	github.com/llamatelemetry/otelcol-llt/pkg/vizlinks v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/sse v0.0.0-00010101000000-000000000000 // indirect
 	github.com/lufia/plan9stats v0.0.0-20251013123823-9fd1530e3ec3 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
@@ -289,17 +291,21 @@ replace github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor v0.
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../pkg/conventions
 
+replace github.com/llamatelemetry/otelcol-llt/pkg/genaimsg => ../pkg/genaimsg
+
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../pkg/gguf
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/launcherapi => ../pkg/launcherapi
 
+replace github.com/llamatelemetry/otelcol-llt/pkg/llamaclient => ../pkg/llamaclient
+
 replace github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../pkg/llamalog
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/sse => ../pkg/sse
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../pkg/spantree
 
 replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../internal/sharedcomponent
-
-replace github.com/llamatelemetry/otelcol-llt/pkg/vizlinks => ../pkg/vizlinks
 
 replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/llamatest
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,12 +12,15 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"time"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/llamaclient"
+	"github.com/llamatelemetry/otelcol-llt/pkg/sse"
 )
 
 // maxBody bounds a non-streamed response body.
 const maxBody = 16 << 20
 
-// maxSSELine bounds one line of an event stream.
+// maxSSELine bounds one line of an event stream, and one event's data.
 const maxSSELine = 1 << 20
 
 // prompts are the user messages sent, request k of a round getting prompts[k%len]: the same
@@ -152,9 +154,7 @@ func (c *client) do(ctx context.Context, k int) (res reqResult) {
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	if c.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.apiKey)
-	}
+	llamaclient.SetAPIKey(req.Header, c.apiKey)
 	req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) {
 			if !info.Reused {
@@ -172,7 +172,7 @@ func (c *client) do(ctx context.Context, k int) (res reqResult) {
 	defer func() { _ = resp.Body.Close() }()
 	res.status = resp.StatusCode
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		msg, _ := llamaclient.ReadBody(resp.Body, 512) // the start of the body is enough
 		res.fail("http "+strconv.Itoa(resp.StatusCode), string(bytes.TrimSpace(msg)))
 		return res
 	}
@@ -186,13 +186,13 @@ func (c *client) do(ctx context.Context, k int) (res reqResult) {
 }
 
 func readJSON(ctx context.Context, body io.Reader, res *reqResult) {
-	b, err := io.ReadAll(io.LimitReader(body, maxBody+1))
-	if err != nil {
-		res.fail(classify(ctx, "transport"), "reading the response: "+err.Error())
-		return
-	}
-	if len(b) > maxBody {
+	b, err := llamaclient.ReadBody(body, maxBody)
+	switch {
+	case errors.Is(err, llamaclient.ErrTooLarge):
 		res.fail("bad response", fmt.Sprintf("response body over %d bytes", maxBody))
+		return
+	case err != nil:
+		res.fail(classify(ctx, "transport"), "reading the response: "+err.Error())
 		return
 	}
 	var cr struct {
@@ -259,15 +259,15 @@ type sseResult struct {
 	errMsg string
 }
 
+// errLineTooLong ends the reading of a stream with a line, or an event's data, over maxSSELine.
+var errLineTooLong = errors.New("an event stream line is longer than 1 MiB")
+
 // readSSE reads an event stream of chat completion chunks to its end, calling onContent with
 // the time each chunk whose delta carries text was parsed. Odd input is skipped, never a panic.
+// The stream is split into events by pkg/sse; an event that the stream ends before its closing
+// blank line is taken too.
 func readSSE(r io.Reader, onContent func(time.Time)) (sseResult, error) {
 	var res sseResult
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxSSELine)
-	var data []byte
-	hasData := false
-	event := ""
 	setErr := func(msg string) {
 		if res.errMsg == "" {
 			if msg == "" {
@@ -276,12 +276,23 @@ func readSSE(r io.Reader, onContent func(time.Time)) (sseResult, error) {
 			res.errMsg = msg
 		}
 	}
-	dispatch := func() {
-		defer func() { data, hasData, event = data[:0], false, "" }()
-		if !hasData {
+	tooLong := false
+	p := sse.Parser{MaxLine: maxSSELine, OtherField: func(name, value []byte) {
+		// llama-server reports a failure after the stream began as "error: {json}".
+		if !tooLong && string(name) == "error" {
+			setErr(string(value))
+		}
+	}}
+	dispatch := func(ev *sse.Event) {
+		if tooLong {
 			return
 		}
-		if event == "error" {
+		if ev.Truncated {
+			tooLong = true
+			return
+		}
+		data := ev.Data
+		if string(ev.Type) == "error" {
 			setErr(string(data))
 			return
 		}
@@ -316,38 +327,24 @@ func readSSE(r io.Reader, onContent func(time.Time)) (sseResult, error) {
 			}
 		}
 	}
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			dispatch()
-			continue
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		p.Feed(buf[:n], dispatch)
+		if tooLong {
+			return res, errLineTooLong
 		}
-		if line[0] == ':' {
-			continue
-		}
-		field, value, found := bytes.Cut(line, []byte(":"))
-		if found && len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
-		switch string(field) {
-		case "data":
-			if hasData {
-				data = append(data, '\n')
+		if err != nil {
+			p.End(dispatch)
+			if tooLong {
+				return res, errLineTooLong
 			}
-			data = append(data, value...)
-			hasData = true
-		case "event":
-			event = string(value)
-		case "error":
-			setErr(string(value))
+			if errors.Is(err, io.EOF) {
+				return res, nil
+			}
+			return res, err
 		}
 	}
-	dispatch()
-	err := sc.Err()
-	if errors.Is(err, bufio.ErrTooLong) {
-		err = errors.New("an event stream line is longer than 1 MiB")
-	}
-	return res, err
 }
 
 // waitHealthy polls GET url until it answers 200, ctx ends, or wait passes.

@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/llamaclient v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/sse v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -15,3 +17,7 @@ require (
 replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../../internal/llamatest
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../../pkg/gguf
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/llamaclient => ../../pkg/llamaclient
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/sse => ../../pkg/sse

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llamatelemetry/otelcol-llt/cmd/lltload/internal/prompts"
+	"github.com/llamatelemetry/otelcol-llt/pkg/llamaclient"
 )
 
 // maxBody bounds a non-streamed response body that lltload reads.
@@ -167,9 +168,7 @@ func (c *client) do(ctx context.Context, spec requestSpec) (res result) {
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	if c.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.apiKey)
-	}
+	llamaclient.SetAPIKey(req.Header, c.apiKey)
 	if c.traceparent {
 		var tp string
 		res.traceID, tp = newTraceparent()
@@ -185,7 +184,7 @@ func (c *client) do(ctx context.Context, spec requestSpec) (res result) {
 	defer func() { _ = resp.Body.Close() }()
 	res.status = resp.StatusCode
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		msg, _ := llamaclient.ReadBody(resp.Body, 512) // the start of the body is enough
 		res.fail("http "+strconv.Itoa(resp.StatusCode), string(bytes.TrimSpace(msg)))
 		return res
 	}
@@ -200,13 +199,13 @@ func (c *client) do(ctx context.Context, spec requestSpec) (res result) {
 
 // readJSON reads a chat.completion body.
 func (c *client) readJSON(ctx context.Context, body io.Reader, res *result) {
-	b, err := io.ReadAll(io.LimitReader(body, maxBody+1))
-	if err != nil {
-		res.fail(classify(ctx, errTransport), "reading the response: "+err.Error())
-		return
-	}
-	if len(b) > maxBody {
+	b, err := llamaclient.ReadBody(body, maxBody)
+	switch {
+	case errors.Is(err, llamaclient.ErrTooLarge):
 		res.fail(errBadResponse, fmt.Sprintf("response body over %d bytes", maxBody))
+		return
+	case err != nil:
+		res.fail(classify(ctx, errTransport), "reading the response: "+err.Error())
 		return
 	}
 	var cr chatResponse

@@ -1,14 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/sse"
 )
 
-// maxSSELine bounds one line of an event stream; a longer line ends the stream with an error.
+// maxSSELine bounds one line of an event stream, and one event's data; a longer one ends the
+// stream with an error.
 const maxSSELine = 1 << 20
 
 // usage is the OpenAI "usage" object of a response or of a stream's last chunk.
@@ -38,24 +40,35 @@ type sseResult struct {
 	errMsg    string // the first error event, "" when none
 }
 
+// errLineTooLong ends the reading of a stream with a line, or an event's data, over maxSSELine.
+var errLineTooLong = errors.New("an event stream line is longer than 1 MiB")
+
 // readSSE reads a Server-Sent Events stream of chat completion chunks to its end (EOF, not
 // [DONE], so that the connection can be reused). onContent is called once, at the first chunk
 // whose delta has text. It returns the error that ended the reading, nil at a clean EOF; what
 // was read before is in the result either way. It never panics on odd input: lines that are
 // not fields, events that are not JSON, and an event cut off by EOF are counted or ignored.
+// The stream is split into events by pkg/sse; unlike a browser, readSSE takes an event that the
+// stream ends before its closing blank line.
 func readSSE(r io.Reader, onContent func()) (sseResult, error) {
 	var res sseResult
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxSSELine)
-	var data []byte
-	hasData := false
-	event := ""
-	dispatch := func() {
-		defer func() { data, hasData, event = data[:0], false, "" }()
-		if !hasData {
+	tooLong := false
+	p := sse.Parser{MaxLine: maxSSELine, OtherField: func(name, value []byte) {
+		// llama-server reports a failure after the stream began as "error: {json}".
+		if !tooLong && string(name) == "error" {
+			res.setErr(string(value))
+		}
+	}}
+	dispatch := func(ev *sse.Event) {
+		if tooLong {
 			return
 		}
-		if event == "error" {
+		if ev.Truncated {
+			tooLong = true
+			return
+		}
+		data := ev.Data
+		if string(ev.Type) == "error" {
 			res.setErr(string(data))
 			return
 		}
@@ -85,40 +98,25 @@ func readSSE(r io.Reader, onContent func()) (sseResult, error) {
 			}
 		}
 	}
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			dispatch()
-			continue
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		p.Feed(buf[:n], dispatch)
+		if tooLong {
+			return res, errLineTooLong
 		}
-		if line[0] == ':' { // a comment
-			continue
-		}
-		field, value, found := bytes.Cut(line, []byte(":"))
-		if found && len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
-		switch string(field) {
-		case "data":
-			if hasData {
-				data = append(data, '\n')
+		if err != nil {
+			// An event without its closing blank line: take it, but a cut-off chunk will not parse.
+			p.End(dispatch)
+			if tooLong {
+				return res, errLineTooLong
 			}
-			data = append(data, value...)
-			hasData = true
-		case "event":
-			event = string(value)
-		case "error":
-			// llama-server reports a failure after the stream began as "error: {json}".
-			res.setErr(string(value))
+			if errors.Is(err, io.EOF) {
+				return res, nil
+			}
+			return res, err
 		}
 	}
-	// An event without its closing blank line: take it, but a cut-off chunk will not parse.
-	dispatch()
-	err := sc.Err()
-	if errors.Is(err, bufio.ErrTooLong) {
-		err = errors.New("an event stream line is longer than 1 MiB")
-	}
-	return res, err
 }
 
 func (r *sseResult) setErr(msg string) {

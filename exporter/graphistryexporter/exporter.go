@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -17,27 +18,38 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/client"
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/graph"
-	"github.com/llamatelemetry/otelcol-llt/pkg/vizlinks"
+	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/metadata"
 )
 
 type graphistryExporter struct {
 	cfg    *Config
 	set    exporter.Settings
 	logger *zap.Logger
-	http   *http.Client // built in start from the confighttp settings
+	http   *http.Client // built in Start from the confighttp settings
 	client *client.Client
 	mem    memory.Allocator
+	tb     *metadata.TelemetryBuilder
+
+	// newest is the dataset uploaded last (Datasets.Newest); nil before the first.
+	newest atomic.Pointer[Dataset]
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*graphistryExporter, error) {
-	return &graphistryExporter{cfg: cfg, set: set, logger: set.Logger, mem: memory.NewGoAllocator()}, nil
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &graphistryExporter{cfg: cfg, set: set, logger: set.Logger, mem: memory.NewGoAllocator(), tb: tb}, nil
 }
 
-func (e *graphistryExporter) start(ctx context.Context, host component.Host) error {
+// Start makes the file directory and builds the HTTP client.
+func (e *graphistryExporter) Start(ctx context.Context, host component.Host) error {
 	if e.cfg.File.Path != "" {
 		if err := os.MkdirAll(e.cfg.File.Path, 0o755); err != nil {
 			return fmt.Errorf("file::path: %w", err)
@@ -68,10 +80,12 @@ func (e *graphistryExporter) start(ctx context.Context, host component.Host) err
 	return nil
 }
 
-func (e *graphistryExporter) shutdown(context.Context) error {
+// Shutdown closes idle connections. It is safe without Start.
+func (e *graphistryExporter) Shutdown(context.Context) error {
 	if e.http != nil {
 		e.http.CloseIdleConnections()
 	}
+	e.tb.Shutdown()
 	return nil
 }
 
@@ -109,13 +123,15 @@ func (e *graphistryExporter) pushTraces(ctx context.Context, td ptrace.Traces) e
 		Nodes:    nodes.Bytes(), Edges: edges.Bytes(), Share: e.cfg.Share,
 	})
 	if err != nil {
+		permanent := consumererror.IsPermanent(err)
+		e.tb.GraphistryUploadsFailed.Add(ctx, 1, metric.WithAttributes(attribute.Bool("permanent", permanent)))
 		e.logger.Warn("graphistry upload failed", zap.Int("spans", td.SpanCount()),
-			zap.Bool("permanent", consumererror.IsPermanent(err)), zap.Error(err))
+			zap.Bool("permanent", permanent), zap.Error(err))
 		return err
 	}
 	e.logger.Info("trace graph uploaded", zap.String("url", res.URL), zap.String("dataset_id", res.DatasetID),
 		zap.Int("spans", td.SpanCount()))
-	vizlinks.Publish(vizlinks.Link{Source: "graphistry", Title: name, URL: res.URL})
+	e.newest.Store(&Dataset{Name: name, URL: res.URL, Time: time.Now()})
 	return nil
 }
 

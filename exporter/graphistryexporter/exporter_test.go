@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -24,13 +25,16 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/graphistrytest"
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/metadata"
-	"github.com/llamatelemetry/otelcol-llt/pkg/vizlinks"
+	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/metadatatest"
 )
 
 // traces is n gateway-like traces: a server span with a child, ids derived from seq.
@@ -72,6 +76,7 @@ type harness struct {
 	cfg  *Config
 	logs *observer.ObservedLogs
 	exp  exporter.Traces
+	id   component.ID
 	once sync.Once
 }
 
@@ -82,6 +87,11 @@ func (h *harness) shutdown(t *testing.T) {
 // start runs the exporter the way the collector does (exporterhelper with queue and retry),
 // with a short window so each test batch becomes one dataset.
 func start(t *testing.T, mutate func(*Config)) *harness {
+	return startWith(t, exportertest.NewNopSettings(metadata.Type), mutate)
+}
+
+// startWith is start with the given settings (their logger is replaced by an observer).
+func startWith(t *testing.T, set exporter.Settings, mutate func(*Config)) *harness {
 	srv := graphistrytest.NewTestServer(t, graphistrytest.Options{})
 	cfg := createDefaultConfig()
 	cfg.Endpoint = srv.URL
@@ -95,12 +105,11 @@ func start(t *testing.T, mutate func(*Config)) *harness {
 	}
 	require.NoError(t, confmap.Validate(cfg))
 	core, logs := observer.New(zapcore.DebugLevel)
-	set := exportertest.NewNopSettings(metadata.Type)
 	set.Logger = zap.New(core)
 	exp, err := NewFactory().CreateTraces(context.Background(), set, cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	h := &harness{srv: srv, cfg: cfg, logs: logs, exp: exp}
+	h := &harness{srv: srv, cfg: cfg, logs: logs, exp: exp, id: set.ID}
 	t.Cleanup(func() { h.shutdown(t) })
 	return h
 }
@@ -178,7 +187,56 @@ func TestUploadContract(t *testing.T) {
 	require.Len(t, urls, 1)
 	url := urls[0].ContextMap()["url"].(string)
 	assert.Equal(t, h.srv.URL+"/graph/graph.html?dataset="+d.ID, url)
-	assert.Equal(t, url, vizlinks.Latest("graphistry", 1)[0].URL)
+	ds, err := Find(h.id)
+	require.NoError(t, err)
+	newest, ok := ds.Newest()
+	require.True(t, ok)
+	assert.Equal(t, url, newest.URL)
+	assert.Equal(t, d.Name, newest.Name)
+}
+
+// Find resolves a component ID to a graphistry exporter of the collector while it runs, and says
+// why it cannot.
+func TestFind(t *testing.T) {
+	_, err := Find(component.MustNewID("graphistry"))
+	require.EqualError(t, err, `no graphistry exporter "graphistry" in the collector's pipelines`)
+	_, err = Find(component.MustNewID("debug"))
+	require.EqualError(t, err, `"debug" is not a graphistry exporter`)
+
+	id := component.MustNewIDWithName("graphistry", "hub")
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = id
+	cfg := createDefaultConfig()
+	cfg.File.Path = t.TempDir()
+	exp, err := NewFactory().CreateTraces(context.Background(), set, cfg)
+	require.NoError(t, err)
+	ds, err := Find(id) // created is enough: every exporter is created before any component starts
+	require.NoError(t, err)
+	_, ok := ds.Newest()
+	assert.False(t, ok, "nothing uploaded yet")
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.Shutdown(context.Background()))
+	_, err = Find(id)
+	require.Error(t, err, "a shut down exporter is forgotten")
+}
+
+// Every failed upload attempt is counted, by whether it is permanent: two 5xx that the retry
+// gets past, then a 400 that is not retried.
+func TestUploadFailuresCounted(t *testing.T) {
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	h := startWith(t, metadatatest.NewSettings(tt), nil)
+	h.srv.FailNext(graphistrytest.RouteEdgesArrow, http.StatusInternalServerError, 2, nil)
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), traces(1, 2)))
+	h.waitDatasets(t, 1)
+	h.srv.FailNext(graphistrytest.RouteCreateDataset, http.StatusBadRequest, 1, nil)
+	require.NoError(t, h.exp.ConsumeTraces(context.Background(), traces(2, 2)))
+	require.Eventually(t, func() bool { return h.logs.FilterMessage("graphistry upload failed").Len() == 3 },
+		10*time.Second, 20*time.Millisecond)
+	metadatatest.AssertEqualGraphistryUploadsFailed(t, tt, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.Bool("permanent", false))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.Bool("permanent", true))},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
 func TestReauthenticatesOnceAfter401(t *testing.T) {
@@ -291,8 +349,8 @@ func TestTLSAndHeadersApply(t *testing.T) {
 		require.NoError(t, confmap.Validate(cfg))
 		e, err := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
 		require.NoError(t, err)
-		require.NoError(t, e.start(ctx, componenttest.NewNopHost()))
-		defer func() { require.NoError(t, e.shutdown(ctx)) }()
+		require.NoError(t, e.Start(ctx, componenttest.NewNopHost()))
+		defer func() { require.NoError(t, e.Shutdown(ctx)) }()
 		assert.Equal(t, 30*time.Second, e.http.Timeout, "`timeout` bounds each request too")
 		return e.pushTraces(ctx, traces(1, 2))
 	}

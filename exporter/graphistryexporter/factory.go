@@ -23,13 +23,14 @@ func NewFactory() exporter.Factory {
 
 func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
 	cfg := c.(*Config)
-	e, err := newExporter(cfg, set)
+	// Kept by ID (see exporters) so that a plotlyhtml exporter naming this one can find it.
+	e, err := exporters.LoadOrStore(set.ID, func() (*graphistryExporter, error) { return newExporter(cfg, set) })
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces,
-		exporterhelper.WithStart(e.start),
-		exporterhelper.WithShutdown(e.shutdown),
+	return exporterhelper.NewTraces(ctx, set, cfg, e.Unwrap().pushTraces,
+		exporterhelper.WithStart(e.Start),
+		exporterhelper.WithShutdown(e.Shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithQueue(windowedQueue(cfg)),
 		exporterhelper.WithRetry(cfg.BackOffConfig),

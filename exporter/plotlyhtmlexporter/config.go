@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
+
+	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter"
 )
 
 // Dashboard names, in the order a page shows them.
@@ -67,6 +70,10 @@ type Config struct {
 	// TemperatureThreshold is the GPU temperature (Celsius) marked on the temperature gauge.
 	// Default 85.
 	TemperatureThreshold float64 `mapstructure:"temperature_threshold"`
+	// Graphistry is the ID of a graphistry exporter of the same collector (graphistry or
+	// graphistry/<name>) whose newest uploaded trace graph the page header links. It must be in
+	// a pipeline: Start fails otherwise. Default: none, no link.
+	Graphistry *component.ID `mapstructure:"graphistry"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -163,6 +170,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.TemperatureThreshold <= 0 {
 		errs = append(errs, fmt.Errorf("`temperature_threshold` must be > 0, got %v", cfg.TemperatureThreshold))
+	}
+	if cfg.Graphistry != nil && cfg.Graphistry.Type() != graphistryexporter.NewFactory().Type() {
+		errs = append(errs, fmt.Errorf("`graphistry` must name a graphistry exporter (graphistry or graphistry/<name>), got %q", cfg.Graphistry))
 	}
 	return errors.Join(errs...)
 }

@@ -36,6 +36,8 @@ func TestLoadConfig(t *testing.T) {
 	all.Dashboards = []string{"unified", "live"}
 	all.Title = "GPU box 7"
 	all.TemperatureThreshold = 83
+	hub := component.MustNewIDWithName("graphistry", "hub")
+	all.Graphistry = &hub
 
 	serveDefaults := createDefaultConfig()
 	serveDefaults.Serve = configoptional.Some(defaultServeConfig())
@@ -66,6 +68,7 @@ func TestLoadConfig(t *testing.T) {
 			"`dashboards` names an unknown dashboard \"summary\"",
 			"`dashboards` lists \"overview\" twice",
 			"`temperature_threshold` must be > 0",
+			"`graphistry` must name a graphistry exporter (graphistry or graphistry/<name>), got \"debug\"",
 		}},
 		{name: "directory_without_path", errs: []string{"`plotlyjs` directory needs `path`"}},
 		{name: "bad_serve", errs: []string{"serve: `endpoint` must be set", "serve: `refresh` must be >= 100ms"}},

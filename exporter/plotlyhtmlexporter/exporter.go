@@ -19,10 +19,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 
+	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
+	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/plotlyjs"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
-	"github.com/llamatelemetry/otelcol-llt/pkg/vizlinks"
 )
 
 // plotlyExporter is one plotlyhtml exporter, shared by the pipelines of every signal that name it.
@@ -31,6 +32,7 @@ type plotlyExporter struct {
 	set    exporter.Settings
 	logger *zap.Logger
 	store  *store.Store
+	tb     *metadata.TelemetryBuilder // set in Start
 
 	// lastHist holds the previous (count, sum) of each cumulative request-duration stream.
 	histMu   sync.Mutex
@@ -46,7 +48,7 @@ type plotlyExporter struct {
 	stop    chan struct{}
 	done    sync.WaitGroup
 
-	// links returns header links (for example the newest Graphistry dataset); optional.
+	// links returns header links (the newest dataset of the `graphistry` exporter); nil: none.
 	links func() []dashboard.Link
 }
 
@@ -61,20 +63,33 @@ func newExporter(cfg *Config, set exporter.Settings) *plotlyExporter {
 		}),
 		lastHist: map[string][2]float64{},
 		stop:     make(chan struct{}),
-		links:    graphistryLinks,
 	}
 }
 
-// graphistryLinks links the newest trace graph the graphistry exporter uploaded, if any.
-func graphistryLinks() []dashboard.Link {
-	var out []dashboard.Link
-	for _, l := range vizlinks.Latest("graphistry", 1) {
-		out = append(out, dashboard.Link{Text: "trace graph on Graphistry", URL: l.URL})
+// graphistryLinks links the newest trace graph that ds uploaded, once there is one.
+func graphistryLinks(ds graphistryexporter.Datasets) func() []dashboard.Link {
+	return func() []dashboard.Link {
+		d, ok := ds.Newest()
+		if !ok {
+			return nil
+		}
+		return []dashboard.Link{{Text: "trace graph on Graphistry", URL: d.URL}}
 	}
-	return out
 }
 
 func (e *plotlyExporter) Start(ctx context.Context, host component.Host) error {
+	if e.cfg.Graphistry != nil {
+		// Every exporter of the pipelines exists by now (the collector creates them all before
+		// it starts any), so a missing one is a configuration mistake.
+		ds, err := graphistryexporter.Find(*e.cfg.Graphistry)
+		if err != nil {
+			return fmt.Errorf("`graphistry`: %w", err)
+		}
+		e.links = graphistryLinks(ds)
+	}
+	if err := e.startTelemetry(); err != nil {
+		return err
+	}
 	if err := e.prepareLoader(); err != nil {
 		return err
 	}
@@ -244,6 +259,9 @@ func (e *plotlyExporter) Shutdown(ctx context.Context) error {
 	if e.cfg.Path != "" && e.started {
 		// The final state, so the file shows everything that arrived.
 		errs = append(errs, e.writeFile())
+	}
+	if e.tb != nil {
+		e.tb.Shutdown()
 	}
 	return errors.Join(errs...)
 }

@@ -17,15 +17,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter"
+	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/graphistrytest"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/plotlyjs"
-	"github.com/llamatelemetry/otelcol-llt/pkg/vizlinks"
 )
 
 func testConfig(t *testing.T) *Config {
@@ -421,13 +424,60 @@ func TestRequestsCountOncePerCall(t *testing.T) {
 	require.Positive(t, n)
 }
 
+// With `graphistry` naming a graphistry exporter of the collector, the header links the newest
+// trace graph that exporter uploaded (to a fake Graphistry server here).
 func TestLinksTheNewestGraphistryDataset(t *testing.T) {
+	ctx := context.Background()
+	srv := graphistrytest.NewTestServer(t, graphistrytest.Options{})
+	gf := graphistryexporter.NewFactory()
+	gcfg := gf.CreateDefaultConfig().(*graphistryexporter.Config)
+	gcfg.Endpoint = srv.URL
+	gcfg.Auth.Username, gcfg.Auth.Password = graphistrytest.TestUsername, configopaque.String(graphistrytest.TestPassword)
+	gcfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]() // one upload per call, done when it returns
+	gset := exportertest.NewNopSettings(gf.Type())
+	graphistry, err := gf.CreateTraces(ctx, gset, gcfg)
+	require.NoError(t, err)
+	require.NoError(t, graphistry.Start(ctx, componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, graphistry.Shutdown(ctx)) })
+
 	cfg := testConfig(t)
+	cfg.Graphistry = &gset.ID
 	e := startExporter(t, cfg)
-	vizlinks.Publish(vizlinks.Link{Source: "graphistry", URL: "https://hub.example/graph/graph.html?dataset=old"})
-	vizlinks.Publish(vizlinks.Link{Source: "graphistry", URL: "https://hub.example/graph/graph.html?dataset=new"})
+	require.NoError(t, e.writeFile())
+	assert.Empty(t, pageData(t, mustRead(t, cfg.Path)).Links, "nothing uploaded yet")
+
+	for i := range 2 {
+		require.NoError(t, graphistry.ConsumeTraces(ctx, oneSpan(byte(i+1))))
+	}
+	datasets := srv.CompleteDatasets()
+	require.Len(t, datasets, 2)
 	require.NoError(t, e.writeFile())
 	p := pageData(t, mustRead(t, cfg.Path))
 	require.Len(t, p.Links, 1)
-	assert.Equal(t, "https://hub.example/graph/graph.html?dataset=new", p.Links[0].URL)
+	assert.Equal(t, "trace graph on Graphistry", p.Links[0].Text)
+	assert.Equal(t, srv.URL+"/graph/graph.html?dataset="+datasets[1].ID, p.Links[0].URL)
+}
+
+// A `graphistry` that names no exporter of the collector's pipelines fails Start.
+func TestGraphistryNotInThePipelines(t *testing.T) {
+	cfg := testConfig(t)
+	id := component.MustNewIDWithName("graphistry", "absent")
+	cfg.Graphistry = &id
+	e := newExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	err := e.Start(context.Background(), componenttest.NewNopHost())
+	require.EqualError(t, err, "`graphistry`: no graphistry exporter \"graphistry/absent\" in the collector's pipelines")
+	require.NoError(t, e.Shutdown(context.Background()))
+}
+
+// oneSpan is a trace of one span whose IDs derive from b.
+func oneSpan(b byte) ptrace.Traces {
+	td := ptrace.NewTraces()
+	s := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	s.SetTraceID(pcommon.TraceID{b})
+	s.SetSpanID(pcommon.SpanID{b})
+	s.SetName("chat")
+	now := time.Now()
+	s.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Second)))
+	s.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+	return td
 }

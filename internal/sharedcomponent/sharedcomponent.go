@@ -1,6 +1,8 @@
 // Package sharedcomponent lets one component instance serve several signals of a pipeline set,
 // as the otlp receiver does: the factory creates the instance for the first signal and hands the
-// same one to the others, and Start and Shutdown run once however many signals share it.
+// same one to the others, and Start and Shutdown run once however many signals share it. A Map
+// keyed by component ID also lets a component that another one names by ID in its config find it
+// (Load): the graphistry exporter that a plotlyhtml exporter's `graphistry` setting names.
 // (The collector's own sharedcomponent package is internal to its module.)
 package sharedcomponent // import "github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent"
 
@@ -41,6 +43,15 @@ func (m *Map[K, V]) LoadOrStore(key K, create func() (V, error)) (*Component[V],
 	}}
 	m.items[key] = c
 	return c, nil
+}
+
+// Load returns the Component stored for key, if any: how a component that another one names by
+// ID in its config finds it, since component.Host offers only extensions.
+func (m *Map[K, V]) Load(key K) (*Component[V], bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.items[key]
+	return c, ok
 }
 
 // Component wraps a shared value so that Start and Shutdown reach it once.

@@ -54,3 +54,17 @@ func TestErrors(t *testing.T) {
 	require.EqualError(t, c.Start(context.Background(), componenttest.NewNopHost()), "no")
 	assert.Equal(t, 1, c.Unwrap().starts)
 }
+
+func TestLoad(t *testing.T) {
+	m := NewMap[string, *counting]()
+	_, ok := m.Load("k")
+	assert.False(t, ok)
+	a, err := m.LoadOrStore("k", func() (*counting, error) { return &counting{}, nil })
+	require.NoError(t, err)
+	b, ok := m.Load("k")
+	require.True(t, ok)
+	assert.Same(t, a, b)
+	require.NoError(t, a.Shutdown(context.Background()))
+	_, ok = m.Load("k")
+	assert.False(t, ok, "a shut down instance is forgotten")
+}

@@ -9,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
 )
@@ -167,7 +166,10 @@ func processEach(b *testing.B, e *enricher, srcs []ptrace.Traces, batch int) {
 func benchEnricher(b *testing.B, correlate bool) *enricher {
 	cfg := modelConfig(b)
 	cfg.Cost.GPUHourlyUSD = 2
-	e := newEnricher(cfg, zap.NewNop())
+	e, err := newEnricher(cfg, componenttest.NewNopTelemetrySettings())
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
 		b.Fatal(err)
 	}
@@ -206,7 +208,10 @@ func BenchmarkProcessEmbeddings(b *testing.B) {
 			cfg := modelConfig(b)
 			cfg.Embeddings.Enabled = on
 			cfg.Embeddings.Endpoint = srv.URL
-			e := newEnricher(cfg, zap.NewNop())
+			e, err := newEnricher(cfg, componenttest.NewNopTelemetrySettings())
+			if err != nil {
+				b.Fatal(err)
+			}
 			if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
 				b.Fatal(err)
 			}

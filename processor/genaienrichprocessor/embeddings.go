@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
@@ -124,15 +125,17 @@ const (
 )
 
 type embedder struct {
-	cfg      EmbeddingsConfig
-	logger   *zap.Logger
+	cfg    EmbeddingsConfig
+	logger *zap.Logger
+	// failures counts the spans that got no vector (otelcol_genaienrich_embedding_failures).
+	failures metric.Int64Counter
 	vec      vectorizer
 	proj     *embed.Projector
 	cats     *embed.Categorizer
 	closeFns []func()
 }
 
-func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger *zap.Logger) (*embedder, error) {
+func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger *zap.Logger, failures metric.Int64Counter) (*embedder, error) {
 	ec := cfg.Embeddings
 	srv := server{baseURL: func() string { return ec.Endpoint }, client: &http.Client{}}
 	if l != nil {
@@ -144,7 +147,7 @@ func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger 
 	if l == nil && ec.Endpoint == "" {
 		return nil, errors.New("no llama-server: set launcher or embeddings::endpoint")
 	}
-	e := &embedder{cfg: ec, logger: logger, proj: embed.NewProjector(ec.Window, max(ec.Window/20, 1))}
+	e := &embedder{cfg: ec, logger: logger, failures: failures, proj: embed.NewProjector(ec.Window, max(ec.Window/20, 1))}
 	// A fit of a wide model's window takes long (0.2 s for 256 x 4096): fit in the background and
 	// project with the previous fit meanwhile, so spans are not held back.
 	e.proj.SetBackgroundFits(true)
@@ -254,6 +257,7 @@ func (e *embedder) run(ctx context.Context, jobs []embedJob) {
 		}
 	}
 	if failed > 0 {
+		e.failures.Add(ctx, int64(failed))
 		e.logger.Debug("embeddings: no vector for some spans; they pass without a point",
 			zap.Int("failed", failed), zap.Int("spans", len(jobs)), zap.Error(firstErr))
 	}

@@ -15,9 +15,12 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/metadata"
+	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/metadatatest"
 )
 
 var (
@@ -165,7 +168,9 @@ func TestEmbeddingsServerDown(t *testing.T) {
 		withContent(gatewaySpan(ss, "llt-tiny", 10, 2, time.Second, 0), testProse[i])
 	}
 	start := time.Now()
-	out, logs := runTraces(t, cfg, td)
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	out, logs := runTracesWith(t, metadatatest.NewSettings(tt), cfg, td)
 	assert.Less(t, time.Since(start), 5*time.Second, "bounded by the timeout")
 	spans := out.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 	require.Equal(t, 5, spans.Len(), "nothing dropped")
@@ -176,6 +181,8 @@ func TestEmbeddingsServerDown(t *testing.T) {
 		assert.Equal(t, "llama", a[attrArchitecture], "facts still added")
 	}
 	assert.Equal(t, 1, logs.FilterMessageSnippet("no vector for some spans").Len())
+	metadatatest.AssertEqualGenaienrichEmbeddingFailures(t, tt, []metricdata.DataPoint[int64]{{Value: 5}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
 // With tokenizer auto (the default) and the generated model's SentencePiece vocabulary, prompts

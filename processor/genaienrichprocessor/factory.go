@@ -37,7 +37,10 @@ var mutates = processorhelper.WithCapabilities(consumer.Capabilities{MutatesData
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
 	c := cfg.(*Config)
-	e := newEnricher(c, set.Logger)
+	e, err := newEnricher(c, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
 	start, shutdown := e.start, e.shutdown
 	if c.Correlate.Enabled {
 		shared, err := pairers.LoadOrStore(set.ID, func() (*pairer, error) {
@@ -64,7 +67,10 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	c := *cfg.(*Config)
 	c.Embeddings.Enabled = false // no vectors for log records; drop_content still applies (see processLogs)
-	e := newEnricher(&c, set.Logger)
+	e, err := newEnricher(&c, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
 	e.dropLogContent = cfg.(*Config).Embeddings.Enabled && cfg.(*Config).Embeddings.DropContent
 	return processorhelper.NewLogs(ctx, set, cfg, next, e.processLogs,
 		processorhelper.WithStart(e.start), processorhelper.WithShutdown(e.shutdown), mutates)
@@ -73,7 +79,10 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
 	c := *cfg.(*Config)
 	c.Embeddings.Enabled = false // points are for spans
-	e := newEnricher(&c, set.Logger)
+	e, err := newEnricher(&c, set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
 	return processorhelper.NewMetrics(ctx, set, cfg, next, e.processMetrics,
 		processorhelper.WithStart(e.start), processorhelper.WithShutdown(e.shutdown), mutates)
 }

@@ -4,15 +4,19 @@ go 1.26.8
 
 replace (
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../../internal/llamatest
+	github.com/llamatelemetry/otelcol-llt/pkg/genaimsg => ../../pkg/genaimsg
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../../pkg/gguf
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi => ../../pkg/launcherapi
+	github.com/llamatelemetry/otelcol-llt/pkg/llamaclient => ../../pkg/llamaclient
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../../pkg/llamalog
 )
 
 require (
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/genaimsg v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/llamaclient v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/collector/component v1.71.0
 	go.opentelemetry.io/collector/component/componenttest v0.165.0

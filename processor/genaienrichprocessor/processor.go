@@ -16,6 +16,7 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
+	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/metadata"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/normalize"
 )
 
@@ -23,6 +24,9 @@ import (
 type enricher struct {
 	cfg    *Config
 	logger *zap.Logger
+	// tb counts what enrichment could not do (otelcol_genaienrich_normalize_skipped,
+	// otelcol_genaienrich_embedding_failures).
+	tb *metadata.TelemetryBuilder
 
 	norm     *normalize.Normalizer
 	facts    *factsIndex
@@ -36,12 +40,16 @@ type enricher struct {
 	dropLogContent bool
 }
 
-func newEnricher(cfg *Config, logger *zap.Logger) *enricher {
-	e := &enricher{cfg: cfg, logger: logger, facts: newFactsIndex()}
+func newEnricher(cfg *Config, set component.TelemetrySettings) (*enricher, error) {
+	tb, err := metadata.NewTelemetryBuilder(set)
+	if err != nil {
+		return nil, err
+	}
+	e := &enricher{cfg: cfg, logger: set.Logger, tb: tb, facts: newFactsIndex()}
 	if cfg.Normalize.Enabled {
 		e.norm = normalize.New(normalize.Options{KeepOriginal: cfg.Normalize.KeepOriginal, Latest: latestGate.IsEnabled()})
 	}
-	return e
+	return e, nil
 }
 
 func (e *enricher) start(ctx context.Context, host component.Host) error {
@@ -69,7 +77,7 @@ func (e *enricher) start(ctx context.Context, host component.Host) error {
 		e.facts.add(f, m.Name, m.GGUF)
 	}
 	if e.cfg.Embeddings.Enabled {
-		emb, err := newEmbedder(ctx, e.cfg, e.launcher, e.logger)
+		emb, err := newEmbedder(ctx, e.cfg, e.launcher, e.logger, e.tb.GenaienrichEmbeddingFailures)
 		if err != nil {
 			e.logger.Warn("embeddings: disabled", zap.Error(err))
 		} else {
@@ -83,6 +91,7 @@ func (e *enricher) shutdown(context.Context) error {
 	if e.emb != nil {
 		e.emb.close()
 	}
+	e.tb.Shutdown()
 	return nil
 }
 
@@ -116,8 +125,11 @@ func (e *enricher) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 func (e *enricher) span(span ptrace.Span, now time.Time) {
 	attrs := span.Attributes()
 	if e.norm != nil {
-		if r := e.norm.Span(span); r.Skipped > 0 && e.logger.Core().Enabled(zap.DebugLevel) {
-			e.logger.Debug("attributes left as they were (wrong type or value)", zap.String("span", span.Name()), zap.Int("skipped", r.Skipped))
+		if r := e.norm.Span(span); r.Skipped > 0 {
+			e.tb.GenaienrichNormalizeSkipped.Add(context.Background(), int64(r.Skipped))
+			if e.logger.Core().Enabled(zap.DebugLevel) {
+				e.logger.Debug("attributes left as they were (wrong type or value)", zap.String("span", span.Name()), zap.Int("skipped", r.Skipped))
+			}
 		}
 	}
 	op, isGenAI := attrs.Get(attrOperationName)
@@ -210,7 +222,8 @@ func putIfAbsent(attrs pcommon.Map, key string, v float64) {
 // OpenLIT send, gen_ai.client.inference.operation.details among them) and, with
 // embeddings::drop_content, removes the prompts and answers they carry, so that no captured text
 // leaves through the logs pipeline either.
-func (e *enricher) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
+func (e *enricher) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	skipped := 0
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
@@ -219,13 +232,16 @@ func (e *enricher) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, erro
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
 				if e.norm != nil {
-					e.norm.Attributes(lr.Attributes())
+					skipped += e.norm.Attributes(lr.Attributes()).Skipped
 				}
 				if e.dropLogContent {
 					dropLogContent(lr)
 				}
 			}
 		}
+	}
+	if skipped > 0 {
+		e.tb.GenaienrichNormalizeSkipped.Add(ctx, int64(skipped))
 	}
 	return ld, nil
 }

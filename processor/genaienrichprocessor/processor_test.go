@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -50,8 +51,13 @@ func gatewaySpan(ss ptrace.SpanSlice, model string, in, out int64, dur, first ti
 
 func runTraces(t *testing.T, cfg *Config, td ptrace.Traces) (ptrace.Traces, *observer.ObservedLogs) {
 	t.Helper()
+	return runTracesWith(t, processortest.NewNopSettings(metadata.Type), cfg, td)
+}
+
+// runTracesWith is runTraces with the given settings (their logger is replaced by an observer).
+func runTracesWith(t *testing.T, set processor.Settings, cfg *Config, td ptrace.Traces) (ptrace.Traces, *observer.ObservedLogs) {
+	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
-	set := processortest.NewNopSettings(metadata.Type)
 	set.Logger = zap.New(core)
 	sink := new(consumertest.TracesSink)
 	p, err := NewFactory().CreateTraces(context.Background(), set, cfg, sink)

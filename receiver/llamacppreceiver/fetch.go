@@ -2,15 +2,16 @@ package llamacppreceiver
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/llamaclient"
 )
 
-// Every body is read through io.LimitReader with one of these caps: a wrong `endpoint` can send
-// anything, for as long as it likes. A longer body fails that endpoint's scrape with "response
+// Every body is read through llamaclient.ReadBody with one of these caps: a wrong `endpoint` can
+// send anything, for as long as it likes. A longer body fails that endpoint's scrape with "response
 // larger than N bytes".
 const (
 	// maxMetricsBytes bounds the body of /metrics (llama-server's is about 3 KB).
@@ -33,9 +34,7 @@ func (s *llamacppScraper) request(ctx context.Context, base, path string) (*http
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", path, err)
 	}
-	if key := s.target.key(); key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
+	llamaclient.SetAPIKey(req.Header, s.target.key())
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", path, err)
@@ -70,12 +69,12 @@ func (s *llamacppScraper) getOK(ctx context.Context, base, path string) ([]byte,
 // readBody reads at most limit bytes of the body and closes it; a longer body is an error.
 func readBody(path string, resp *http.Response, limit int64) ([]byte, error) {
 	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("scrape %s: read the response: %w", path, err)
-	}
-	if int64(len(body)) > limit {
+	body, err := llamaclient.ReadBody(resp.Body, limit)
+	switch {
+	case errors.Is(err, llamaclient.ErrTooLarge):
 		return nil, fmt.Errorf("scrape %s: response larger than %d bytes", path, limit)
+	case err != nil:
+		return nil, fmt.Errorf("scrape %s: read the response: %w", path, err)
 	}
 	return body, nil
 }
@@ -90,15 +89,10 @@ func statusError(path string, status int, body []byte) error {
 	return fmt.Errorf("scrape %s: unexpected status %d: %s", path, status, msg)
 }
 
-// errorMessage is the message of a llama-server error body, else the start of the body.
+// errorMessage is the message of a llama-server error body, else the first line of the body.
 func errorMessage(body []byte) string {
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && e.Error.Message != "" {
-		return e.Error.Message
+	if msg := llamaclient.ErrorMessage(body); msg != "" {
+		return msg
 	}
 	const maxLen = 200
 	s := strings.TrimSpace(string(body))

@@ -5,18 +5,24 @@ go 1.26.8
 replace (
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../../internal/llamatest
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../../internal/sharedcomponent
+	github.com/llamatelemetry/otelcol-llt/pkg/genaimsg => ../../pkg/genaimsg
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../../pkg/gguf
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi => ../../pkg/launcherapi
+	github.com/llamatelemetry/otelcol-llt/pkg/llamaclient => ../../pkg/llamaclient
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../../pkg/llamalog
+	github.com/llamatelemetry/otelcol-llt/pkg/sse => ../../pkg/sse
 )
 
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/llamatelemetry/otelcol-llt/internal/llamatest v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/genaimsg v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/llamaclient v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/sse v0.0.0-00010101000000-000000000000
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest v0.165.1
 	github.com/prometheus/client_model v0.6.3

@@ -36,6 +36,7 @@ type llamacppReceiver struct {
 	controller receiver.Metrics
 	gateway    *gateway.Gateway
 	logForward *logForwarder
+	tb         *metadata.TelemetryBuilder // the gateway's counters (otelcol_llamacpp_gateway_*)
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) *llamacppReceiver {
@@ -108,14 +109,20 @@ func (r *llamacppReceiver) startGateway(ctx context.Context, host component.Host
 		// receiver names the same launcher and attaches its meter, and does nothing before.
 		ledger = gl.EnergyLedger()
 	}
+	tb, err := metadata.NewTelemetryBuilder(r.set.TelemetrySettings)
+	if err != nil {
+		return err
+	}
+	r.tb = tb
 	gw, err := gateway.New(gcfg, gateway.Settings{
-		Upstream:     r.target.baseURL,
-		Traces:       traces,
-		Resource:     r.scraper.resource,
-		Telemetry:    r.set.TelemetrySettings,
-		ScopeName:    metadata.ScopeName,
-		ScopeVersion: r.set.BuildInfo.Version,
-		Energy:       ledger,
+		Upstream:         r.target.baseURL,
+		Traces:           traces,
+		Resource:         r.scraper.resource,
+		Telemetry:        r.set.TelemetrySettings,
+		ScopeName:        metadata.ScopeName,
+		ScopeVersion:     r.set.BuildInfo.Version,
+		Energy:           ledger,
+		TelemetryBuilder: tb,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
@@ -160,6 +167,9 @@ func (r *llamacppReceiver) Shutdown(ctx context.Context) error {
 	}
 	if r.gateway != nil {
 		errs = append(errs, r.gateway.Shutdown(ctx))
+	}
+	if r.tb != nil {
+		r.tb.Shutdown()
 	}
 	return errors.Join(errs...)
 }

@@ -74,9 +74,13 @@ type spanList struct {
 	chunks []*chunk
 	total  int
 	max    int
+	// evicted counts the records that the bound removed while they were within the window.
+	evicted uint64
 }
 
-func (l *spanList) add(s Span) {
+// add appends s; records that the bound removes are counted as evicted when they end at or after
+// cutoffNs (the start of the retention window).
+func (l *spanList) add(s Span, cutoffNs int64) {
 	if len(l.chunks) == 0 || l.chunks[len(l.chunks)-1].n == chunkSize {
 		l.chunks = append(l.chunks, &chunk{})
 	}
@@ -88,6 +92,11 @@ func (l *spanList) add(s Span) {
 	// Over the bound: drop whole chunks from the front (the bound is met to within one chunk;
 	// views skip the excess at read time so no more than max records are ever shown).
 	for l.max > 0 && len(l.chunks) > 1 && l.total-l.chunks[0].n >= l.max {
+		for i := range l.chunks[0].n {
+			if l.chunks[0].recs[i].EndNs >= cutoffNs {
+				l.evicted++
+			}
+		}
 		l.total -= l.chunks[0].n
 		l.chunks[0] = nil
 		l.chunks = l.chunks[1:]

@@ -32,6 +32,21 @@ type Limits struct {
 	MaxLogs int
 }
 
+// Dropped counts what a store did not keep, or let go before the retention window ran out,
+// since it was made. Data that ages out of the window, and the detail of older points that a
+// series' downsampling thins, are not counted: the store is meant to let them go.
+type Dropped struct {
+	// SeriesPoints are the points of series beyond MaxSeries, and the updates of histogram
+	// streams beyond it.
+	SeriesPoints uint64
+	// OldPoints are the points that were older than the retention window when they arrived.
+	OldPoints uint64
+	// Spans are the span records that MaxSpans removed while they were within the window.
+	Spans uint64
+	// Logs are the log records that MaxLogs removed while they were within the window.
+	Logs uint64
+}
+
 // Kind says how a series' values are to be read.
 type Kind uint8
 
@@ -97,6 +112,8 @@ type Store struct {
 	logFull bool
 
 	droppedSeriesPoints uint64
+	droppedOldPoints    uint64
+	evictedLogs         uint64
 }
 
 // New returns an empty store.
@@ -138,6 +155,7 @@ func (s *Store) AddPoints(pts []Point) {
 	for i := range pts {
 		p := &pts[i]
 		if p.TimeMs < cutoff {
+			s.droppedOldPoints++
 			continue
 		}
 		ser := s.series[p.Key]
@@ -250,10 +268,11 @@ func (s *Store) SetHist(h Hist, delta bool) {
 func (s *Store) AddSpans(recs []Span) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cutoff := s.now().Add(-s.lim.Retention).UnixNano()
 	for i := range recs {
-		s.spans.add(recs[i])
+		s.spans.add(recs[i], cutoff)
 	}
-	s.spans.prune(s.now().Add(-s.lim.Retention).UnixNano())
+	s.spans.prune(cutoff)
 }
 
 // AddLogs appends log records.
@@ -263,10 +282,14 @@ func (s *Store) AddLogs(recs []Log) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cutoff := s.now().Add(-s.lim.Retention).UnixNano()
 	for _, r := range recs {
 		if len(s.logs) < s.lim.MaxLogs {
 			s.logs = append(s.logs, r)
 			continue
+		}
+		if s.logs[s.logNext].TimeNs >= cutoff {
+			s.evictedLogs++
 		}
 		s.logs[s.logNext] = r
 		s.logNext = (s.logNext + 1) % s.lim.MaxLogs
@@ -290,6 +313,14 @@ func (s *Store) Stats() Stats {
 		st.Points += len(ser.T)
 	}
 	return st
+}
+
+// Dropped counts what the store did not keep since it was made.
+func (s *Store) Dropped() Dropped {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Dropped{SeriesPoints: s.droppedSeriesPoints, OldPoints: s.droppedOldPoints,
+		Spans: s.spans.evicted, Logs: s.evictedLogs}
 }
 
 // Snapshot is a consistent, read-only view of the store at one moment.

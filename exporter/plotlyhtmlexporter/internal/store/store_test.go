@@ -73,6 +73,36 @@ func TestMaxSeries(t *testing.T) {
 	}
 }
 
+// Dropped counts what the bounds refuse or remove within the window, by kind, and not what ages
+// out of it.
+func TestDropped(t *testing.T) {
+	s, c := newTestStore(Limits{Retention: time.Hour, MaxPoints: 100, MaxSeries: 2, MaxSpans: 10, MaxLogs: 3})
+	for i := range 4 {
+		s.AddPoints([]Point{gauge(fmt.Sprint(i), c.t, 1)}) // series 2 and 3 are beyond max_series
+	}
+	for i := range 3 {
+		s.SetHist(Hist{Key: fmt.Sprint(i), Metric: "d", T: c.t.UnixMilli()}, false) // so is a third histogram stream
+	}
+	s.AddPoints([]Point{gauge("0", c.t.Add(-2*time.Hour), 1)}) // older than the window
+	spans := make([]Span, chunkSize+10)
+	for i := range spans {
+		spans[i] = NewSpan()
+		spans[i].EndNs = c.t.UnixNano()
+	}
+	spans[0].EndNs = c.t.Add(-2 * time.Hour).UnixNano() // out of the window already: not counted
+	s.AddSpans(spans)                                   // the first chunk goes when the second holds max_spans
+	logs := make([]Log, 5)
+	for i := range logs {
+		logs[i].TimeNs = c.t.UnixNano()
+	}
+	logs[1].TimeNs = c.t.Add(-2 * time.Hour).UnixNano() // overwritten after it aged out: not counted
+	s.AddLogs(logs)
+	want := Dropped{SeriesPoints: 3, OldPoints: 1, Spans: chunkSize - 1, Logs: 1}
+	if got := s.Dropped(); got != want {
+		t.Fatalf("Dropped() = %+v, want %+v", got, want)
+	}
+}
+
 func TestSpanBoundAndOrder(t *testing.T) {
 	s, c := newTestStore(Limits{Retention: time.Hour, MaxPoints: 100, MaxSeries: 3, MaxSpans: 5000, MaxLogs: 10})
 	for i := range 12000 {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/llamaclient"
 )
 
 const (
@@ -65,22 +67,21 @@ func postJSON(ctx context.Context, client *http.Client, baseURL, path, apiKey st
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	if apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+apiKey)
-	}
+	llamaclient.SetAPIKey(req.Header, apiKey)
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("embed: POST %s: %w", path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
-	if err != nil {
+	data, err := llamaclient.ReadBody(resp.Body, maxBytes)
+	tooLarge := errors.Is(err, llamaclient.ErrTooLarge)
+	if err != nil && !tooLarge {
 		return fmt.Errorf("embed: POST %s: reading response: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("embed: POST %s: %s: %s", path, resp.Status, errorMessage(data))
 	}
-	if int64(len(data)) > maxBytes {
+	if tooLarge {
 		return fmt.Errorf("embed: POST %s: response body exceeds the limit of %d bytes", path, maxBytes)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
@@ -90,22 +91,11 @@ func postJSON(ctx context.Context, client *http.Client, baseURL, path, apiKey st
 }
 
 // errorMessage extracts the message of a llama-server error body
-// ({"error":{"message":...}}), or returns the start of the body.
+// ({"error":{"message":...}} or {"error":"..."}), or returns the start of
+// the body, quoted.
 func errorMessage(body []byte) string {
-	var e struct {
-		Error json.RawMessage `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && len(e.Error) > 0 {
-		var obj struct {
-			Message string `json:"message"`
-		}
-		var s string
-		switch {
-		case json.Unmarshal(e.Error, &obj) == nil && obj.Message != "":
-			return truncateUTF8(obj.Message, errorSnippetBytes)
-		case json.Unmarshal(e.Error, &s) == nil && s != "":
-			return truncateUTF8(s, errorSnippetBytes)
-		}
+	if msg := llamaclient.ErrorMessage(body); msg != "" {
+		return truncateUTF8(msg, errorSnippetBytes)
 	}
 	s := strings.TrimSpace(string(body))
 	if s == "" {

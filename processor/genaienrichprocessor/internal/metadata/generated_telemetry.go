@@ -32,6 +32,8 @@ type TelemetryBuilder struct {
 	GenaienrichCorrelationMatched   metric.Int64ObservableCounter
 	GenaienrichCorrelationPending   metric.Int64ObservableGauge
 	GenaienrichCorrelationUnmatched metric.Int64ObservableCounter
+	GenaienrichEmbeddingFailures    metric.Int64Counter
+	GenaienrichNormalizeSkipped     metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -155,6 +157,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_genaienrich_correlation_unmatched",
 		metric.WithDescription("Spans that waited their time to live (correlate::ttl) for a counterpart and found none. [Development]"),
 		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.GenaienrichEmbeddingFailures, err = builder.meter.Int64Counter(
+		"otelcol_genaienrich_embedding_failures",
+		metric.WithDescription("Spans with captured input that got no 3D point because no vector could be made (llama-server unreachable or too slow for embeddings::timeout, a tokenizer error); they pass on without it, and drop_content still applies. [Development]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.GenaienrichNormalizeSkipped, err = builder.meter.Int64Counter(
+		"otelcol_genaienrich_normalize_skipped",
+		metric.WithDescription("Attributes of spans and log records that normalization left as they were because their value was bad (wrong type, out of range, invalid JSON, unknown enum value). [Development]"),
+		metric.WithUnit("{attribute}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -1,14 +1,14 @@
 package normalize
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/genaimsg"
 )
 
 // maxMessageIndex bounds the message, content and tool-call indexes of a family; a larger one
@@ -487,14 +487,14 @@ func walkJSON(v any, path string, depth int, leaf func(path string, v any)) {
 }
 
 // encodeMessages renders the messages in the v1.41 gen_ai.input.messages /
-// gen_ai.output.messages JSON schema. ok is false when an input message has no role (the
-// schema requires one); output messages default to "assistant".
+// gen_ai.output.messages JSON schema, with pkg/genaimsg. ok is false when an input message has
+// no role (the schema requires one); output messages default to "assistant".
 //
 // Field order: role, parts, name, finish_reason; parts are the text (or tool result) of the
 // message, then its text content items, then its tool calls, each in index order.
 func encodeMessages(msgs []msg, output bool) (string, bool) {
-	buf := make([]byte, 0, 128)
-	buf = append(buf, '[')
+	var enc genaimsg.Encoder
+	parts := make([]genaimsg.Part, 0, 8) // reused by every message; on the stack for most
 	for k := range msgs {
 		m := &msgs[k]
 		role := m.role
@@ -504,136 +504,32 @@ func encodeMessages(msgs []msg, output bool) (string, bool) {
 			}
 			role = "assistant"
 		}
-		if k > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, `{"role":`...)
-		buf = appendJSONString(buf, role)
-		buf = append(buf, `,"parts":[`...)
-		n := 0
-		sep := func() {
-			if n > 0 {
-				buf = append(buf, ',')
-			}
-			n++
-		}
+		parts = parts[:0]
 		switch {
 		case m.toolCallID != "":
-			sep()
-			buf = append(buf, `{"type":"tool_call_response","id":`...)
-			buf = appendJSONString(buf, m.toolCallID)
-			buf = append(buf, `,"response":`...)
-			buf = appendJSONString(buf, m.content)
-			buf = append(buf, '}')
+			parts = append(parts, genaimsg.Part{Type: genaimsg.TypeToolCallResponse, ID: m.toolCallID, Response: genaimsg.String(m.content)})
 		case m.hasContent && m.content != "":
-			sep()
-			buf = appendTextPart(buf, m.content)
+			parts = append(parts, genaimsg.Part{Type: genaimsg.TypeText, Content: m.content})
 		}
 		slices.SortFunc(m.contents, func(x, y contentItem) int { return x.idx - y.idx })
 		for _, c := range m.contents {
 			if c.isText() {
-				sep()
-				buf = appendTextPart(buf, c.text)
+				parts = append(parts, genaimsg.Part{Type: genaimsg.TypeText, Content: c.text})
 			}
 		}
 		slices.SortFunc(m.toolCalls, func(x, y toolCall) int { return x.idx - y.idx })
 		for _, t := range m.toolCalls {
-			sep()
-			buf = append(buf, `{"type":"tool_call"`...)
-			if t.id != "" {
-				buf = append(buf, `,"id":`...)
-				buf = appendJSONString(buf, t.id)
-			}
-			buf = append(buf, `,"name":`...)
-			buf = appendJSONString(buf, t.name)
+			p := genaimsg.Part{Type: genaimsg.TypeToolCall, ID: t.id, Name: t.name}
 			if t.arguments != "" {
-				buf = append(buf, `,"arguments":`...)
-				buf = appendJSONValue(buf, t.arguments)
+				p.Arguments = genaimsg.Value(t.arguments)
 			}
-			buf = append(buf, '}')
+			parts = append(parts, p)
 		}
-		buf = append(buf, ']')
-		if m.name != "" {
-			buf = append(buf, `,"name":`...)
-			buf = appendJSONString(buf, m.name)
+		em := genaimsg.Message{Role: role, Parts: parts, Name: m.name}
+		if output {
+			em.FinishReason = m.finish
 		}
-		if output && m.finish != "" {
-			buf = append(buf, `,"finish_reason":`...)
-			buf = appendJSONString(buf, m.finish)
-		}
-		buf = append(buf, '}')
+		enc.Add(&em)
 	}
-	buf = append(buf, ']')
-	return string(buf), true
-}
-
-func appendTextPart(buf []byte, content string) []byte {
-	buf = append(buf, `{"type":"text","content":`...)
-	buf = appendJSONString(buf, content)
-	return append(buf, '}')
-}
-
-// appendJSONValue appends s as JSON: compacted when it is valid JSON (tool arguments are a JSON
-// string in all the sources), as a JSON string otherwise.
-func appendJSONValue(buf []byte, s string) []byte {
-	if json.Valid([]byte(s)) {
-		var out bytes.Buffer
-		if json.Compact(&out, []byte(s)) == nil {
-			return append(buf, out.Bytes()...)
-		}
-	}
-	return appendJSONString(buf, s)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json does without HTML
-// escaping: quotes, backslashes, control characters, U+2028 and U+2029, and invalid UTF-8
-// (replaced by U+FFFD).
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
+	return enc.String(), true
 }

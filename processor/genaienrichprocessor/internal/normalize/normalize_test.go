@@ -1,7 +1,6 @@
 package normalize
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -384,20 +383,6 @@ func TestTable(t *testing.T) {
 				values[p.From] = true
 			}
 		}
-	}
-}
-
-// TestAppendJSONString compares the hand-written string escaping with encoding/json.
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{
-		"", "plain", `quote " and \ backslash`, "new\nline\ttab\rcr", "\x00\x01\x1f\x7f",
-		"<html> & 'x'", "é ü 😀", "\u2028\u2029", "bad \xff utf8 \xc3", "mixed\x00é\xfe",
-	} {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		require.NoError(t, enc.Encode(s))
-		assert.Equal(t, strings.TrimSuffix(want.String(), "\n"), string(appendJSONString(nil, s)), "%q", s)
 	}
 }
 

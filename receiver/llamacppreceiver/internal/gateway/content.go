@@ -3,29 +3,12 @@ package gateway
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/genaimsg"
 )
 
-// The JSON shapes below follow the GenAI semantic conventions v1.41 message schemas
-// (gen-ai-input-messages.json, gen-ai-output-messages.json): a message is a role plus a list of
-// typed parts.
-
-type msgPart struct {
-	Type      string `json:"type"`
-	Content   any    `json:"content,omitempty"`
-	ID        string `json:"id,omitempty"`
-	Name      string `json:"name,omitempty"`
-	Arguments any    `json:"arguments,omitempty"`
-	Response  any    `json:"response,omitempty"`
-	Modality  string `json:"modality,omitempty"`
-	URI       string `json:"uri,omitempty"`
-}
-
-type chatMsg struct {
-	Role         string    `json:"role"`
-	Parts        []msgPart `json:"parts"`
-	Name         string    `json:"name,omitempty"`
-	FinishReason string    `json:"finish_reason,omitempty"`
-}
+// The messages are rendered in the GenAI semantic conventions v1.41 message schemas by
+// pkg/genaimsg: a message is a role plus a list of typed parts.
 
 // inputDoc is the content-bearing part of a request: chat messages, a prompt, or an embeddings
 // input. It is decoded only when content capture is on.
@@ -89,23 +72,23 @@ func requestInputMessages(req *requestInfo, body []byte) string {
 
 // renderInput renders decoded request content as gen_ai.input.messages JSON, or "".
 func renderInput(in *inputDoc) string {
-	var msgs []chatMsg
+	var msgs []genaimsg.Message
 	for _, m := range in.Messages {
-		cm := chatMsg{Role: m.Role, Name: m.Name, Parts: []msgPart{}}
+		cm := genaimsg.Message{Role: m.Role, Name: m.Name}
 		if m.Role == "tool" {
-			cm.Parts = append(cm.Parts, msgPart{Type: "tool_call_response", ID: m.ToolCallID, Response: rawText(m.Content)})
+			cm.Parts = append(cm.Parts, genaimsg.Part{Type: genaimsg.TypeToolCallResponse, ID: m.ToolCallID, Response: rawText(m.Content)})
 		} else {
 			cm.Parts = append(cm.Parts, contentParts(m.Content)...)
 		}
 		for _, tc := range m.ToolCalls {
-			cm.Parts = append(cm.Parts, msgPart{Type: "tool_call", ID: tc.ID, Name: tc.Function.Name, Arguments: rawText(tc.Function.Arguments)})
+			cm.Parts = append(cm.Parts, genaimsg.Part{Type: genaimsg.TypeToolCall, ID: tc.ID, Name: tc.Function.Name, Arguments: rawText(tc.Function.Arguments)})
 		}
 		msgs = append(msgs, cm)
 	}
 	if len(msgs) == 0 {
 		for _, raw := range []json.RawMessage{in.Prompt, in.Input, in.Content} {
 			if parts := promptParts(raw); len(parts) > 0 {
-				msgs = append(msgs, chatMsg{Role: "user", Parts: parts})
+				msgs = append(msgs, genaimsg.Message{Role: "user", Parts: parts})
 				break
 			}
 		}
@@ -113,21 +96,17 @@ func renderInput(in *inputDoc) string {
 	if len(msgs) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(msgs)
-	if err != nil {
-		return ""
-	}
-	return string(b)
+	return genaimsg.Marshal(msgs)
 }
 
 // contentParts maps an OpenAI message content (a string, or a list of typed parts) to parts.
-func contentParts(raw json.RawMessage) []msgPart {
+func contentParts(raw json.RawMessage) []genaimsg.Part {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return []msgPart{{Type: "text", Content: s}}
+		return []genaimsg.Part{{Type: genaimsg.TypeText, Content: s}}
 	}
 	var list []struct {
 		Type     string `json:"type"`
@@ -137,61 +116,62 @@ func contentParts(raw json.RawMessage) []msgPart {
 		} `json:"image_url"`
 	}
 	if json.Unmarshal(raw, &list) != nil {
-		return []msgPart{{Type: "text", Content: string(raw)}}
+		return []genaimsg.Part{{Type: genaimsg.TypeText, Content: string(raw)}}
 	}
-	parts := make([]msgPart, 0, len(list))
+	parts := make([]genaimsg.Part, 0, len(list))
 	for _, p := range list {
 		switch p.Type {
 		case "text":
-			parts = append(parts, msgPart{Type: "text", Content: p.Text})
+			parts = append(parts, genaimsg.Part{Type: genaimsg.TypeText, Content: p.Text})
 		case "image_url":
-			parts = append(parts, msgPart{Type: "uri", Modality: "image", URI: p.ImageURL.URL})
+			parts = append(parts, genaimsg.Part{Type: genaimsg.TypeURI, Modality: "image", URI: p.ImageURL.URL})
 		default:
-			parts = append(parts, msgPart{Type: p.Type})
+			parts = append(parts, genaimsg.Part{Type: p.Type})
 		}
 	}
 	return parts
 }
 
 // promptParts maps a prompt or input (a string, a list of strings, or token ids) to text parts.
-func promptParts(raw json.RawMessage) []msgPart {
+func promptParts(raw json.RawMessage) []genaimsg.Part {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return []msgPart{{Type: "text", Content: s}}
+		return []genaimsg.Part{{Type: genaimsg.TypeText, Content: s}}
 	}
 	var list []json.RawMessage
 	if json.Unmarshal(raw, &list) == nil {
-		var parts []msgPart
+		var parts []genaimsg.Part
 		for _, item := range list {
 			if json.Unmarshal(item, &s) == nil {
-				parts = append(parts, msgPart{Type: "text", Content: s})
+				parts = append(parts, genaimsg.Part{Type: genaimsg.TypeText, Content: s})
 				continue
 			}
-			parts = append(parts, msgPart{Type: "text", Content: string(item)})
+			parts = append(parts, genaimsg.Part{Type: genaimsg.TypeText, Content: string(item)})
 		}
 		return parts
 	}
-	return []msgPart{{Type: "text", Content: string(raw)}}
+	return []genaimsg.Part{{Type: genaimsg.TypeText, Content: string(raw)}}
 }
 
-// rawText returns a JSON string's value, or other JSON as its text.
-func rawText(raw json.RawMessage) any {
+// rawText returns a JSON string's value, or other JSON as its text, as a JSON string; nil for
+// no value or null.
+func rawText(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return s
+		return genaimsg.String(s)
 	}
-	return string(raw)
+	return genaimsg.String(string(raw))
 }
 
 // outputMessages renders the answer's choices as gen_ai.output.messages JSON.
 func outputMessages(s *responseSummary) string {
-	var msgs []chatMsg
+	var msgs []genaimsg.Message
 	for i := range s.choices {
 		c := &s.choices[i]
 		if !c.seen {
@@ -201,18 +181,18 @@ func outputMessages(s *responseSummary) string {
 		if role == "" {
 			role = "assistant"
 		}
-		m := chatMsg{Role: role, Parts: []msgPart{}, FinishReason: c.finish}
+		m := genaimsg.Message{Role: role, FinishReason: c.finish}
 		if len(c.reasoning) > 0 {
-			m.Parts = append(m.Parts, msgPart{Type: "reasoning", Content: string(c.reasoning)})
+			m.Parts = append(m.Parts, genaimsg.Part{Type: genaimsg.TypeReasoning, Content: string(c.reasoning)})
 		}
 		if len(c.text) > 0 {
-			m.Parts = append(m.Parts, msgPart{Type: "text", Content: string(c.text)})
+			m.Parts = append(m.Parts, genaimsg.Part{Type: genaimsg.TypeText, Content: string(c.text)})
 		}
 		if len(c.toolCalls) > 0 {
 			var calls []toolCallDoc
 			if json.Unmarshal(c.toolCalls, &calls) == nil {
 				for _, tc := range calls {
-					m.Parts = append(m.Parts, msgPart{Type: "tool_call", ID: tc.ID, Name: tc.Function.Name, Arguments: rawText(tc.Function.Arguments)})
+					m.Parts = append(m.Parts, genaimsg.Part{Type: genaimsg.TypeToolCall, ID: tc.ID, Name: tc.Function.Name, Arguments: rawText(tc.Function.Arguments)})
 				}
 			}
 		}
@@ -224,11 +204,7 @@ func outputMessages(s *responseSummary) string {
 	if len(msgs) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(msgs)
-	if err != nil {
-		return ""
-	}
-	return string(b)
+	return genaimsg.Marshal(msgs)
 }
 
 // truncateUTF8 cuts s to at most max bytes without splitting a UTF-8 sequence; max <= 0 means

@@ -18,7 +18,7 @@
 // same bytes. Every other request passes through untouched: no span, body not read.
 //
 // The response is copied to the client as it arrives. Streamed answers (text/event-stream) are
-// flushed after every write; a side tap splits the stream into events (an SSE parser that
+// flushed after every write; a side tap splits the stream into events (pkg/sse's parser, which
 // accepts any split of the bytes, CRLF, comments and multi-line data) to time the first token,
 // count chunks and pick up the final chunk's usage and timings, for both the OpenAI routes (which
 // end with `data: [DONE]`) and /completion (whose last chunk has `stop: true`). A copy error

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/sse"
 )
 
 // maxKeptResponse caps the bytes of a non-streamed answer kept for parsing. Above it the
@@ -131,7 +133,7 @@ func putBuffer(b *bytes.Buffer) {
 // streamTap follows a streamed answer on the handler goroutine: it times events as they arrive
 // and folds their JSON into a responseSummary.
 type streamTap struct {
-	parser    sseParser
+	parser    sse.Parser
 	pending   []byte
 	pendingAt time.Time
 
@@ -165,7 +167,7 @@ func (s *streamTap) flushPending() {
 
 var doneMarker = []byte("[DONE]")
 
-func (s *streamTap) event(ev *sseEvent) {
+func (s *streamTap) event(ev *sse.Event) {
 	data := bytes.TrimSpace(ev.Data)
 	if len(data) == 0 {
 		return

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
+	"github.com/llamatelemetry/otelcol-llt/receiver/llamacppreceiver/internal/metadata"
 )
 
 // Defaults: NewDefaultConfig returns them all, and New applies those marked so to zero fields
@@ -116,6 +117,11 @@ type Settings struct {
 	// it, and its span waits in the gateway until the request's share of the GPUs' energy is
 	// known (see energy.go). nil: no GPU attributes.
 	Energy launcherapi.EnergyLedger
+	// TelemetryBuilder counts what the gateway loses in the receiver's own metrics: spans
+	// dropped because the traces pipeline did not keep up (otelcol_llamacpp_gateway_spans_dropped)
+	// and batches it refused (otelcol_llamacpp_gateway_consume_errors). nil: New builds one from
+	// Telemetry.
+	TelemetryBuilder *metadata.TelemetryBuilder
 }
 
 // Gateway is the traced reverse proxy in front of llama-server. Create it with New; it is safe
@@ -178,6 +184,13 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 	}
 	if set.Telemetry.MeterProvider == nil {
 		set.Telemetry.MeterProvider = noopmetric.NewMeterProvider()
+	}
+	if set.TelemetryBuilder == nil {
+		tb, err := metadata.NewTelemetryBuilder(set.Telemetry)
+		if err != nil {
+			return nil, err
+		}
+		set.TelemetryBuilder = tb
 	}
 	g := &Gateway{cfg: cfg, set: set, logger: set.Telemetry.Logger, metrics: newMetricsAggregator(cfg.DisabledMetrics...)}
 	g.startNS.Store(time.Now().UnixNano())

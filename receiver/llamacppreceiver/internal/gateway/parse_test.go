@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/genaimsg"
 )
 
 func TestParseTraceparent(t *testing.T) {
@@ -167,7 +169,7 @@ func TestOutputMessagesStreamDeltas(t *testing.T) {
 	tap := newStreamTap(true, 0, 1<<20)
 	tap.arrive(fixture(t, "upstream-2026-05/chat-completion-stream.sse"))
 	tap.flushPending()
-	var msgs []chatMsg
+	var msgs []genaimsg.Message
 	require.NoError(t, json.Unmarshal([]byte(outputMessages(&tap.summary)), &msgs))
 	require.Len(t, msgs, 1)
 	assert.Equal(t, "assistant", msgs[0].Role)

@@ -55,10 +55,11 @@ type pipeline struct {
 	heldMu sync.Mutex
 	held   []heldSpans // spans waiting for their request's energy (energy.go)
 
-	dropped     atomic.Int64
-	dropLog     rateLimitedLog
-	consumeLog  rateLimitedLog
-	consumeErrs atomic.Int64
+	// dropped counts the spans send dropped, for the summary that stop logs; they are counted in
+	// Settings.TelemetryBuilder too, as the consume errors are.
+	dropped    atomic.Int64
+	dropLog    rateLimitedLog
+	consumeLog rateLimitedLog
 }
 
 func (p *pipeline) init(g *Gateway) {
@@ -320,6 +321,7 @@ func (p *pipeline) send(td ptrace.Traces) {
 	default:
 		n := int64(td.SpanCount())
 		p.dropped.Add(n)
+		p.g.set.TelemetryBuilder.LlamacppGatewaySpansDropped.Add(context.Background(), n)
 		p.dropLog.warn("gateway dropped spans: the trace pipeline is not keeping up", zap.Int64("spans", n))
 	}
 }
@@ -345,7 +347,7 @@ func (p *pipeline) export() {
 
 func (p *pipeline) consume(td ptrace.Traces) {
 	if err := p.g.set.Traces.ConsumeTraces(p.consumeCtx, td); err != nil {
-		p.consumeErrs.Add(1)
+		p.g.set.TelemetryBuilder.LlamacppGatewayConsumeErrors.Add(context.Background(), 1)
 		p.consumeLog.warn("gateway could not hand spans to the trace pipeline",
 			zap.Int("spans", td.SpanCount()), zap.Error(err))
 	}

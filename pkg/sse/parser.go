@@ -1,13 +1,13 @@
-package gateway
+package sse
 
 import "bytes"
 
-// defaultMaxSSELine is the default cap on one line and on one event's data.
-const defaultMaxSSELine = 1 << 20
+// DefaultMaxLine is the cap on one line and on one event's data when [Parser.MaxLine] is 0.
+const DefaultMaxLine = 1 << 20
 
-// sseEvent is one dispatched server-sent event. Its slices alias the parser's buffers and are
+// Event is one dispatched server-sent event. Its slices alias the parser's buffers and are
 // valid only during the callback that receives them.
-type sseEvent struct {
+type Event struct {
 	// Type is the value of the last `event:` field, empty for the default "message".
 	Type []byte
 	// Data is the event's data: the `data:` lines joined with LF.
@@ -18,19 +18,25 @@ type sseEvent struct {
 	Truncated bool
 }
 
-// sseParser splits a text/event-stream into events, following the WHATWG HTML standard, §9.2.6
+// Parser splits a text/event-stream into events, following the WHATWG HTML standard, §9.2.6
 // "Interpreting an event stream": lines end with CRLF, LF or CR (a CRLF may be split across two
 // Feed calls); a leading UTF-8 BOM is skipped; lines starting with a colon are comments; `data:`
 // lines accumulate, joined with LF; a blank line dispatches the event unless no data was seen;
-// an unterminated event at the end of the stream is discarded, as a browser would.
+// an unterminated event at the end of the stream is discarded, as a browser would, unless the
+// reader calls End.
 //
 // It is fed byte slices split anywhere, copies only what it must keep across calls, and never
 // keeps more than MaxLine bytes of one line or of one event's data: the rest is dropped and the
-// event is marked Truncated. The zero value is ready to use. It does not interpret `retry:` and
-// does not validate UTF-8.
-type sseParser struct {
-	// MaxLine caps one line and one event's data, in bytes; 0 means defaultMaxSSELine.
+// event is marked Truncated. The zero value is ready to use. It does not interpret `retry:`
+// (OtherField sees it) and does not validate UTF-8. A Parser is not safe for concurrent use.
+type Parser struct {
+	// MaxLine caps one line and one event's data, in bytes; 0 means DefaultMaxLine.
 	MaxLine int
+	// OtherField, when set, is called for every field other than data, event and id, in stream
+	// order: `retry:`, unknown fields, and llama-server's `error: {...}` line (which it writes
+	// when a streamed answer fails after it began). A line without a colon is a field with an
+	// empty value. name and value alias the parser's buffers and are valid only during the call.
+	OtherField func(name, value []byte)
 
 	line     []byte // the current line when it spans Feed calls
 	lineOver bool   // the current line went over MaxLine
@@ -43,20 +49,20 @@ type sseParser struct {
 	dataOver bool
 	typ      []byte
 	id       []byte
-	ev       sseEvent
+	ev       Event
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-func (p *sseParser) maxLine() int {
+func (p *Parser) maxLine() int {
 	if p.MaxLine > 0 {
 		return p.MaxLine
 	}
-	return defaultMaxSSELine
+	return DefaultMaxLine
 }
 
 // Feed parses b and calls emit for every event it completes.
-func (p *sseParser) Feed(b []byte, emit func(*sseEvent)) {
+func (p *Parser) Feed(b []byte, emit func(*Event)) {
 	if !p.bomDone {
 		b = p.skipBOM(b)
 		if !p.bomDone {
@@ -85,18 +91,35 @@ func (p *sseParser) Feed(b []byte, emit func(*sseEvent)) {
 			p.processLine(seg, over, emit)
 		} else {
 			p.appendLine(b[:i])
-			p.processLine(p.line, p.lineOver, emit)
-			p.line = p.line[:0]
-			p.lineOver = false
+			p.endLine(emit)
 		}
 		p.afterCR = b[i] == '\r'
 		b = b[i+1:]
 	}
 }
 
+// End ends the stream for a reader that wants what a cut stream carried, which a browser
+// discards: it takes the last line even without its line ending, then dispatches the event
+// even without its closing blank line. Feed may be called again afterwards; it continues as at
+// the start of an event (a BOM is skipped only at the very start of the stream).
+func (p *Parser) End(emit func(*Event)) {
+	if !p.bomDone {
+		// The stream ended inside what could have been a BOM: those bytes are a line.
+		p.bomDone = true
+		seen := utf8BOM[:p.bomPart]
+		p.bomPart = 0
+		p.Feed(seen, nil)
+	}
+	if len(p.line) > 0 || p.lineOver {
+		p.endLine(emit)
+	}
+	p.afterCR = false
+	p.dispatch(emit)
+}
+
 // skipBOM drops a UTF-8 byte order mark at the very start of the stream, even when it arrives
 // in pieces. Bytes that only looked like the start of a BOM are given back.
-func (p *sseParser) skipBOM(b []byte) []byte {
+func (p *Parser) skipBOM(b []byte) []byte {
 	for len(b) > 0 && p.bomPart < len(utf8BOM) {
 		if b[0] != utf8BOM[p.bomPart] {
 			// Not a BOM after all: replay what was swallowed, then the rest.
@@ -117,7 +140,7 @@ func (p *sseParser) skipBOM(b []byte) []byte {
 	return b
 }
 
-func (p *sseParser) appendLine(b []byte) {
+func (p *Parser) appendLine(b []byte) {
 	if p.lineOver {
 		return
 	}
@@ -128,7 +151,14 @@ func (p *sseParser) appendLine(b []byte) {
 	p.line = append(p.line, b...)
 }
 
-func (p *sseParser) processLine(line []byte, over bool, emit func(*sseEvent)) {
+// endLine processes the line kept across Feed calls and empties it.
+func (p *Parser) endLine(emit func(*Event)) {
+	p.processLine(p.line, p.lineOver, emit)
+	p.line = p.line[:0]
+	p.lineOver = false
+}
+
+func (p *Parser) processLine(line []byte, over bool, emit func(*Event)) {
 	if len(line) == 0 && !over {
 		p.dispatch(emit)
 		return
@@ -167,10 +197,14 @@ func (p *sseParser) processLine(line []byte, over bool, emit func(*sseEvent)) {
 		if bytes.IndexByte(value, 0) < 0 {
 			p.id = append(p.id[:0], value...)
 		}
+	default:
+		if p.OtherField != nil {
+			p.OtherField(field, value)
+		}
 	}
 }
 
-func (p *sseParser) dispatch(emit func(*sseEvent)) {
+func (p *Parser) dispatch(emit func(*Event)) {
 	if !p.hasData {
 		p.typ = p.typ[:0]
 		return
@@ -180,7 +214,7 @@ func (p *sseParser) dispatch(emit func(*sseEvent)) {
 		data = data[:len(data)-1]
 	}
 	if emit != nil {
-		p.ev = sseEvent{Type: p.typ, Data: data, ID: p.id, Truncated: p.dataOver}
+		p.ev = Event{Type: p.typ, Data: data, ID: p.id, Truncated: p.dataOver}
 		emit(&p.ev)
 	}
 	p.data = p.data[:0]
