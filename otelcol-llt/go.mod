@@ -118,6 +118,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/sse v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/utf8cut v0.0.0-00010101000000-000000000000 // indirect
 	github.com/lufia/plan9stats v0.0.0-20251013123823-9fd1530e3ec3 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
@@ -304,6 +305,8 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/llamalog => ../pkg/llamalog
 replace github.com/llamatelemetry/otelcol-llt/pkg/sse => ../pkg/sse
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../pkg/spantree
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../pkg/utf8cut
 
 replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../internal/sharedcomponent
 

@@ -66,6 +66,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/utf8cut v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
@@ -109,3 +110,5 @@ require (
 replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../../pkg/conventions
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../../pkg/spantree
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut

@@ -36,6 +36,7 @@ require (
 	github.com/goccy/go-json v0.10.6 // indirect
 	github.com/google/flatbuffers v25.12.19+incompatible // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/utf8cut v0.0.0-00010101000000-000000000000 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20260112195511-716be5621a96 // indirect
 	golang.org/x/sync v0.24.0 // indirect
@@ -121,3 +122,5 @@ require (
 replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../../pkg/conventions
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../../pkg/spantree
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut

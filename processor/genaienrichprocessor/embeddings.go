@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -21,6 +20,7 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
+	"github.com/llamatelemetry/otelcol-llt/pkg/utf8cut"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/embed"
 	"github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor/internal/tokenize"
 )
@@ -276,14 +276,7 @@ func inputText(attrs pcommon.Map, maxBytes int) string {
 		}
 	}
 	s := strings.TrimSpace(b.String())
-	if len(s) > maxBytes {
-		n := maxBytes
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n]
-	}
-	return s
+	return utf8cut.Prefix(s, maxBytes)
 }
 
 // appendParts writes the text parts of a v1.41 messages value (a JSON string, or a structured

@@ -49,6 +49,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/utf8cut v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
@@ -74,3 +75,5 @@ require (
 replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../../internal/sharedcomponent
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../../pkg/conventions
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut

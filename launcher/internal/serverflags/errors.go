@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/utf8cut"
 )
 
 // Errors wrapped by the *ArgError that Validate returns; test with
@@ -55,11 +56,7 @@ func newErr(i int, arg, flag string, err error, format string, a ...any) error {
 func quote(s string) string {
 	const max = 80
 	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return strconv.Quote(s[:cut]) + "..."
+		return strconv.Quote(utf8cut.Prefix(s, max)) + "..."
 	}
 	return strconv.Quote(s)
 }

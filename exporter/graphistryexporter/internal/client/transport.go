@@ -12,11 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.uber.org/zap"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/utf8cut"
 )
 
 // maxResponseBytes bounds how much of a response body is read.
@@ -305,11 +306,7 @@ func truncate(s string) string {
 	if len(s) <= maxMessageBytes {
 		return s
 	}
-	cut := maxMessageBytes
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return utf8cut.Prefix(s, maxMessageBytes) + "…"
 }
 
 // rememberToken records a token so that it is redacted should a server ever

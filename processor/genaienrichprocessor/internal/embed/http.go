@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/llamaclient"
+	"github.com/llamatelemetry/otelcol-llt/pkg/utf8cut"
 )
 
 const (
@@ -33,15 +33,7 @@ const (
 var defaultClient = &http.Client{Timeout: 30 * time.Second}
 
 // truncateUTF8 returns s cut to at most n bytes without splitting a rune.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+func truncateUTF8(s string, n int) string { return utf8cut.Prefix(s, n) }
 
 // postJSON posts in as JSON to baseURL+path and decodes a 200 response
 // into out, reading at most maxBytes of it. Other statuses become errors

@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"encoding/json"
-	"unicode/utf8"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/genaimsg"
+	"github.com/llamatelemetry/otelcol-llt/pkg/utf8cut"
 )
 
 // The messages are rendered in the GenAI semantic conventions v1.41 message schemas by
@@ -209,13 +209,4 @@ func outputMessages(s *responseSummary) string {
 
 // truncateUTF8 cuts s to at most max bytes without splitting a UTF-8 sequence; max <= 0 means
 // no limit.
-func truncateUTF8(s string, max int) string {
-	if max <= 0 || len(s) <= max {
-		return s
-	}
-	i := max
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i]
-}
+func truncateUTF8(s string, max int) string { return utf8cut.Prefix(s, max) }

@@ -1,0 +1,3 @@
+module github.com/llamatelemetry/otelcol-llt/pkg/utf8cut
+
+go 1.26.8
