@@ -1,6 +1,7 @@
 # otelcol-llt: build, run and test the distribution and its components.
 #   make run     build, provision llama-server and a demo model, start the collector (RUN_FOR=30s stops it)
 #   make test    every module's tests (with -race) plus the end-to-end tests, on a real llama-server
+# (make test-unit runs the tests that need neither; make lint the checks; CONTRIBUTING.md says more.)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -25,15 +26,15 @@ RUN_FOR     ?=
 LOAD_QPS    ?=
 FUZZTIME    ?= 1m
 # Every parser of outside data, as module-folder:FuzzTarget.
-FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzScan \
+FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/sse:FuzzSSE pkg/llamalog:FuzzParseLine pkg/llamalog:FuzzScan \
                 launcher/internal/serverflags:FuzzValidate \
                 receiver/llamacppreceiver:FuzzSlots receiver/llamacppreceiver:FuzzMetrics \
-                receiver/llamacppreceiver/internal/gateway:FuzzSSE receiver/llamacppreceiver/internal/gateway:FuzzDecodeResponse \
+                receiver/llamacppreceiver/internal/gateway:FuzzStreamTap receiver/llamacppreceiver/internal/gateway:FuzzDecodeResponse \
                 exporter/plotlyhtmlexporter/internal/downsample:FuzzLTTB exporter/plotlyhtmlexporter/internal/tracelayout:FuzzLayout \
                 cmd/lltload:FuzzReadSSE \
                 processor/genaienrichprocessor/internal/normalize:FuzzAttributes processor/genaienrichprocessor/internal/embed:FuzzProjectorCategorizer \
                 processor/genaienrichprocessor/internal/tokenize:FuzzSPM \
-                exporter/graphistryexporter/internal/graph:FuzzBuild
+                exporter/graphistryexporter/internal/graph:FuzzBuild pkg/spantree:FuzzBreakCycles pkg/utf8cut:FuzzPrefix
 # Every Go module of ours except the generated distribution (built through ocb).
 MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . \( -name node_modules -o -name .git \) -prune -o -name go.mod \
              -not -path './otelcol-llt/*' -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*' -print)))
@@ -42,13 +43,16 @@ export CGO_ENABLED ?= 1
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
 
 $(OCB):
 	GOBIN=$(TOOLS_BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
+$(GOLANGCI_LINT):
+	GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
 .PHONY: tools
-tools: $(OCB) ## install the build tools (ocb) into .tools/bin
+tools: $(OCB) $(GOLANGCI_LINT) ## install the build tools (ocb, golangci-lint) into .tools/bin
 
 .PHONY: generate
 generate: $(OCB) ## regenerate the components' mdatagen files and otelcol-llt/ from builder-config.yaml
@@ -89,10 +93,10 @@ $(OTELCOL): $(OCB) $(PLOTLYJS) builder-config.yaml $(shell find otelcol-llt rece
 $(LLTMODEL): $(shell find cmd/lltmodel pkg/gguf -name '*.go' -o -name go.mod)
 	cd cmd/lltmodel && $(GO) build -trimpath -o $(LLTMODEL) .
 
-$(LLTLOAD): $(shell find cmd/lltload -name '*.go' -o -name go.mod)
+$(LLTLOAD): $(shell find cmd/lltload pkg/sse pkg/llamaclient -name '*.go' -o -name go.mod)
 	cd cmd/lltload && $(GO) build -trimpath -o $(LLTLOAD) .
 
-$(LLTBENCH): $(shell find cmd/lltbench -name '*.go' -o -name go.mod)
+$(LLTBENCH): $(shell find cmd/lltbench pkg/sse pkg/llamaclient -name '*.go' -o -name go.mod)
 	cd cmd/lltbench && $(GO) build -trimpath -o $(LLTBENCH) .
 
 .PHONY: provision
@@ -121,6 +125,17 @@ test: check-generated build ## run every test, including the real llama-server a
 	  (cd $$m && $(GO) test -race -count=1 $$v ./...); done
 # (e2e runs verbose: its logs are the evidence, e.g. the interop suite's table per SDK and mode.)
 
+# The unit tier: every module but e2e/ (which only runs the built binaries), with no llama-server,
+# Chromium or built binary, even where they are installed: the harnesses (internal/llamatest,
+# internal/browsertest, deploy/*) are pointed at "none" and LLT_E2E is unset, so the tests that need
+# them skip; -short skips the ones that build a binary with `go build`. No -race (make test has it).
+UNIT_MODULES := $(filter-out e2e,$(MODULES))
+
+.PHONY: test-unit
+test-unit: $(PLOTLYJS) ## every module's tests that need no llama-server, Chromium or built binary (no -race, e2e/ left out)
+	@unset LLT_E2E LLT_INTEROP; export LLAMA_SERVER=none CHROMIUM=none OTELCOL_LLT_BIN=none LLTMODEL_BIN=none LLTLOAD_BIN=none; \
+	for m in $(UNIT_MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -short -count=1 ./...); done
+
 .PHONY: bench
 bench: build ## run the Go benchmarks of every module (baselines measured in the same run)
 	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1; \
@@ -142,12 +157,24 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 1m); new crashers land
 	  (cd $$dir && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s .); done
 
 .PHONY: lint
-lint: ## gofmt check, go vet, and golangci-lint when it can be installed
-	@bad=$$(gofmt -l $$(git ls-files '*.go' ':!otelcol-llt/*')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
-	@for m in $(MODULES) otelcol-llt; do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done
-	@if [ -x $(GOLANGCI_LINT) ] || GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); then \
-	  for m in $(MODULES); do echo "== golangci-lint $$m"; (cd $$m && $(GOLANGCI_LINT) run ./...); done; \
-	else echo "golangci-lint could not be installed: skipped"; fi
+lint: $(GOLANGCI_LINT) $(PLOTLYJS) ## gofmt, go vet, golangci-lint (.golangci.yml), license headers and changelog entries
+	@failed=; \
+	echo "== gofmt"; bad=$$(git ls-files --cached --others --exclude-standard '*.go' ':!otelcol-llt/*' | \
+	  while read -r f; do if [ -f "$$f" ]; then echo "$$f"; fi; done | xargs -r gofmt -l) || failed+=" gofmt"; \
+	if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; failed+=" gofmt"; fi; \
+	for m in $(MODULES) otelcol-llt; do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...) || failed+=" vet:$$m"; done; \
+	for m in $(MODULES); do echo "== golangci-lint $$m"; (cd $$m && $(GOLANGCI_LINT) run ./...) || failed+=" golangci-lint:$$m"; done; \
+	echo "== license headers"; $(MAKE) --no-print-directory check-license || failed+=" check-license"; \
+	echo "== changelog entries"; $(MAKE) --no-print-directory chlog-validate || failed+=" chlog-validate"; \
+	if [ -n "$$failed" ]; then echo "make lint failed:$$failed" >&2; exit 1; fi
+
+.PHONY: check-license
+check-license: ## list the Go files without the SPDX license header (scripts/spdx.sh adds it)
+	@scripts/spdx.sh --check
+
+.PHONY: chlog-validate
+chlog-validate: ## check every .chloggen/*.yaml: change_type, component, note, issues
+	@cd tools && $(GO) run ./chlogvalidate $(CURDIR)/.chloggen
 
 .PHONY: clean
 clean: ## remove build outputs (keeps the llama-server cache)
