@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command lltbench measures what the otelcol-llt gateway costs: it runs interleaved rounds of
 // OpenAI chat completions against llama-server directly and through the gateway, at each of a list
 // of concurrencies, with answers of a fixed length, and reports the gateway's output tokens/s

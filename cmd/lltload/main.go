@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command lltload is a small load generator for llama.cpp's llama-server and the otelcol-llt
 // gateway. It sends OpenAI-compatible chat completion requests at a target rate (open loop,
 // Poisson or evenly spaced arrivals) with varied prompts, token limits, temperatures and

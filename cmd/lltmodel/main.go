@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command lltmodel writes small random-weight GGUF models that llama.cpp
 // serves, and inspects GGUF files: their facts, metadata and tensors.
 //

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package graphistryexporter provides the graphistry exporter: it turns windows of spans into
 // trace graphs (a node per span, parent->child and span-link edges, a synthetic root per trace)
 // and uploads them to a Graphistry server over its REST API as Arrow tables, with the server's

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package plotlyhtmlexporter provides the plotlyhtml exporter: dashboards of llama.cpp inference
 // (request latency and tokens, llama-server slots and throughput, GPU load, a trace graph, 3D
 // embedding projections and a bottleneck verdict) as self-contained offline HTML pages built on

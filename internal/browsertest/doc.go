@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package browsertest drives a real headless Chromium for tests that check HTML pages, above all
 // the plotly.js dashboards that this distribution writes and serves.
 //

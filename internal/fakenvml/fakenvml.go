@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package fakenvml builds a fake NVIDIA GPU for tests: libnvidia-ml.so.1 compiled from
 // csrc/fakenvml.c, a small C library that implements the part of the NVML API that the nvml receiver
 // calls, following NVML's documented contract. What its GPUs report (identity, memory, power,

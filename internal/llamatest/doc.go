@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package llamatest starts a real llama-server for tests: it finds the binary, generates a tiny
 // random-weight model with pkg/gguf/modelgen, starts the server on a free loopback port, waits
 // for GET /health to answer 200, and stops it at the end of the test, checking through /proc

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sharedcomponent lets one component instance serve several signals of a pipeline set,
 // as the otlp receiver does: the factory creates the instance for the first signal and hands the
 // same one to the others, and Start and Shutdown run once however many signals share it. A Map

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package conventions holds the names that cross component boundaries in otelcol-llt: the span
 // attributes, events and metrics one component writes and another reads. A name is spelled here
 // once; the components refer to it, so that renaming one (or a typo) is a compile error, not an

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package genaimsg encodes chat messages as the JSON of the GenAI semantic conventions v1.41
 // attributes gen_ai.input.messages and gen_ai.output.messages, following their schemas
 // (gen-ai-input-messages.json, gen-ai-output-messages.json): a list of messages, each a role

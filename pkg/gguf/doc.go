@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package gguf reads and writes GGUF files, the model format of llama.cpp
 // and ggml.
 //

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 package gguf
 
 // ModelFacts summarises a model file. A zero field means the fact is

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package launcherapi is the contract between the llamalauncher extension and the components
 // that use the llama-server it runs (the llamacpp and nvml receivers, the genaienrich
 // processor). It is a package of its own so that a component depends on the contract, not on

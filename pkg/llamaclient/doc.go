@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package llamaclient holds what otelcol-llt's HTTP clients of llama-server share: the API key
 // header ([SetAPIKey]), a bounded read of an answer ([ReadBody]) and the message of
 // llama-server's error body ([ErrorMessage]). The llamacpp receiver's scraper, genaienrich's

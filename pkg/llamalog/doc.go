@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package llamalog parses the log lines that llama.cpp's llama-server writes
 // to stdout and stderr into structured records.
 //

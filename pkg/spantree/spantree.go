@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package spantree cuts the parent loops out of a span tree. Spans name their parents by id, and
 // nothing stops a malformed trace from making a span its own ancestor; code that walks parents
 // (the graphistry exporter's graph, the plotlyhtml exporter's trace layout) first makes the

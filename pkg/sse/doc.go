@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package sse splits a text/event-stream (Server-Sent Events) into events, as the WHATWG HTML
 // standard, §9.2.6 "Interpreting an event stream", describes
 // (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).

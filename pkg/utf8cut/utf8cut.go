@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package utf8cut cuts strings to a byte budget without splitting a UTF-8 sequence: captured
 // prompts and answers, error messages quoted from a server, texts sent to an embedder.
 package utf8cut // import "github.com/llamatelemetry/otelcol-llt/pkg/utf8cut"

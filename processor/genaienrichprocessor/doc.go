@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package genaienrichprocessor provides the genaienrich processor: it rewrites LLM span attributes
 // from other instrumentations (OpenLLMetry, OpenInference, OpenLIT, older GenAI semantic
 // conventions) to the GenAI semantic conventions v1.41, adds facts about the served model read

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package llamacppreceiver provides the llamacpp receiver: typed metrics scraped from
 // llama-server (/metrics, /slots, /health, /props, /v1/models), a traced OpenAI-compatible
 // gateway in front of it (GenAI semantic-convention spans and latency histograms, no change to

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package nvmlreceiver provides the nvml receiver: health and load metrics of every NVIDIA GPU
 // through NVML (the library behind nvidia-smi), named after the OpenTelemetry hardware semantic
 // conventions (hw.gpu.*, hw.power, hw.energy, hw.temperature, hw.errors, hw.status), with the GPU

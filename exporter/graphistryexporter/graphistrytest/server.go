@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package graphistrytest provides an in-process fake Graphistry server for
 // tests of the graphistry exporter and its REST client.
 //

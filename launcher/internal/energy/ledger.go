@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package energy splits the energy and time of the launcher's GPUs among the requests its
 // llama-server serves: the ledger behind launcherapi.EnergyLedger.
 //

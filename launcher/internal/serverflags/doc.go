@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package serverflags knows llama-server's command-line flags and checks the
 // extra_args that users add to the llamalauncher configuration.
 //

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package modelgen writes small GGUF models with random weights that
 // llama.cpp loads and serves: the output text is gibberish, but every
 // counter, timing and slot state of a real server is real, which is what

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package prompts holds the built-in prompts that lltload sends: two clearly different
 // categories, short programming snippets and questions ("code") and everyday English
 // sentences ("prose"), so that the telemetry of a run shows two kinds of requests.

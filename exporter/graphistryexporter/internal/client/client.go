@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package client is a small Graphistry REST API client that uploads one graph
 // (an edges table and optionally a nodes table, both as Arrow IPC file bytes)
 // as a dataset and returns its viewer URL.

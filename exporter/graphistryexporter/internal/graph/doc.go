@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package graph turns a batch of OpenTelemetry spans into a Graphistry graph:
 // a node table (one row per span, plus a synthetic root per trace and a
 // placeholder per linked span outside the batch) and an edge table

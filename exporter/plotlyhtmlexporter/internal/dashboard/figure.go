@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package dashboard turns a store snapshot into the dashboards' figures (plotly.js traces and
 // layouts as JSON-ready values) and writes them as an HTML page.
 //

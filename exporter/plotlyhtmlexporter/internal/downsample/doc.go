@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package downsample reduces time series to a bounded number of points for
 // plotting, so that dashboards stay small and fast to render while keeping
 // the visual shape of the data.

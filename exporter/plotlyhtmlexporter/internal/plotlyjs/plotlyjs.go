@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package plotlyjs holds the plotly.js bundle the plotlyhtml exporter writes into its pages.
 //
 // The bundle (npm package plotly.js-dist-min, MIT licence) is fetched at build time by

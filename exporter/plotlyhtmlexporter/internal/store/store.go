@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package store keeps the telemetry the dashboards draw: metric series, compact span records and
 // recent log records, within a sliding retention window and fixed size bounds, so that memory
 // does not grow with the collector's uptime.

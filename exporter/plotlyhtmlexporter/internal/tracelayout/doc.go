@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package tracelayout computes deterministic 2D coordinates for a forest of
 // spans, for drawing trace graphs (spans as nodes, parent->child edges).
 //

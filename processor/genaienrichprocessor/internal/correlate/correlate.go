@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package correlate pairs the client span of an inference call (from an instrumented application:
 // OpenLLMetry, OpenInference, OpenLIT, ...) with the server span of the same call (from the
 // llamacpp gateway), when the two arrive apart: seconds apart, in different batches, from

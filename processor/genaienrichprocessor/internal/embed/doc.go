@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package embed turns the input text of an LLM span into a small,
 // privacy-preserving point: a vector made from the served model's own token
 // embeddings (or from a server's /v1/embeddings), projected to three

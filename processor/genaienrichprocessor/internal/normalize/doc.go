@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package normalize rewrites the attributes of LLM spans written by other instrumentations
 // (OpenLLMetry, OpenInference, OpenLIT, vLLM's request spans, the agent frameworks of contrib's
 // genainormalizer, GenAI semantic conventions older than v1.37) to the OpenTelemetry GenAI

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package tokenize turns text into token ids in-process, exactly as llama.cpp's llama-server
 // does for POST /tokenize {"content": text}: add_special false (no BOS), parse_special true
 // (the server's default, so the text of a control, user-defined or unknown token in the content

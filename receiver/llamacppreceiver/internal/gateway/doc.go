@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Package gateway is the llamacpp receiver's traced reverse proxy: an OpenAI-compatible endpoint
 // that applications call instead of llama-server, and that turns every inference request into
 // an OpenTelemetry span and a handful of latency and token histograms, with no change to the

@@ -1,3 +1,6 @@
+// Copyright The otelcol-llt Authors
+// SPDX-License-Identifier: Apache-2.0
+
 // Command lazymain runs the nvml receiver for one scrape, as a collector would, and prints how
 // many metrics it gave. lazy_test.go builds it with cgo to check how a binary that links the
 // receiver is linked, and that it starts on a host without NVML.
