@@ -148,32 +148,40 @@ type gpuMetrics struct {
 
 // readGPUMetrics reads the nvml receiver's scrapes from the file exporter's JSON lines.
 func readGPUMetrics(path string) []gpuMetrics {
+	var got []gpuMetrics
+	eachResourceMetrics(path, func(rm pmetric.ResourceMetrics) {
+		m := gpuMetrics{attrs: rm.Resource().Attributes().AsRaw()}
+		if m.attrs["hw.type"] != "gpu" {
+			return
+		}
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, metric := range sm.Metrics().All() {
+				readGPUMetric(&m, metric)
+			}
+		}
+		got = append(got, m)
+	})
+	return got
+}
+
+// eachResourceMetrics calls fn for every resource of the metrics in the file exporter's JSON
+// lines at path, in order; a line being written (not yet valid) is left out.
+func eachResourceMetrics(path string, fn func(pmetric.ResourceMetrics)) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil
+		return
 	}
-	var got []gpuMetrics
 	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 16<<20)
+	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(sc.Bytes())
 		if err != nil {
-			continue // a line being written
+			continue
 		}
 		for _, rm := range md.ResourceMetrics().All() {
-			m := gpuMetrics{attrs: rm.Resource().Attributes().AsRaw()}
-			if m.attrs["hw.type"] != "gpu" {
-				continue
-			}
-			for _, sm := range rm.ScopeMetrics().All() {
-				for _, metric := range sm.Metrics().All() {
-					readGPUMetric(&m, metric)
-				}
-			}
-			got = append(got, m)
+			fn(rm)
 		}
 	}
-	return got
 }
 
 func readGPUMetric(m *gpuMetrics, metric pmetric.Metric) {

@@ -155,60 +155,35 @@ func gatewaySpansOf(path string) []jsonSpan {
 
 // lastEnergyAttribution is the latest nvidia.gpu.energy.attribution of the GPU (requests, idle).
 func lastEnergyAttribution(path, uuid string) (requests, idle float64) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(sc.Bytes())
-		if err != nil {
-			continue
+	eachResourceMetrics(path, func(rm pmetric.ResourceMetrics) {
+		if id, _ := rm.Resource().Attributes().Get("hw.id"); id.Str() != uuid {
+			return
 		}
-		for _, rm := range md.ResourceMetrics().All() {
-			if id, _ := rm.Resource().Attributes().Get("hw.id"); id.Str() != uuid {
-				continue
-			}
-			for _, sm := range rm.ScopeMetrics().All() {
-				for _, m := range sm.Metrics().All() {
-					if m.Name() != "nvidia.gpu.energy.attribution" {
-						continue
-					}
-					for _, dp := range m.Sum().DataPoints().All() {
-						use, _ := dp.Attributes().Get("nvidia.gpu.energy.use")
-						if use.Str() == "requests" {
-							requests = dp.DoubleValue()
-						} else {
-							idle = dp.DoubleValue()
-						}
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if m.Name() != "nvidia.gpu.energy.attribution" {
+					continue
+				}
+				for _, dp := range m.Sum().DataPoints().All() {
+					if use, _ := dp.Attributes().Get("nvidia.gpu.energy.use"); use.Str() == "requests" {
+						requests = dp.DoubleValue()
+					} else {
+						idle = dp.DoubleValue()
 					}
 				}
 			}
 		}
-	}
+	})
 	return requests, idle
 }
 
 // resourcesOf lists the llamacpp.gpu.ids of the metric resources in the file exporter's output.
 func resourcesOf(path string) []string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(sc.Bytes())
-		if err != nil {
-			continue
+	eachResourceMetrics(path, func(rm pmetric.ResourceMetrics) {
+		if v, ok := rm.Resource().Attributes().Get("llamacpp.gpu.ids"); ok {
+			out = append(out, fmt.Sprint(v.Slice().AsRaw()))
 		}
-		for _, rm := range md.ResourceMetrics().All() {
-			if v, ok := rm.Resource().Attributes().Get("llamacpp.gpu.ids"); ok {
-				out = append(out, fmt.Sprint(v.Slice().AsRaw()))
-			}
-		}
-	}
+	})
 	return out
 }

@@ -314,4 +314,6 @@ replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/
 
 replace github.com/llamatelemetry/otelcol-llt/internal/browsertest => ../internal/browsertest
 
+replace github.com/llamatelemetry/otelcol-llt/internal/configtest => ../internal/configtest
+
 replace github.com/open-telemetry/opentelemetry-collector-contrib/extension/encoding/otlpencodingextension => github.com/open-telemetry/opentelemetry-collector-contrib/extension/encoding/otlpencodingextension v0.161.0

@@ -6,7 +6,6 @@ package graphistryexporter
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/metadata"
+	"github.com/llamatelemetry/otelcol-llt/internal/configtest"
 )
 
 func load(t *testing.T, name string) (*Config, error) {
@@ -102,7 +102,7 @@ func TestConfigErrors(t *testing.T) {
 			_, err := load(t, name)
 			require.Error(t, err)
 			for _, w := range want {
-				assertErrorLine(t, err, w)
+				configtest.AssertErrorLine(t, err, w)
 			}
 		})
 	}
@@ -118,48 +118,4 @@ func TestSecretsRedacted(t *testing.T) {
 	assert.NotContains(t, fmt.Sprint(conf.ToStringMap()), "KEYSECRET")
 	assert.Equal(t, "KEYID", conf.Get("auth::personal_key_id"))
 	assert.Equal(t, "https://graphistry.internal", conf.Get("endpoint"))
-}
-
-// assertErrorLine checks that one of the problems in err (see errorLines) contains want.
-func assertErrorLine(t *testing.T, err error, want string) {
-	t.Helper()
-	lines := errorLines(err)
-	for _, l := range lines {
-		if strings.Contains(l, want) {
-			return
-		}
-	}
-	t.Errorf("no problem contains %q; the problems are:\n%s", want, strings.Join(lines, "\n"))
-}
-
-// errorLines flattens a config error into one line per problem, each with the path that
-// confmap.Validate put in front of the section it came from. The error's text shows that path
-// before the first problem of a section only ("embeddings: `source` ...\n`window` ..."); here
-// every problem carries it ("embeddings: `window` must be >= 10").
-func errorLines(err error) []string {
-	var lines []string
-	var walk func(prefix string, err error)
-	walk = func(prefix string, err error) {
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(prefix, e)
-			}
-			return
-		case interface{ Unwrap() error }:
-			if inner := u.Unwrap(); inner != nil {
-				if err.Error() == inner.Error() { // the root section: no path
-					walk(prefix, inner)
-					return
-				}
-				if path, ok := strings.CutSuffix(err.Error(), ": "+inner.Error()); ok {
-					walk(prefix+path+": ", inner)
-					return
-				}
-			}
-		}
-		lines = append(lines, prefix+err.Error())
-	}
-	walk("", err)
-	return lines
 }

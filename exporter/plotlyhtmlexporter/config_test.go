@@ -5,7 +5,6 @@ package plotlyhtmlexporter
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
+	"github.com/llamatelemetry/otelcol-llt/internal/configtest"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -90,7 +90,7 @@ func TestLoadConfig(t *testing.T) {
 			if len(tt.errs) > 0 {
 				require.Error(t, err)
 				for _, want := range tt.errs {
-					assertErrorLine(t, err, want)
+					configtest.AssertErrorLine(t, err, want)
 				}
 				return
 			}
@@ -107,48 +107,4 @@ func TestDefaultConfigIsValidAndSafe(t *testing.T) {
 	// When serve is set without an endpoint, it binds to loopback only.
 	assert.Equal(t, "127.0.0.1:8050", defaultServeConfig().NetAddr.Endpoint)
 	assert.Equal(t, PlotlyJSInline, cfg.PlotlyJS, "pages work offline by default")
-}
-
-// assertErrorLine checks that one of the problems in err (see errorLines) contains want.
-func assertErrorLine(t *testing.T, err error, want string) {
-	t.Helper()
-	lines := errorLines(err)
-	for _, l := range lines {
-		if strings.Contains(l, want) {
-			return
-		}
-	}
-	t.Errorf("no problem contains %q; the problems are:\n%s", want, strings.Join(lines, "\n"))
-}
-
-// errorLines flattens a config error into one line per problem, each with the path that
-// confmap.Validate put in front of the section it came from. The error's text shows that path
-// before the first problem of a section only ("embeddings: `source` ...\n`window` ..."); here
-// every problem carries it ("embeddings: `window` must be >= 10").
-func errorLines(err error) []string {
-	var lines []string
-	var walk func(prefix string, err error)
-	walk = func(prefix string, err error) {
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(prefix, e)
-			}
-			return
-		case interface{ Unwrap() error }:
-			if inner := u.Unwrap(); inner != nil {
-				if err.Error() == inner.Error() { // the root section: no path
-					walk(prefix, inner)
-					return
-				}
-				if path, ok := strings.CutSuffix(err.Error(), ": "+inner.Error()); ok {
-					walk(prefix+path+": ", inner)
-					return
-				}
-			}
-		}
-		lines = append(lines, prefix+err.Error())
-	}
-	walk("", err)
-	return lines
 }

@@ -65,6 +65,7 @@ require (
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/internal/configtest v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/copystructure v1.2.0 // indirect
@@ -124,3 +125,5 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../../pkg/conve
 replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../../pkg/spantree
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut
+
+replace github.com/llamatelemetry/otelcol-llt/internal/configtest => ../../internal/configtest

@@ -1,0 +1,3 @@
+module github.com/llamatelemetry/otelcol-llt/internal/configtest
+
+go 1.26.8
