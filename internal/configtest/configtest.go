@@ -30,7 +30,7 @@ func ErrorLines(err error) []string {
 	var lines []string
 	var walk func(prefix string, err error)
 	walk = func(prefix string, err error) {
-		switch u := err.(type) {
+		switch u := err.(type) { //nolint:errorlint // walks the wrapping itself, one level at a time
 		case interface{ Unwrap() []error }:
 			for _, e := range u.Unwrap() {
 				walk(prefix, e)
