@@ -5,7 +5,6 @@ package nvmlreceiver
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -48,12 +47,19 @@ func (m *gpuMeter) Read() ([]launcherapi.GPUReading, error) {
 }
 
 // attachMeter gives the launcher's energy ledger a meter of the launcher's GPUs, when the
-// launcher runs llama-server on GPUs that this receiver reads. It returns the meter's GPU
-// states (to hand over the scrape's energy readings) and the function that detaches it.
-func (s *nvmlScraper) attachMeter() (metered []*gpuState, detach func()) {
+// launcher runs llama-server on GPUs that this receiver reads, and keeps the ledger, the
+// meter's GPU states (to hand over the scrape's energy readings) and the detach function.
+func (s *nvmlScraper) attachMeter() {
+	metered, ledger, detach := s.newMeter()
+	if detach != nil {
+		s.metered, s.ledger, s.detachMeter = metered, ledger, detach
+	}
+}
+
+func (s *nvmlScraper) newMeter() (metered []*gpuState, ledger launcherapi.EnergyLedger, detach func()) {
 	gl, ok := s.launcher.(launcherapi.GPULauncher)
 	if !ok || len(gl.GPUDevices()) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	m := &gpuMeter{}
 	var missing []string
@@ -72,7 +78,7 @@ func (s *nvmlScraper) attachMeter() (metered []*gpuState, detach func()) {
 		if _, err := found.dev.TotalEnergy(); err != nil {
 			s.logger.Warn("GPU energy per request is off: the GPU has no energy counter (Volta or newer is needed)",
 				zap.String("gpu", found.uuid), zap.Error(err))
-			return nil, nil
+			return nil, nil, nil
 		}
 		model, _ := found.dev.Name()
 		m.gpus = append(m.gpus, launcherapi.GPU{ID: found.uuid, Name: fmt.Sprintf("gpu%d", idx), Model: model, Index: idx})
@@ -82,20 +88,21 @@ func (s *nvmlScraper) attachMeter() (metered []*gpuState, detach func()) {
 	if len(missing) > 0 {
 		s.logger.Warn("GPU energy per request is off: the launcher's GPUs are not all read by this receiver (check `devices`)",
 			zap.String("missing", strings.Join(missing, ",")))
-		return nil, nil
+		return nil, nil, nil
 	}
 	names := make([]string, len(m.gpus))
 	for i, g := range m.gpus {
 		names[i] = g.Name + ":" + g.ID
 	}
 	s.logger.Info("GPU energy per request: on", zap.Strings("gpus", names))
-	return metered, gl.EnergyLedger().AttachMeter(m)
+	ledger = gl.EnergyLedger()
+	return metered, ledger, ledger.AttachMeter(m)
 }
 
 // observeEnergy hands the energy counters that the previous scrape read (every energyInterval)
 // to the ledger, which saves it reading them itself; utilization is left for it to carry over.
 func (s *nvmlScraper) observeEnergy(now time.Time) {
-	if s.detachMeter == nil || len(s.metered) == 0 {
+	if s.ledger == nil {
 		return
 	}
 	at := s.metered[0].energyAt
@@ -112,19 +119,27 @@ func (s *nvmlScraper) observeEnergy(now time.Time) {
 	for _, g := range s.metered {
 		g.energyAt = time.Time{} // once
 	}
-	s.launcher.(launcherapi.GPULauncher).EnergyLedger().Observe(at, rs)
+	s.ledger.Observe(at, rs)
+}
+
+// energyTotals are the ledger's splits by GPU UUID, once per scrape; nil without a ledger or
+// with nvidia.gpu.energy.attribution off.
+func (s *nvmlScraper) energyTotals() map[string]launcherapi.GPUEnergyTotals {
+	if s.ledger == nil || !s.cfg.Metrics.NvidiaGpuEnergyAttribution.Enabled {
+		return nil
+	}
+	out := map[string]launcherapi.GPUEnergyTotals{}
+	for _, t := range s.ledger.Totals() {
+		out[t.GPU.ID] = t
+	}
+	return out
 }
 
 // recordEnergyAttribution records g's split of energy between requests and idle, when g is
 // one of the launcher's metered GPUs.
-func (s *nvmlScraper) recordEnergyAttribution(g *gpuState, ts pcommon.Timestamp) {
-	if s.detachMeter == nil || !s.cfg.Metrics.NvidiaGpuEnergyAttribution.Enabled || !slices.Contains(s.metered, g) {
-		return
-	}
-	for _, t := range s.launcher.(launcherapi.GPULauncher).EnergyLedger().Totals() {
-		if t.GPU.ID == g.uuid {
-			s.mb.RecordNvidiaGpuEnergyAttributionDataPoint(ts, t.RequestJoules, metadata.AttributeNvidiaGpuEnergyUseRequests)
-			s.mb.RecordNvidiaGpuEnergyAttributionDataPoint(ts, t.IdleJoules, metadata.AttributeNvidiaGpuEnergyUseIdle)
-		}
+func (s *nvmlScraper) recordEnergyAttribution(g *gpuState, ts pcommon.Timestamp, totals map[string]launcherapi.GPUEnergyTotals) {
+	if t, ok := totals[g.uuid]; ok {
+		s.mb.RecordNvidiaGpuEnergyAttributionDataPoint(ts, t.RequestJoules, metadata.AttributeNvidiaGpuEnergyUseRequests)
+		s.mb.RecordNvidiaGpuEnergyAttributionDataPoint(ts, t.IdleJoules, metadata.AttributeNvidiaGpuEnergyUseIdle)
 	}
 }

@@ -59,6 +59,7 @@ type nvmlScraper struct {
 
 	// The launcher's energy ledger, when its GPUs are read here (meter.go).
 	metered     []*gpuState
+	ledger      launcherapi.EnergyLedger
 	detachMeter func()
 }
 
@@ -138,7 +139,7 @@ func (s *nvmlScraper) start(_ context.Context, host component.Host) error {
 	}
 	s.lib, s.gpus = lib, gpus
 	s.watchXIDs()
-	s.metered, s.detachMeter = s.attachMeter()
+	s.attachMeter()
 
 	names := make([]string, len(gpus))
 	for i, g := range gpus {
@@ -169,7 +170,7 @@ func (s *nvmlScraper) shutdown(context.Context) error {
 	}
 	if s.detachMeter != nil { // before NVML goes: the ledger's goroutine reads the devices
 		s.detachMeter()
-		s.detachMeter, s.metered = nil, nil
+		s.detachMeter, s.metered, s.ledger = nil, nil, nil
 	}
 	if s.xids != nil {
 		if err := s.xids.Close(); err != nil {
@@ -197,9 +198,10 @@ func (s *nvmlScraper) scrape(context.Context) (pmetric.Metrics, error) {
 		launcherPID = s.launcher.PID()
 	}
 	s.observeEnergy(now)
+	totals := s.energyTotals()
 	for _, g := range s.gpus {
 		s.scrapeGPU(g, now, ts, launcherPID)
-		s.recordEnergyAttribution(g, ts)
+		s.recordEnergyAttribution(g, ts, totals)
 		s.mb.EmitForResource(metadata.WithResource(g.resource))
 	}
 	s.proc.forget()
