@@ -77,6 +77,37 @@ const (
 	AttrLLTEmbeddingCategory   = "llt.embedding.category"
 )
 
+// The attention sample genaienrich computes, off the hot path, for one prompt in N: a span named
+// SpanAttention in the sampled request's trace, a child of the sampled span, whose attributes
+// carry the attention probabilities of some layers and all heads over the prompt's first tokens.
+const (
+	// SpanAttention is the attention sample's span name.
+	SpanAttention = "llt.attention"
+	// AttrLLTAttentionModel (string) is the model the attention was computed with (general.name,
+	// else the GGUF file's name).
+	AttrLLTAttentionModel = "llt.attention.model"
+	// AttrLLTAttentionRequestStart (int, Unix ns) is the start time of the sampled request's span.
+	AttrLLTAttentionRequestStart = "llt.attention.request.start_time_unix_nano"
+	// AttrLLTAttentionLayers (int[]) are the layers whose attention is carried, 0-based, in the
+	// order of AttrLLTAttentionProbs.
+	AttrLLTAttentionLayers = "llt.attention.layers"
+	// AttrLLTAttentionLayerCount (int) is the model's number of layers (blocks).
+	AttrLLTAttentionLayerCount = "llt.attention.layer_count"
+	// AttrLLTAttentionHeads (int) is the number of attention (query) heads per layer; all are carried.
+	AttrLLTAttentionHeads = "llt.attention.heads"
+	// AttrLLTAttentionTokens (int) is the number of positions n (the prompt's first tokens, BOS
+	// included, at most the configured maximum).
+	AttrLLTAttentionTokens = "llt.attention.tokens"
+	// AttrLLTAttentionTokenLabels (string[n]) are the token pieces of the n positions. They are
+	// present only where captured content may leave the collector (not with drop_content).
+	AttrLLTAttentionTokenLabels = "llt.attention.token_labels"
+	// AttrLLTAttentionProbs (bytes) holds the attention probabilities (softmax output) as IEEE
+	// half-precision floats, little-endian: for each layer of AttrLLTAttentionLayers in order, for
+	// each head h = 0..heads-1, for each query position q = 0..n-1, the keys k = 0..q (the causal
+	// lower triangle, diagonal included; each row sums to 1). That is layers*heads*n*(n+1)/2 values.
+	AttrLLTAttentionProbs = "llt.attention.probs"
+)
+
 // Hardware attributes (semantic conventions, hardware registry): the nvml receiver's resources,
 // and the gateway's spans naming the GPUs they ran on.
 const (
