@@ -172,7 +172,11 @@ func TestUploadContract(t *testing.T) {
 		require.True(t, ok, "span %s has no node", id)
 		assert.Equal(t, s.Name(), row["name"])
 		assert.Equal(t, "otelcol-llt", row["service"])
-		status := map[ptrace.StatusCode]string{ptrace.StatusCodeOk: "OK", ptrace.StatusCodeError: "ERROR", ptrace.StatusCodeUnset: "UNSET"}[s.Status().Code()]
+		// The status column is the outcome: a span left UNSET without error.type succeeded ("ok").
+		status := map[ptrace.StatusCode]string{ptrace.StatusCodeOk: "OK", ptrace.StatusCodeError: "ERROR", ptrace.StatusCodeUnset: "ok"}[s.Status().Code()]
+		if et, ok := s.Attributes().Get("error.type"); ok && et.AsString() != "" {
+			status = "ERROR"
+		}
 		assert.Equal(t, status, row["status"], id)
 		assert.InDelta(t, float64(s.EndTimestamp()-s.StartTimestamp())/1e6, row["duration_ms"], 1e-9)
 		if s.ParentSpanID().IsEmpty() {

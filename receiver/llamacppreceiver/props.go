@@ -4,8 +4,10 @@
 package llamacppreceiver
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/url"
 	"strconv"
 
@@ -113,8 +115,9 @@ func serverAddress(base string) (host string, port int64, ok bool) {
 }
 
 // buildResource assembles the resource attributes from what is known: the base URL, /props,
-// /v1/models, and the launcher's model (nil with `endpoint`). Server answers win over the
-// launcher's facts where both exist.
+// /v1/models, and the launcher's model (nil with `endpoint`): the GGUF header's architecture,
+// quantization, block count and head counts, which no endpoint of llama-server reports. Server
+// answers win over the launcher's facts where both exist.
 func buildResource(rb *metadata.ResourceBuilder, base string, p *props, m *modelInfo, lm *launcherapi.Model, gpus []launcherapi.GPU) pcommon.Resource {
 	if len(gpus) > 0 {
 		ids, names := make([]any, len(gpus)), make([]any, len(gpus))
@@ -139,6 +142,10 @@ func buildResource(rb *metadata.ResourceBuilder, base string, p *props, m *model
 		if lm.Facts.Quantization != "" {
 			rb.SetLlamacppModelQuantization(lm.Facts.Quantization)
 		}
+		setCount(rb.SetLlamacppModelBlockCount, lm.Facts.BlockCount)
+		setCount(rb.SetLlamacppModelHeadCount, lm.Facts.HeadCount)
+		// llama.cpp reads head_count_kv as head_count when the key is absent.
+		setCount(rb.SetLlamacppModelHeadCountKv, cmp.Or(lm.Facts.HeadCountKV, lm.Facts.HeadCount))
 	}
 	if p != nil {
 		if p.ModelAlias != "" {
@@ -170,6 +177,13 @@ func buildResource(rb *metadata.ResourceBuilder, base string, p *props, m *model
 		rb.SetLlamacppModelPath(path)
 	}
 	return rb.Emit()
+}
+
+// setCount sets a count from the GGUF header; 0 means the header lacks it (or it does not fit).
+func setCount(set func(int64), v uint64) {
+	if v > 0 && v <= math.MaxInt64 {
+		set(int64(v))
+	}
 }
 
 func setOpt(set func(int64), v *int64) {

@@ -6,6 +6,7 @@ package llamacppreceiver
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,6 +101,43 @@ func TestBuildResourcePrecedence(t *testing.T) {
 	assert.Equal(t, "models-id", alias.Str())
 	path, _ := res.Attributes().Get("llamacpp.model.path")
 	assert.Equal(t, "/models/m.gguf", path.Str())
+}
+
+// The GGUF header's block and head counts are on the resource with a launcher; head_count_kv
+// falls back to head_count as llama.cpp reads it; absent counts and disabled attributes are left
+// out.
+func TestBuildResourceModelShape(t *testing.T) {
+	all := metadata.DefaultResourceAttributesConfig()
+	for _, tc := range []struct {
+		name  string
+		facts gguf.ModelFacts
+		want  map[string]any
+	}{
+		{"grouped-query attention (Qwen2.5-3B's shape)", gguf.ModelFacts{BlockCount: 36, HeadCount: 16, HeadCountKV: 2},
+			map[string]any{"llamacpp.model.block_count": int64(36), "llamacpp.model.head_count": int64(16), "llamacpp.model.head_count_kv": int64(2)}},
+		{"no head_count_kv key", gguf.ModelFacts{BlockCount: 2, HeadCount: 4},
+			map[string]any{"llamacpp.model.block_count": int64(2), "llamacpp.model.head_count": int64(4), "llamacpp.model.head_count_kv": int64(4)}},
+		{"no counts", gguf.ModelFacts{}, map[string]any{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := buildResource(metadata.NewResourceBuilder(all), "", nil, nil, &launcherapi.Model{Facts: tc.facts}, nil)
+			got := map[string]any{}
+			for k, v := range res.Attributes().AsRaw() {
+				if strings.HasPrefix(k, "llamacpp.model.") && (strings.HasSuffix(k, "_count") || strings.HasSuffix(k, "_count_kv")) {
+					got[k] = v
+				}
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+	// Without a launcher no endpoint tells them.
+	res := buildResource(metadata.NewResourceBuilder(all), "http://127.0.0.1:8080", &props{Build: "b1"}, &modelInfo{ID: "m"}, nil, nil)
+	assert.NotContains(t, res.Attributes().AsRaw(), "llamacpp.model.block_count")
+	// Each can be switched off.
+	off := metadata.DefaultResourceAttributesConfig()
+	off.LlamacppModelHeadCountKv.Enabled = false
+	res = buildResource(metadata.NewResourceBuilder(off), "", nil, nil, &launcherapi.Model{Facts: gguf.ModelFacts{BlockCount: 2, HeadCount: 4, HeadCountKV: 4}}, nil)
+	assert.Equal(t, map[string]any{"llamacpp.model.block_count": int64(2), "llamacpp.model.head_count": int64(4)}, res.Attributes().AsRaw())
 }
 
 // The launcher's GPUs, as the nvml receiver names them, are on the resource.

@@ -666,7 +666,7 @@ func TestLauncherFollow(t *testing.T) {
 	srv2.set("/metrics", mm.handler)
 	l := &stubLauncher{url: srv1.URL, key: "k1", state: launcherapi.StateReady, model: launcherapi.Model{
 		Path: "/models/tiny.gguf", Alias: "tiny-test",
-		Facts: gguf.ModelFacts{Architecture: "llama", Quantization: "F32"},
+		Facts: gguf.ModelFacts{Architecture: "llama", Quantization: "F32", BlockCount: 2, HeadCount: 4, HeadCountKV: 2},
 	}}
 	s, _ := newTestScraper(t, &target{launcher: l})
 	c := &clock{t: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
@@ -680,6 +680,11 @@ func TestLauncherFollow(t *testing.T) {
 	assert.Equal(t, "llama", arch.Str())
 	quant, _ := attrs.Get("llamacpp.model.quantization")
 	assert.Equal(t, "F32", quant.Str())
+	for k, want := range map[string]int64{"llamacpp.model.block_count": 2, "llamacpp.model.head_count": 4, "llamacpp.model.head_count_kv": 2} {
+		v, ok := attrs.Get(k)
+		assert.True(t, ok, k)
+		assert.Equal(t, want, v.Int(), k)
+	}
 	for _, a := range srv1.auth {
 		assert.Equal(t, "Bearer k1", a)
 	}

@@ -97,6 +97,11 @@ func (g *Graph) Release() {
 //     becomes one placeholder node with the id a span node would have,
 //     name "external span <span id hex>", empty kind, status UNSET,
 //     is_external true (is_root_placeholder false); it has no other edge.
+//   - A span node's status is its outcome: ERROR for status ERROR or a
+//     non-empty error.type attribute, OK for status OK, "ok" for status UNSET
+//     without error.type (a successful server span is left UNSET).
+//   - The attention sample's llt.attention.probs and llt.attention.token_labels
+//     are never copied into the tables.
 //   - Every string is valid UTF-8: invalid bytes are replaced with U+FFFD.
 //
 // Build reads the batch twice: once to index the spans (a parent may come
@@ -224,7 +229,7 @@ func (b *builder) scan(td ptrace.Traces) {
 				st := s.Status()
 				b.msgBytes += len(st.Message())
 				b.kindBytes += len(kindString(s.Kind()))
-				b.statusBytes += len(statusString(st.Code()))
+				b.statusBytes += len(statusString(st.Code(), false)) // an error.type makes it ERROR: the column grows
 				b.linkCount += s.Links().Len()
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -218,7 +219,7 @@ func TestBuildOneTrace(t *testing.T) {
 			Status: "OK", Start: ptr(int64(t0 + 1_000_000)), DurationMs: ptr(4.0), Model: "qwen", In: ptr(int64(12)),
 			Size: 1 + 1.5*math.Log10(5)},
 		{ID: nid(1, 1), SpanID: shex(1), TraceID: thex(1), Name: "POST /v1/chat/completions", Service: "llt-gateway",
-			Kind: "SERVER", Status: "UNSET", Start: ptr(int64(t0)), DurationMs: ptr(6.0), Size: 1 + 1.5*math.Log10(7)},
+			Kind: "SERVER", Status: "ok", Start: ptr(int64(t0)), DurationMs: ptr(6.0), Size: 1 + 1.5*math.Log10(7)},
 		{ID: nid(1, 3), SpanID: shex(3), TraceID: thex(1), Name: "chat qwen", Service: "llama-server", Kind: "SERVER",
 			Status: "ERROR", StatusMessage: "boom", Start: ptr(int64(t0 + 2_000_000)), DurationMs: ptr(2.5),
 			Model: "qwen2.5.gguf", In: ptr(int64(12)), Out: ptr(int64(34)), ErrorType: "context_length_exceeded",
@@ -406,7 +407,8 @@ func TestBuildValues(t *testing.T) {
 	assert.Equal(t, 1e-6, *nodes[3].DurationMs)
 	assert.Equal(t, 10.0, nodes[4].Size)
 	assert.Equal(t, "UNSPECIFIED", nodes[5].Kind)
-	assert.Equal(t, "UNSET", nodes[5].Status)
+	assert.Equal(t, "ok", nodes[5].Status, "an unknown status code without error.type")
+	assert.Equal(t, "ERROR", nodes[6].Status, "status UNSET with an error.type")
 	assert.Equal(t, ptr(int64(12)), nodes[5].In)
 	assert.Nil(t, nodes[5].Out)
 	assert.Equal(t, "req", nodes[5].Model)
@@ -533,4 +535,70 @@ func TestEncodeWriterErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), "graph: "+string(format)+" nodes")
 		}
 	}
+}
+
+// TestBuildStatusIsTheOutcome: the status column is the span's outcome. A server span left UNSET
+// succeeded ("ok", green like OK); status ERROR or an error.type is ERROR; only the trace roots
+// and external spans, which are not spans of the batch, stay UNSET.
+func TestBuildStatusIsTheOutcome(t *testing.T) {
+	td := makeTraces(t, res{service: "llt-gateway", spans: []sp{
+		{trace: 1, span: 1, name: "chat qwen", kind: ptrace.SpanKindServer, start: t0, end: t0 + 1_000_000,
+			links: [][2]uint64{{9, 9}}},
+		{trace: 1, span: 2, parent: 1, name: "ok", code: ptrace.StatusCodeOk, start: t0, end: t0 + 1},
+		{trace: 1, span: 3, parent: 1, name: "error", code: ptrace.StatusCodeError, start: t0, end: t0 + 1},
+		{trace: 1, span: 4, parent: 1, name: "unset with error.type", start: t0, end: t0 + 1,
+			attrs: map[string]any{"error.type": "timeout"}},
+		{trace: 1, span: 5, parent: 1, name: "ok with error.type", code: ptrace.StatusCodeOk, start: t0, end: t0 + 1,
+			attrs: map[string]any{"error.type": "500"}},
+		{trace: 1, span: 6, parent: 1, name: "unset with an empty error.type", start: t0, end: t0 + 1,
+			attrs: map[string]any{"error.type": ""}},
+	}})
+	nodes, _, _ := checkAgainstRef(t, td)
+	got := map[string]string{}
+	for _, n := range nodes {
+		got[n.Name] = n.Status
+	}
+	assert.Equal(t, map[string]string{
+		"chat qwen": StatusOKUnset, "ok": StatusOK, "error": StatusError, "unset with error.type": StatusError,
+		"ok with error.type": StatusError, "unset with an empty error.type": StatusOKUnset,
+		"trace " + thex(1)[:8]: StatusUnset, "external span " + shex(9): StatusUnset,
+	}, got)
+	// Both successes are drawn green, the failures red.
+	nodeEnc, _ := Encodings()
+	fixed := nodeEnc["complex"].(map[string]any)["default"].(map[string]any)["pointColorEncoding"].(map[string]any)["mapping"].(map[string]any)["categorical"].(map[string]any)["fixed"].(map[string]any)
+	assert.Equal(t, ColorOK, fixed[StatusOKUnset])
+	assert.Equal(t, ColorOK, fixed[StatusOK])
+	assert.Equal(t, ColorError, fixed[StatusError])
+}
+
+// TestBuildDropsAttentionSample: the attention sample's probabilities and token pieces (large,
+// possibly prompt content) reach no column of either table.
+func TestBuildDropsAttentionSample(t *testing.T) {
+	const secret = "SECRET-PROMPT-PIECE"
+	probs := bytes.Repeat([]byte{0x00, 0x3c}, 4096) // half-precision 1.0s
+	td := makeTraces(t, res{service: "genaienrich", spans: []sp{
+		{trace: 1, span: 1, name: "chat qwen", kind: ptrace.SpanKindServer, start: t0, end: t0 + 1_000_000},
+		{trace: 1, span: 2, parent: 1, name: "llt.attention", start: t0, end: t0 + 1_000_000, attrs: map[string]any{
+			"llt.attention.probs":        probs,
+			"llt.attention.token_labels": []any{"<s>", secret, secret + "-2"},
+			"llt.attention.model":        "qwen",
+			"llt.attention.tokens":       3,
+		}},
+	}})
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	g, err := Build(td, mem)
+	require.NoError(t, err)
+	defer func() { g.Release(); mem.AssertSize(t, 0) }()
+	requireSchema(t, NodeSchema, g.Nodes.Schema())
+	var dump strings.Builder
+	for _, rec := range []arrow.RecordBatch{g.Nodes, g.Edges} {
+		for i := range int(rec.NumCols()) {
+			assert.NotContains(t, rec.ColumnName(i), "attention")
+			dump.WriteString(rec.Column(i).String())
+		}
+	}
+	assert.NotContains(t, dump.String(), secret)
+	assert.Less(t, dump.Len(), len(probs), "the probabilities are not in the tables")
+	nodes, _, _ := checkAgainstRef(t, td)
+	assert.Len(t, nodes, 3)
 }

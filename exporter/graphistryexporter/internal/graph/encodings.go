@@ -5,9 +5,9 @@ package graph
 
 // Colours of the categorical colour encodings.
 const (
-	ColorOK    = "#2ca02c" // green: status OK
-	ColorError = "#d62728" // red: status ERROR
-	ColorUnset = "#9e9e9e" // grey: status UNSET and anything else
+	ColorOK    = "#2ca02c" // green: status OK, and "ok" (UNSET without error.type)
+	ColorError = "#d62728" // red: status ERROR or error.type
+	ColorUnset = "#9e9e9e" // grey: UNSET (trace roots, external spans) and anything else
 	ColorChild = "#9e9e9e" // grey: child edges and anything else
 	ColorLink  = "#1f77b4" // blue: link edges
 )
@@ -31,7 +31,7 @@ const (
 //     bindings); checked by graphistry/validate/validate_encodings.py.
 //
 // Nodes: node=id, node_title=name, node_label=name, node_size=size; colour by
-// status (OK green, ERROR red, UNSET and other grey). Edges: source=src,
+// the computed status (OK and ok green, ERROR red, UNSET and other grey). Edges: source=src,
 // destination=dst; colour by edge_type (child grey, link blue).
 func Encodings() (nodeEncodings, edgeEncodings map[string]any) {
 	nodeEncodings = map[string]any{
@@ -44,9 +44,10 @@ func Encodings() (nodeEncodings, edgeEncodings map[string]any) {
 		"complex": map[string]any{
 			"default": map[string]any{
 				"pointColorEncoding": colorEncoding("point", ColStatus, map[string]any{
-					StatusOK:    ColorOK,
-					StatusError: ColorError,
-					StatusUnset: ColorUnset,
+					StatusOK:      ColorOK,
+					StatusOKUnset: ColorOK,
+					StatusError:   ColorError,
+					StatusUnset:   ColorUnset,
 				}, ColorUnset),
 			},
 		},

@@ -30,7 +30,7 @@ func TestEncodingsJSON(t *testing.T) {
 			"graphType": "point", "encodingType": "color", "attribute": "status",
 			"variation": "categorical",
 			"mapping": {"categorical": {
-				"fixed": {"OK": "#2ca02c", "ERROR": "#d62728", "UNSET": "#9e9e9e"},
+				"fixed": {"OK": "#2ca02c", "ok": "#2ca02c", "ERROR": "#d62728", "UNSET": "#9e9e9e"},
 				"other": "#9e9e9e"}}}}}}`, string(nj))
 	assert.JSONEq(t, `{
 		"bindings": {"source": "src", "destination": "dst"},
@@ -60,7 +60,7 @@ func TestEncodingsMatchColumns(t *testing.T) {
 		prefix string
 		values map[string][]string
 	}{
-		{nodes, names(NodeSchema), "point", map[string][]string{ColStatus: {StatusOK, StatusError, StatusUnset}}},
+		{nodes, names(NodeSchema), "point", map[string][]string{ColStatus: {StatusOK, StatusOKUnset, StatusError, StatusUnset}}},
 		{edges, names(EdgeSchema), "edge", map[string][]string{ColEdgeType: {EdgeChild, EdgeLink}}},
 	} {
 		for k, col := range tc.enc["bindings"].(map[string]any) {

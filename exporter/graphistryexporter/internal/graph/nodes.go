@@ -93,8 +93,9 @@ func (b *builder) writeSpan(c *nodeColumns, s ptrace.Span, pos int, node int32, 
 	c.name.appendUTF8(s.Name())
 	c.service.append(svc)
 	c.kind.append(kindString(s.Kind()))
+	a := readAttrs(s.Attributes())
 	st := s.Status()
-	c.status.append(statusString(st.Code()))
+	c.status.append(statusString(st.Code(), a.hasErrType))
 	c.statusMessage.appendUTF8(st.Message())
 
 	start, end := uint64(s.StartTimestamp()), uint64(s.EndTimestamp())
@@ -110,7 +111,6 @@ func (b *builder) writeSpan(c *nodeColumns, s ptrace.Span, pos int, node int32, 
 		c.duration.appendNull()
 	}
 
-	a := readAttrs(s.Attributes())
 	c.model.appendUTF8(a.model())
 	appendOptional(c.inTokens, a.in, a.hasIn)
 	appendOptional(c.outTokens, a.out, a.hasOut)

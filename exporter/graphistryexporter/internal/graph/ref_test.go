@@ -125,7 +125,10 @@ func refGraph(td ptrace.Traces) (nodes []nodeRow, edges []edgeRow, st Stats) {
 		}
 		status, ok := statuses[s.Status().Code()]
 		if !ok {
-			status = "UNSET"
+			status = "ok" // UNSET (or unknown) without error.type succeeded
+		}
+		if str(a, "error.type") != "" {
+			status = "ERROR"
 		}
 		model := str(a, "gen_ai.response.model")
 		if model == "" {

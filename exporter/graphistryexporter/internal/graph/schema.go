@@ -39,11 +39,16 @@ const (
 	EdgeLink  = "link"  // span -> span it links to
 )
 
-// Values of the status column.
+// Values of the status column. It is computed: a span with status ERROR or an error.type
+// attribute is StatusError; a span with status OK is StatusOK; a span with status UNSET and no
+// error.type is StatusOKUnset ("ok": it succeeded, instrumentations leave successful server spans
+// UNSET as the OpenTelemetry specification asks). StatusUnset is left for the nodes that are not
+// spans of the batch (trace roots and external spans), which have no outcome.
 const (
-	StatusOK    = "OK"
-	StatusError = "ERROR"
-	StatusUnset = "UNSET"
+	StatusOK      = "OK"
+	StatusOKUnset = "ok"
+	StatusError   = "ERROR"
+	StatusUnset   = "UNSET"
 )
 
 // TimestampType is the type of the start column: nanoseconds since the Unix

@@ -81,15 +81,17 @@ func kindString(k ptrace.SpanKind) string {
 	}
 }
 
-// statusString names a status code as the node table's status column does.
-func statusString(c ptrace.StatusCode) string {
-	switch c {
-	case ptrace.StatusCodeOk:
-		return StatusOK
-	case ptrace.StatusCodeError:
+// statusString is the node table's status column for a span with status code c; errType is
+// true when the span has a non-empty error.type attribute. StatusError for status ERROR or an error.type, StatusOK for status OK,
+// StatusOKUnset for status UNSET (or an unknown code) without error.type.
+func statusString(c ptrace.StatusCode, errType bool) string {
+	switch {
+	case c == ptrace.StatusCodeError || errType:
 		return StatusError
+	case c == ptrace.StatusCodeOk:
+		return StatusOK
 	default:
-		return StatusUnset
+		return StatusOKUnset
 	}
 }
 
@@ -123,6 +125,7 @@ func sizeFor(ms float64, ok bool) float64 {
 type spanAttrs struct {
 	respModel, reqModel string
 	errType             string
+	hasErrType          bool
 	in, out             int64
 	hasIn, hasOut       bool
 }
@@ -149,6 +152,11 @@ func readAttrs(m pcommon.Map) (a spanAttrs) {
 			a.out, a.hasOut = intValue(v)
 		case attrErrorType:
 			a.errType = stringValue(v)
+			a.hasErrType = a.errType != ""
+		case conventions.AttrLLTAttentionProbs, conventions.AttrLLTAttentionTokenLabels:
+			// Dropped on purpose: the attention sample's probabilities (layers*heads*n*(n+1)/2
+			// half floats) and its token pieces (prompt content) are large and may be content.
+			// No column takes them, and a column added later for other attributes must not.
 		}
 	}
 	return a

@@ -1153,8 +1153,11 @@ type ResourceAttributesConfig struct {
 	LlamacppGpuNames             ResourceAttributeConfig `mapstructure:"llamacpp.gpu.names"`
 	LlamacppModelAlias           ResourceAttributeConfig `mapstructure:"llamacpp.model.alias"`
 	LlamacppModelArchitecture    ResourceAttributeConfig `mapstructure:"llamacpp.model.architecture"`
+	LlamacppModelBlockCount      ResourceAttributeConfig `mapstructure:"llamacpp.model.block_count"`
 	LlamacppModelContextTrain    ResourceAttributeConfig `mapstructure:"llamacpp.model.context_train"`
 	LlamacppModelEmbeddingLength ResourceAttributeConfig `mapstructure:"llamacpp.model.embedding_length"`
+	LlamacppModelHeadCount       ResourceAttributeConfig `mapstructure:"llamacpp.model.head_count"`
+	LlamacppModelHeadCountKv     ResourceAttributeConfig `mapstructure:"llamacpp.model.head_count_kv"`
 	LlamacppModelParameters      ResourceAttributeConfig `mapstructure:"llamacpp.model.parameters"`
 	LlamacppModelPath            ResourceAttributeConfig `mapstructure:"llamacpp.model.path"`
 	LlamacppModelQuantization    ResourceAttributeConfig `mapstructure:"llamacpp.model.quantization"`
@@ -1185,10 +1188,19 @@ func DefaultResourceAttributesConfig() ResourceAttributesConfig {
 		LlamacppModelArchitecture: ResourceAttributeConfig{
 			Enabled: true,
 		},
+		LlamacppModelBlockCount: ResourceAttributeConfig{
+			Enabled: true,
+		},
 		LlamacppModelContextTrain: ResourceAttributeConfig{
 			Enabled: true,
 		},
 		LlamacppModelEmbeddingLength: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		LlamacppModelHeadCount: ResourceAttributeConfig{
+			Enabled: true,
+		},
+		LlamacppModelHeadCountKv: ResourceAttributeConfig{
 			Enabled: true,
 		},
 		LlamacppModelParameters: ResourceAttributeConfig{

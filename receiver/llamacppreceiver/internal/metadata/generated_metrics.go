@@ -660,7 +660,7 @@ type metricLlamacppGenerationWindowThroughput struct {
 // init fills llamacpp.generation.window_throughput metric with initial data.
 func (m *metricLlamacppGenerationWindowThroughput) init() {
 	m.data.SetName("llamacpp.generation.window_throughput")
-	m.data.SetDescription("Generation throughput as llama-server reports it, averaged over its busy time since the previous /metrics request of ANY client (every scrape resets the window). Prefer llamacpp.generation.throughput.")
+	m.data.SetDescription("llama-server's own generation speed (`llamacpp:predicted_tokens_seconds`), a per-slot decode speed (tokens per second of generation time), not the server's throughput; what it averages over depends on the build. Use llamacpp.generation.throughput for tokens/s.")
 	m.data.SetUnit("{token}/s")
 	m.data.SetEmptyGauge()
 }
@@ -1016,7 +1016,7 @@ type metricLlamacppPromptWindowThroughput struct {
 // init fills llamacpp.prompt.window_throughput metric with initial data.
 func (m *metricLlamacppPromptWindowThroughput) init() {
 	m.data.SetName("llamacpp.prompt.window_throughput")
-	m.data.SetDescription("Prompt throughput as llama-server reports it, averaged over its busy time since the previous /metrics request of ANY client (every scrape resets the window). Prefer llamacpp.prompt.throughput.")
+	m.data.SetDescription("llama-server's own prompt processing speed (`llamacpp:prompt_tokens_seconds`), a per-slot speed (tokens per second of prompt processing time), not the server's throughput; what it averages over depends on the build. Use llamacpp.prompt.throughput for tokens/s.")
 	m.data.SetUnit("{token}/s")
 	m.data.SetEmptyGauge()
 }
@@ -2499,6 +2499,12 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	if mbc.ResourceAttributes.LlamacppModelArchitecture.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["llamacpp.model.architecture"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelArchitecture.MetricsExclude)
 	}
+	if mbc.ResourceAttributes.LlamacppModelBlockCount.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["llamacpp.model.block_count"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelBlockCount.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.LlamacppModelBlockCount.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["llamacpp.model.block_count"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelBlockCount.MetricsExclude)
+	}
 	if mbc.ResourceAttributes.LlamacppModelContextTrain.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["llamacpp.model.context_train"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelContextTrain.MetricsInclude)
 	}
@@ -2510,6 +2516,18 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 	}
 	if mbc.ResourceAttributes.LlamacppModelEmbeddingLength.MetricsExclude != nil {
 		mb.resourceAttributeExcludeFilter["llamacpp.model.embedding_length"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelEmbeddingLength.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.LlamacppModelHeadCount.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["llamacpp.model.head_count"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelHeadCount.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.LlamacppModelHeadCount.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["llamacpp.model.head_count"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelHeadCount.MetricsExclude)
+	}
+	if mbc.ResourceAttributes.LlamacppModelHeadCountKv.MetricsInclude != nil {
+		mb.resourceAttributeIncludeFilter["llamacpp.model.head_count_kv"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelHeadCountKv.MetricsInclude)
+	}
+	if mbc.ResourceAttributes.LlamacppModelHeadCountKv.MetricsExclude != nil {
+		mb.resourceAttributeExcludeFilter["llamacpp.model.head_count_kv"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelHeadCountKv.MetricsExclude)
 	}
 	if mbc.ResourceAttributes.LlamacppModelParameters.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["llamacpp.model.parameters"] = filter.CreateFilter(mbc.ResourceAttributes.LlamacppModelParameters.MetricsInclude)

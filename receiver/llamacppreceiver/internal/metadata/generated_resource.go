@@ -63,6 +63,13 @@ func (rb *ResourceBuilder) SetLlamacppModelArchitecture(val string) {
 	}
 }
 
+// SetLlamacppModelBlockCount sets provided value as "llamacpp.model.block_count" attribute.
+func (rb *ResourceBuilder) SetLlamacppModelBlockCount(val int64) {
+	if rb.config.LlamacppModelBlockCount.Enabled {
+		rb.res.Attributes().PutInt("llamacpp.model.block_count", val)
+	}
+}
+
 // SetLlamacppModelContextTrain sets provided value as "llamacpp.model.context_train" attribute.
 func (rb *ResourceBuilder) SetLlamacppModelContextTrain(val int64) {
 	if rb.config.LlamacppModelContextTrain.Enabled {
@@ -74,6 +81,20 @@ func (rb *ResourceBuilder) SetLlamacppModelContextTrain(val int64) {
 func (rb *ResourceBuilder) SetLlamacppModelEmbeddingLength(val int64) {
 	if rb.config.LlamacppModelEmbeddingLength.Enabled {
 		rb.res.Attributes().PutInt("llamacpp.model.embedding_length", val)
+	}
+}
+
+// SetLlamacppModelHeadCount sets provided value as "llamacpp.model.head_count" attribute.
+func (rb *ResourceBuilder) SetLlamacppModelHeadCount(val int64) {
+	if rb.config.LlamacppModelHeadCount.Enabled {
+		rb.res.Attributes().PutInt("llamacpp.model.head_count", val)
+	}
+}
+
+// SetLlamacppModelHeadCountKv sets provided value as "llamacpp.model.head_count_kv" attribute.
+func (rb *ResourceBuilder) SetLlamacppModelHeadCountKv(val int64) {
+	if rb.config.LlamacppModelHeadCountKv.Enabled {
+		rb.res.Attributes().PutInt("llamacpp.model.head_count_kv", val)
 	}
 }
 

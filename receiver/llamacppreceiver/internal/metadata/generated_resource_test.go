@@ -19,8 +19,11 @@ func TestResourceBuilder(t *testing.T) {
 			rb.SetLlamacppGpuNames([]any{"llamacpp.gpu.names-item1", "llamacpp.gpu.names-item2"})
 			rb.SetLlamacppModelAlias("llamacpp.model.alias-val")
 			rb.SetLlamacppModelArchitecture("llamacpp.model.architecture-val")
+			rb.SetLlamacppModelBlockCount(26)
 			rb.SetLlamacppModelContextTrain(28)
 			rb.SetLlamacppModelEmbeddingLength(31)
+			rb.SetLlamacppModelHeadCount(25)
+			rb.SetLlamacppModelHeadCountKv(28)
 			rb.SetLlamacppModelParameters(25)
 			rb.SetLlamacppModelPath("llamacpp.model.path-val")
 			rb.SetLlamacppModelQuantization("llamacpp.model.quantization-val")
@@ -35,9 +38,9 @@ func TestResourceBuilder(t *testing.T) {
 
 			switch tt {
 			case "default":
-				assert.Equal(t, 16, res.Attributes().Len())
+				assert.Equal(t, 19, res.Attributes().Len())
 			case "all_set":
-				assert.Equal(t, 16, res.Attributes().Len())
+				assert.Equal(t, 19, res.Attributes().Len())
 			case "none_set":
 				assert.Equal(t, 0, res.Attributes().Len())
 				return
@@ -74,6 +77,11 @@ func TestResourceBuilder(t *testing.T) {
 			if ok {
 				assert.Equal(t, "llamacpp.model.architecture-val", llamacppModelArchitectureAttrVal.Str())
 			}
+			llamacppModelBlockCountAttrVal, ok := res.Attributes().Get("llamacpp.model.block_count")
+			assert.True(t, ok)
+			if ok {
+				assert.EqualValues(t, 26, llamacppModelBlockCountAttrVal.Int())
+			}
 			llamacppModelContextTrainAttrVal, ok := res.Attributes().Get("llamacpp.model.context_train")
 			assert.True(t, ok)
 			if ok {
@@ -83,6 +91,16 @@ func TestResourceBuilder(t *testing.T) {
 			assert.True(t, ok)
 			if ok {
 				assert.EqualValues(t, 31, llamacppModelEmbeddingLengthAttrVal.Int())
+			}
+			llamacppModelHeadCountAttrVal, ok := res.Attributes().Get("llamacpp.model.head_count")
+			assert.True(t, ok)
+			if ok {
+				assert.EqualValues(t, 25, llamacppModelHeadCountAttrVal.Int())
+			}
+			llamacppModelHeadCountKvAttrVal, ok := res.Attributes().Get("llamacpp.model.head_count_kv")
+			assert.True(t, ok)
+			if ok {
+				assert.EqualValues(t, 28, llamacppModelHeadCountKvAttrVal.Int())
 			}
 			llamacppModelParametersAttrVal, ok := res.Attributes().Get("llamacpp.model.parameters")
 			assert.True(t, ok)
