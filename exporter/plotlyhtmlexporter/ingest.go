@@ -4,6 +4,7 @@
 package plotlyhtmlexporter
 
 import (
+	"errors"
 	"math"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
@@ -51,10 +53,14 @@ var resourceKeys = []string{conventions.AttrHWGPUIndex, conventions.AttrHWID, "s
 // setHist. A histogram of gen_ai.server.request.duration also yields a mean-latency point.
 func (e *plotlyExporter) ingestMetrics(md pmetric.Metrics) {
 	var pts []store.Point
+	var facts []store.ModelFacts
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
 		res := identifying(rm.Resource().Attributes())
+		if f, ok := modelFactsOf(rm.Resource().Attributes(), ""); ok {
+			facts = append(facts, f)
+		}
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
 			ms := sms.At(j).Metrics()
@@ -70,6 +76,9 @@ func (e *plotlyExporter) ingestMetrics(md pmetric.Metrics) {
 	}
 	if len(pts) > 0 {
 		e.store.AddPoints(pts)
+	}
+	if len(facts) > 0 {
+		e.store.SetModelFacts(facts)
 	}
 }
 
@@ -152,9 +161,11 @@ func (e *plotlyExporter) ingestHistogram(pts []store.Point, m pmetric.Metric, re
 	return pts
 }
 
-// ingestTraces keeps a compact record of every span.
+// ingestTraces keeps a compact record of every span, the attention samples (decoded), and the
+// model facts that request spans carry.
 func (e *plotlyExporter) ingestTraces(td ptrace.Traces) {
 	var recs []store.Span
+	var facts []store.ModelFacts
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -166,13 +177,183 @@ func (e *plotlyExporter) ingestTraces(td ptrace.Traces) {
 		for j := 0; j < sss.Len(); j++ {
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
-				recs = append(recs, spanRecord(spans.At(k), service))
+				sp := spans.At(k)
+				r := spanRecord(sp, service)
+				recs = append(recs, r)
+				if r.Name == conventions.SpanAttention {
+					e.ingestAttention(sp)
+				}
+				if r.GenAI && hasModelFacts(sp.Attributes()) {
+					if f, ok := modelFactsOf(sp.Attributes(), r.Model); ok {
+						facts = append(facts, f)
+					}
+				}
 			}
 		}
 	}
 	if len(recs) > 0 {
 		e.store.AddSpans(recs)
 	}
+	if len(facts) > 0 {
+		e.store.SetModelFacts(facts)
+	}
+}
+
+// ingestAttention decodes an attention sample's span into the store; a sample that does not
+// decode is counted by reason and logged (a warning for the first of each reason).
+func (e *plotlyExporter) ingestAttention(sp ptrace.Span) {
+	in := attentionInput(sp)
+	err := e.store.AddAttention(&in)
+	if err == nil {
+		return
+	}
+	var count uint64
+	reason := "unknown"
+	var ae *store.AttentionError
+	if errors.As(err, &ae) {
+		count, reason = ae.Count, ae.Reason
+	}
+	fields := []zap.Field{zap.String("reason", reason), zap.Uint64("ignored_for_this_reason", count), zap.Error(err)}
+	if count <= 1 {
+		e.logger.Warn("an attention sample was ignored; later ones for the same reason are logged at debug level", fields...)
+	} else {
+		e.logger.Debug("an attention sample was ignored", fields...)
+	}
+}
+
+// attentionInput reads an attention sample's attributes (conventions.AttrLLTAttention*) as they
+// are; store.DecodeAttention checks them.
+func attentionInput(sp ptrace.Span) store.AttentionInput {
+	attrs := sp.Attributes()
+	in := store.AttentionInput{
+		TraceID: sp.TraceID(), SpanID: sp.SpanID(),
+		StartNs: int64(sp.StartTimestamp()), EndNs: int64(sp.EndTimestamp()),
+		RequestStartNs: integerAttr(attrs, conventions.AttrLLTAttentionRequestStart),
+		LayerCount:     integerAttr(attrs, conventions.AttrLLTAttentionLayerCount),
+		Heads:          integerAttr(attrs, conventions.AttrLLTAttentionHeads),
+		Tokens:         integerAttr(attrs, conventions.AttrLLTAttentionTokens),
+	}
+	if v, ok := attrs.Get(conventions.AttrLLTAttentionModel); ok {
+		in.Model = v.AsString()
+	}
+	if v, ok := attrs.Get(conventions.AttrLLTAttentionLayers); ok {
+		if v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() <= store.MaxAttentionLayers {
+			s := v.Slice()
+			in.Layers = make([]int64, s.Len())
+			for i := range s.Len() {
+				in.Layers[i] = asInteger(s.At(i))
+			}
+		} else if v.Type() == pcommon.ValueTypeInt {
+			in.Layers = []int64{v.Int()}
+		}
+	}
+	if v, ok := attrs.Get(conventions.AttrLLTAttentionTokenLabels); ok {
+		in.HasLabels = true
+		if v.Type() == pcommon.ValueTypeSlice && v.Slice().Len() <= store.MaxAttentionTokens {
+			s := v.Slice()
+			in.Labels = make([]string, s.Len())
+			for i := range s.Len() {
+				in.Labels[i] = s.At(i).AsString()
+			}
+		}
+	}
+	// Bytes beyond the bound are not copied: without them the length does not match.
+	if v, ok := attrs.Get(conventions.AttrLLTAttentionProbs); ok && v.Type() == pcommon.ValueTypeBytes && v.Bytes().Len() <= 2*store.MaxAttentionValues {
+		in.Probs = v.Bytes().AsRaw()
+	}
+	return in
+}
+
+// integerAttr is an integer attribute (an int, or a double with an integral value); -1 when it is
+// something else, 0 when absent.
+func integerAttr(attrs pcommon.Map, key string) int64 {
+	v, ok := attrs.Get(key)
+	if !ok {
+		return 0
+	}
+	return asInteger(v)
+}
+
+// asInteger is v as an integer (an int, or a double with an integral value), -1 otherwise.
+func asInteger(v pcommon.Value) int64 {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return v.Int()
+	case pcommon.ValueTypeDouble:
+		if d := v.Double(); d == math.Trunc(d) && math.Abs(d) < 1<<53 {
+			return int64(d)
+		}
+	}
+	return -1
+}
+
+// The model facts the llamacpp receiver puts on its resources (receiver/llamacppreceiver
+// metadata.yaml, resource_attributes) and the genaienrich processor on request spans.
+const (
+	attrModelAlias           = "llamacpp.model.alias"
+	attrModelArchitecture    = "llamacpp.model.architecture"
+	attrModelQuantization    = "llamacpp.model.quantization"
+	attrModelPath            = "llamacpp.model.path"
+	attrModelParameters      = "llamacpp.model.parameters"
+	attrModelContextTrain    = "llamacpp.model.context_train"
+	attrModelBlockCount      = "llamacpp.model.block_count"
+	attrModelHeadCount       = "llamacpp.model.head_count"
+	attrModelHeadCountKV     = "llamacpp.model.head_count_kv"
+	attrModelEmbeddingLength = "llamacpp.model.embedding_length"
+	attrModelVocabSize       = "llamacpp.model.vocab_size"
+	attrModelSize            = "llamacpp.model.size"
+)
+
+// modelAttrs are every model fact attribute read (the contract test checks them against the
+// receiver's metadata.yaml).
+var modelAttrs = []string{attrModelAlias, attrModelArchitecture, attrModelQuantization, attrModelPath, attrModelParameters,
+	attrModelContextTrain, attrModelBlockCount, attrModelHeadCount, attrModelHeadCountKV, attrModelEmbeddingLength,
+	attrModelVocabSize, attrModelSize}
+
+// modelFactPrefix starts every model fact attribute.
+const modelFactPrefix = "llamacpp.model."
+
+// hasModelFacts is true when attrs carry a model fact attribute (one pass over them).
+func hasModelFacts(attrs pcommon.Map) bool {
+	found := false
+	attrs.Range(func(k string, _ pcommon.Value) bool {
+		found = strings.HasPrefix(k, modelFactPrefix)
+		return !found
+	})
+	return found
+}
+
+// modelFactsOf reads the model facts of attrs; name is the model's name when attrs carry no
+// alias. ok is false when attrs carry no fact.
+func modelFactsOf(attrs pcommon.Map, name string) (store.ModelFacts, bool) {
+	f := store.ModelFacts{Name: name}
+	str := func(key string) string {
+		if v, ok := attrs.Get(key); ok {
+			return v.AsString()
+		}
+		return ""
+	}
+	num := func(key string) int64 {
+		if n := integerAttr(attrs, key); n > 0 {
+			return n
+		}
+		return 0
+	}
+	if alias := str(attrModelAlias); alias != "" {
+		f.Name = alias
+	}
+	f.Architecture = str(attrModelArchitecture)
+	f.Quantization = str(attrModelQuantization)
+	f.Path = str(attrModelPath)
+	f.Parameters = num(attrModelParameters)
+	f.ContextTrain = num(attrModelContextTrain)
+	f.BlockCount = num(attrModelBlockCount)
+	f.HeadCount = num(attrModelHeadCount)
+	f.HeadCountKV = num(attrModelHeadCountKV)
+	f.EmbeddingLength = num(attrModelEmbeddingLength)
+	f.VocabSize = num(attrModelVocabSize)
+	f.SizeBytes = num(attrModelSize)
+	return f, f.Known()
 }
 
 func spanRecord(sp ptrace.Span, service string) store.Span {

@@ -50,6 +50,9 @@ type Request struct {
 	// the gateway's when it has them, else another span of the call that has them; nil when
 	// none does (the request did not run on a GPU the collector watches).
 	GPU *store.Span
+	// Server is the call's server span (the gateway's), the earliest when there are several;
+	// nil when the call has none.
+	Server *store.Span
 }
 
 // Data is what the builders share: the snapshot plus the derived requests.
@@ -58,6 +61,9 @@ type Data struct {
 	Opts     Options
 	Requests []Request // by EndMs
 	spanByID map[spanKey]*store.Span
+	// phases are the gateway's phase spans (queue, prompt, generation) by their parent, joined
+	// by parent span id over every span the store holds, whichever batch brought them.
+	phases map[spanKey][]*store.Span
 }
 
 // spanKey names a span: span ids are unique within a trace only.
@@ -71,7 +77,7 @@ const maxAncestorHops = 64
 
 // NewData derives the requests of a snapshot.
 func NewData(snap *store.Snapshot, opts Options) *Data {
-	d := &Data{Snap: snap, Opts: opts, spanByID: map[spanKey]*store.Span{}}
+	d := &Data{Snap: snap, Opts: opts, spanByID: map[spanKey]*store.Span{}, phases: map[spanKey][]*store.Span{}}
 	if d.Opts.MaxPoints < 10 {
 		d.Opts.MaxPoints = 10
 	}
@@ -80,6 +86,10 @@ func NewData(snap *store.Snapshot, opts Options) *Data {
 		d.spanByID[spanKey{s.TraceID, s.SpanID}] = s
 		if s.GenAI {
 			genai = append(genai, s)
+		}
+		if isPhase(s) {
+			k := spanKey{s.TraceID, s.ParentID}
+			d.phases[k] = append(d.phases[k], s)
 		}
 		return true
 	})
@@ -144,9 +154,12 @@ func requestOf(genai []*store.Span, nested []bool, members []int) Request {
 	in, out := int64(-1), int64(-1)
 	var serverIn, serverOut int64 = -1, -1
 	failed := false
-	var gpu *store.Span
+	var gpu, server *store.Span
 	for _, i := range members {
 		s := genai[i]
+		if s.Kind == spanKindServer && (server == nil || s.StartNs < server.StartNs) {
+			server = s
+		}
 		if hasGPUAttrs(s) && (gpu == nil || (s.Kind == spanKindServer && gpu.Kind != spanKindServer)) {
 			gpu = s
 		}
@@ -157,7 +170,7 @@ func requestOf(genai []*store.Span, nested []bool, members []int) Request {
 		if s.Kind == spanKindServer {
 			serverIn, serverOut = max(serverIn, s.InputTokens), max(serverOut, s.OutputTokens)
 		}
-		failed = failed || s.Status == statusError
+		failed = failed || spanFailed(s) // status ERROR, or error.type as GenAI semconv marks a failed call
 	}
 	outer = genai[best]
 	if serverIn >= 0 {
@@ -167,7 +180,37 @@ func requestOf(genai []*store.Span, nested []bool, members []int) Request {
 		out = serverOut
 	}
 	return Request{StartMs: outer.StartNs / 1e6, EndMs: outer.EndNs / 1e6, Latency: outer.DurationSeconds(),
-		In: in, Out: out, Failed: failed, Span: outer, GPU: gpu}
+		In: in, Out: out, Failed: failed, Span: outer, GPU: gpu, Server: server}
+}
+
+// The gateway's phase spans: children of its server span (receiver/llamacppreceiver gateway).
+const (
+	phaseQueue      = "queue"
+	phasePrompt     = "prompt"
+	phaseGeneration = "generation"
+)
+
+// isPhase is true for a gateway phase span: a child span named queue, prompt or generation.
+func isPhase(s *store.Span) bool {
+	if s.ParentID == ([8]byte{}) || s.GenAI {
+		return false
+	}
+	switch s.Name {
+	case phaseQueue, phasePrompt, phaseGeneration:
+		return true
+	}
+	return false
+}
+
+// Phases are the phase spans (queue, prompt, generation) under s, by start time; nil when none
+// arrived (yet: they may come in a later batch than s).
+func (d *Data) Phases(s *store.Span) []*store.Span {
+	ps := d.phases[spanKey{s.TraceID, s.SpanID}]
+	if len(ps) > 1 {
+		ps = slices.Clone(ps)
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].StartNs < ps[j].StartNs })
+	}
+	return ps
 }
 
 // hasGPUAttrs is true when a span carries any of the llt.gen_ai.gpu.* attributes.

@@ -11,8 +11,8 @@ const (
 )
 
 // Live is the real-time monitor: generation throughput, GPU utilization, request latency, GPU
-// memory, active slots, temperature with power, and the GPU energy per output token and GPU time
-// of each request.
+// memory, active slots, temperature with power, the GPU energy per output token and GPU time of
+// each request, and a statistics table; its summary is the unified dashboard's.
 func Live(d *Data) *Section {
 	return &Section{Name: "live", Title: "Live: throughput, GPU, latency, slots, energy", Figures: []*Figure{
 		generationRate(d),
@@ -23,32 +23,39 @@ func Live(d *Data) *Section {
 		temperaturePower(d, "live-temperature-power"),
 		energyPerToken(d),
 		gpuTimePerRequest(d),
-	}}
+		statisticsTable(d, "live-statistics"),
+	}, Summary: Summarize(d)}
 }
 
-// generationRate is tokens/s generated: the receiver's window throughput when present, else the
-// rate of the generated-tokens counter, else llama-server's own average throughput.
+// generationRate is the tokens the server generated per second of wall-clock time: the
+// receiver's llamacpp.generation.throughput (the token counter's growth between scrapes), else
+// the rate of llamacpp.generation.tokens computed here. llama-server's own
+// llamacpp.generation.window_throughput is a per-slot decode speed, not the server's throughput
+// (and in some builds a value from long ago), so it is drawn only as its own, dashed series.
 func generationRate(d *Data) *Figure {
 	const id, title = "live-generation-rate", "Generation tokens/s"
 	var traces []Obj
-	if ss := d.series(conventions.MetricLlamacppGenerationWindowThroughput, nil); len(ss) > 0 {
-		for _, s := range ss {
-			traces = append(traces, line(seriesName("tokens/s", s, len(ss) > 1), d.thin(s.T, s.V, 1), colorOutput))
-		}
-	} else if ss := d.series(conventions.MetricLlamacppGenerationTokens, nil); len(ss) > 0 {
-		for _, s := range ss {
-			t, v := rate(s)
-			if len(t) > 0 {
-				traces = append(traces, line(seriesName("tokens/s", s, len(ss) > 1), d.thin(t, v, 1), colorOutput))
-			}
-		}
-	} else if ss := d.series(conventions.MetricLlamacppGenerationThroughput, nil); len(ss) > 0 {
-		for _, s := range ss {
-			traces = append(traces, line(seriesName("tokens/s (server average)", s, len(ss) > 1), d.thin(s.T, s.V, 1), colorOutput))
-		}
+	rates := d.tokenRates(metricGenerationThroughput, metricGenerationTokens)
+	for _, r := range rates {
+		tr := line(seriesName(nameGenerationRate, r.S, len(rates) > 1), d.thin(r.T, r.V, 1), colorOutput)
+		tr["hovertemplate"] = "%{y:.1f} tokens/s (token counter over wall-clock time)"
+		traces = append(traces, tr)
 	}
-	if len(traces) == 0 {
-		return emptyFig(id, title, "llamacpp.generation.window_throughput or llamacpp.generation.tokens from "+needLlamacpp)
+	slot := d.series(metricGenerationWindowThroughput, nil)
+	for _, s := range slot {
+		tr := line(seriesName(namePerSlotDecode, s, len(slot) > 1), d.thin(s.T, s.V, 1), colorLimit)
+		tr["line"] = Obj{"color": colorLimit, "dash": "dot"}
+		tr["hovertemplate"] = "%{y:.1f} tokens/s per slot (llama-server's predicted_tokens_seconds)"
+		traces = append(traces, tr)
+	}
+	if len(rates) == 0 {
+		need := "llamacpp.generation.throughput or llamacpp.generation.tokens from " + needLlamacpp
+		if len(traces) == 0 {
+			return emptyFig(id, title, need)
+		}
+		lay := timeLayout("tokens/s")
+		lay["title"] = Obj{"text": "no server throughput yet (needs " + need + ")", "font": Obj{"size": 12}}
+		return &Figure{ID: id, Title: title, Height: panelHeight, Layout: lay, Data: traces}
 	}
 	return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("tokens/s"), Data: traces}
 }

@@ -270,12 +270,19 @@ const pageJS = `(function () {
     });
     built = true;
   }
+  // A figure whose data did not change since the last refresh is not redrawn: what the reader
+  // chose in it (the attention panel's layer and head, a zoom) stays.
+  var drawn = {};
   function draw(page) {
     if (!built) build(page);
     page.sections.forEach(function (sec) {
       sec.figures.forEach(function (fig) {
         var div = document.getElementById(fig.id);
-        if (div) Plotly.react(div, expand(fig), layoutOf(fig), plotConfig);
+        if (!div) return;
+        var key = JSON.stringify(fig);
+        if (drawn[fig.id] === key) return;
+        drawn[fig.id] = key;
+        Plotly.react(div, expand(fig), layoutOf(fig), plotConfig);
       });
       var box = document.getElementById(sec.name + "-summary");
       if (box && sec.summary) drawSummary(box, sec.summary);

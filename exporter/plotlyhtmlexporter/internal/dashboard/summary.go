@@ -52,8 +52,8 @@ const (
 	pctFmt            = "%.0f%%" // a share in percent
 )
 
-// Summary is the unified dashboard's text summary. The page shows it with textContent, so its
-// strings are plain text. Values that are unknown marshal as null.
+// Summary is the text summary of the unified and live dashboards. The page shows it with
+// textContent, so its strings are plain text. Values that are unknown marshal as null.
 type Summary struct {
 	// Request latency percentiles in seconds.
 	LatencyP50 Num `json:"latency_p50_s"`
@@ -88,6 +88,10 @@ type Summary struct {
 	GPUTimeRequests int `json:"gpu_time_requests"`
 	GPUTime         Num `json:"gpu_time_s"`
 
+	// Stats are mean, P50, P95 and max of each series of statisticsSeries, in that order; a
+	// series without values says what produces it.
+	Stats []Stat `json:"stats"`
+
 	// Verdicts say what limits the server; never empty.
 	Verdicts []Verdict `json:"verdicts"`
 }
@@ -102,7 +106,7 @@ type Verdict struct {
 	Numbers map[string]float64 `json:"numbers,omitempty"`
 }
 
-// Summarize computes the unified dashboard's summary from the requests and metric series.
+// Summarize computes the summary from the requests and metric series.
 func Summarize(d *Data) *Summary {
 	s := &Summary{}
 	lat := make([]float64, 0, len(d.Requests))
@@ -143,6 +147,7 @@ func Summarize(d *Data) *Summary {
 	if e.timeRequests > 0 {
 		s.GPUTime = Num(e.gpuSeconds)
 	}
+	s.Stats = statistics(d)
 	s.Verdicts = verdicts(d, g)
 	return s
 }

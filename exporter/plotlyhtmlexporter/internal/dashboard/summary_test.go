@@ -6,6 +6,7 @@ package dashboard
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +221,169 @@ func TestUNearest(t *testing.T) {
 	}
 	if nearestIdx(nil, 5) != -1 {
 		t.Error("nearest in nothing")
+	}
+}
+
+// TestStatisticsEverySeries: mean, P50, P95 and max of every series, on the live and the unified
+// page alike.
+func TestStatisticsEverySeries(t *testing.T) {
+	st := utStore(100)
+	b := utBase()
+	t0 := b.UnixMilli()
+	var spans []store.Span
+	for i := 1; i <= 100; i++ {
+		// Latency i*10 ms, 2i output tokens: 200 output tokens/s each.
+		s := utRequest(i, b.Add(time.Duration(i)*time.Second), time.Duration(i)*10*time.Millisecond, int64(i), 2*int64(i), false)
+		if i <= 4 {
+			s.TTFTSeconds = float64(i) / 10
+		}
+		spans = append(spans, s)
+	}
+	st.AddSpans(spans)
+	gpu := map[string]string{"hw.gpu.task": "general"}
+	st.AddPoints(utGauge("hw.gpu.utilization", "GPU 0", gpu, t0, 1000, 0.2, 0.4))
+	st.AddPoints(utGauge("hw.gpu.utilization", "GPU 1", nil, t0, 1000, 0.6, 0.8))
+	st.AddPoints(utGauge("hw.gpu.utilization", "GPU 0 decoder", map[string]string{"hw.gpu.task": "decoder"}, t0, 1000, 1, 1))
+	st.AddPoints(utGauge("hw.gpu.memory.usage", "GPU 0", nil, t0, 1000, 1<<30, 2<<30))
+	st.AddPoints(utGauge("hw.temperature", "GPU 0", nil, t0, 1000, 60, 70, 80))
+	st.AddPoints(utGauge("hw.power", "GPU 0", nil, t0, 1000, 100, 300))
+	// The generation rate comes from the counter (no receiver gauge); the prompt rate from the
+	// receiver's gauge, which wins over the counter; llama-server's own gauges count for nothing.
+	st.AddPoints(utCounter(metricGenerationTokens, "", nil, t0, 1000, 0, 100, 300))
+	st.AddPoints(utGauge(metricGenerationWindowThroughput, "", nil, t0, 1000, 157.008, 157.008, 157.008))
+	st.AddPoints(utCounter(metricPromptTokens, "", nil, t0, 1000, 0, 1000, 5000))
+	st.AddPoints(utGauge(metricPromptThroughput, "", nil, t0+1000, 1000, 50, 70))
+	st.AddPoints(utGauge(metricPromptWindowThroughput, "", nil, t0, 1000, 1421.8, 1421.8, 1421.8))
+	d := utData(st, 500)
+
+	want := map[string][4]float64{ // mean, P50, P95, max
+		StatRequestLatency:         {0.505, 0.5, 0.95, 1},
+		StatTTFT:                   {0.25, 0.2, 0.4, 0.4},
+		StatOutputTokensPerRequest: {200, 200, 200, 200},
+		StatServerGenerationRate:   {150, 100, 200, 200},
+		StatServerPromptRate:       {60, 50, 70, 70},
+		StatGPUUtilization:         {50, 40, 80, 80},
+		StatGPUMemoryUsed:          {1536, 1024, 2048, 2048},
+		StatGPUTemperature:         {70, 70, 80, 80},
+		StatGPUPower:               {200, 100, 300, 300},
+	}
+	names := []string{"request latency", "time to first token", "output tokens/s per request", "server generation throughput",
+		"server prompt throughput", "GPU utilization", "GPU memory used", "GPU temperature", "GPU power"}
+	for _, sec := range []*Section{Live(d), Unified(d)} {
+		stats := sec.Summary.Stats
+		if len(stats) != len(names) {
+			t.Fatalf("%s: %d statistics, want %d", sec.Name, len(stats), len(names))
+		}
+		for i, s := range stats {
+			if s.Name != names[i] {
+				t.Errorf("%s: row %d is %q, want %q", sec.Name, i, s.Name, names[i])
+			}
+			if s.NoData != "" || s.Samples == 0 || s.Source == "" || s.Unit == "" {
+				t.Errorf("%s: %+v", s.Name, s)
+			}
+			w := want[s.Name]
+			for j, got := range []Num{s.Mean, s.P50, s.P95, s.Max} {
+				if math.Abs(float64(got)-w[j]) > 1e-9 {
+					t.Errorf("%s: statistic %d is %v, want %v", s.Name, j, got, w[j])
+				}
+			}
+		}
+	}
+	raw := string(utMarshal(t, Live(d).Summary))
+	for _, key := range []string{`"stats":[`, `"name":"server generation throughput"`, `"mean":150`, `"p95":0.95`} {
+		if !strings.Contains(raw, key) {
+			t.Errorf("JSON lacks %s: %s", key, raw)
+		}
+	}
+
+	// The live page draws them as a table, one row per series.
+	f := utFigure(t, Live(d), "live-statistics")
+	if f.Empty != "" || !f.Wide || len(f.Data) != 1 || f.Data[0]["type"] != "table" {
+		t.Fatalf("statistics figure %+v", f)
+	}
+	cols := f.Data[0]["cells"].(Obj)["values"].([][]string)
+	if len(cols) != 7 || strings.Join(cols[0], "|") != strings.Join(names, "|") {
+		t.Fatalf("table columns %v", cols)
+	}
+	row := map[string][]string{}
+	for i, n := range cols[0] {
+		for _, c := range cols[1:] {
+			row[n] = append(row[n], c[i])
+		}
+	}
+	for n, w := range map[string][]string{
+		StatRequestLatency:       {"505 ms", "500 ms", "950 ms", "1.00 s", "100"},
+		StatServerGenerationRate: {"150.0 tokens/s", "100.0 tokens/s", "200.0 tokens/s", "200.0 tokens/s", "2"},
+		StatGPUUtilization:       {"50.0%", "40.0%", "80.0%", "80.0%", "4"},
+		StatGPUMemoryUsed:        {"1536 MiB", "1024 MiB", "2048 MiB", "2048 MiB", "2"},
+		StatGPUPower:             {"200.0 W", "100.0 W", "300.0 W", "300.0 W", "2"},
+	} {
+		if got := row[n][:5]; strings.Join(got, "|") != strings.Join(w, "|") {
+			t.Errorf("%s row %v, want %v", n, got, w)
+		}
+	}
+}
+
+// A series without data says "no data" and what produces it; with no data at all the table is an
+// empty panel that says what would fill it.
+func TestStatisticsNoData(t *testing.T) {
+	d := utData(utStore(100), 500)
+	produces := map[string]string{
+		StatRequestLatency:         "spans from the llamacpp receiver's gateway",
+		StatTTFT:                   "gen_ai.response.time_to_first_chunk",
+		StatOutputTokensPerRequest: "gen_ai.usage.output_tokens",
+		StatServerGenerationRate:   "llamacpp.generation.throughput or llamacpp.generation.tokens from the llamacpp receiver",
+		StatServerPromptRate:       "llamacpp.prompt.throughput or llamacpp.prompt.tokens from the llamacpp receiver",
+		StatGPUUtilization:         "hw.gpu.utilization from the nvml receiver",
+		StatGPUMemoryUsed:          "hw.gpu.memory.usage from the nvml receiver",
+		StatGPUTemperature:         "hw.temperature from the nvml receiver",
+		StatGPUPower:               "hw.power from the nvml receiver",
+	}
+	stats := Summarize(d).Stats
+	if len(stats) != len(produces) {
+		t.Fatalf("%d statistics", len(stats))
+	}
+	for _, s := range stats {
+		if s.Samples != 0 || !math.IsNaN(float64(s.Mean)) || !strings.Contains(s.NoData, produces[s.Name]) {
+			t.Errorf("%+v", s)
+		}
+	}
+	if raw := string(utMarshal(t, stats)); !strings.Contains(raw, `"mean":null`) || !strings.Contains(raw, `"no_data":"hw.power from`) {
+		t.Errorf("JSON %s", raw)
+	}
+	f := statisticsTable(d, "live-statistics")
+	if !strings.HasPrefix(f.Empty, "No data yet: ") || !strings.Contains(f.Empty, "nvml") {
+		t.Errorf("empty table %q", f.Empty)
+	}
+
+	// Only GPU data: the request and server rows say no data and what gives it.
+	st := utStore(100)
+	st.AddPoints(utGauge("hw.power", "GPU 0", nil, utBase().UnixMilli(), 1000, 100, 300))
+	f = statisticsTable(utData(st, 500), "live-statistics")
+	if f.Empty != "" {
+		t.Fatalf("table empty: %s", f.Empty)
+	}
+	cols := f.Data[0]["cells"].(Obj)["values"].([][]string)
+	for i, n := range cols[0] {
+		noData := cols[1][i] == "no data"
+		if noData != (n != StatGPUPower) {
+			t.Errorf("row %s: %v", n, cols[1][i])
+		}
+		if noData && (!strings.HasPrefix(cols[6][i], "needs ") || !strings.Contains(cols[6][i], produces[n])) {
+			t.Errorf("row %s says %q, not what produces it", n, cols[6][i])
+		}
+	}
+}
+
+// The statistics come in the documented order, one per series, with data or without.
+func TestStatisticsOrder(t *testing.T) {
+	for _, d := range []*Data{utData(utStore(10), 500), utData(utFull(t), 500)} {
+		var names []string
+		for _, s := range statistics(d) {
+			names = append(names, s.Name)
+		}
+		if !slices.Equal(names, statisticsSeries) {
+			t.Errorf("statistics %v, want %v", names, statisticsSeries)
+		}
 	}
 }

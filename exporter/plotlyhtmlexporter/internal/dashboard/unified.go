@@ -14,9 +14,6 @@ const (
 	webGLNodes = 2000
 	// logRows is how many log records the table shows.
 	logRows = 200
-	// surfaceTimeBuckets and surfacePromptBuckets are the latency surface's grid.
-	surfaceTimeBuckets   = 20
-	surfacePromptBuckets = 12
 	// maxEmbeddingCategories bounds the embedding plot's traces; rarer categories share one.
 	maxEmbeddingCategories = 24
 	// previewRunes bounds a prompt preview in hover text.
@@ -25,20 +22,23 @@ const (
 
 const (
 	needProjection = "spans with llt.embedding.projection (the genaienrich processor with embeddings enabled)"
-	needSurface    = "requests with gen_ai.usage.input_tokens over at least two time and prompt-length buckets"
 	needLogs       = "log records (logs pipeline: the llamacpp receiver forwards llama-server's log)"
 )
 
-// Unified is the unified production observability dashboard: a trace graph, a performance
-// grid, model internals in 3D (embedding projections, a latency surface), key indicators, recent
-// logs, and a text summary with bottleneck verdicts.
+// Unified is the unified production observability dashboard: a trace graph, the newest
+// requests' waterfall, a performance grid, model internals (embedding projections in 3D beside
+// the served model's facts, then a sampled prompt's attention as a 3D surface and a heatmap), key
+// indicators, the statistics (mean, P50, P95, max of each series), recent logs, and a text summary with bottleneck verdicts.
 func Unified(d *Data) *Section {
 	return &Section{Name: "unified", Title: "Unified: traces, performance, model internals", Figures: []*Figure{
 		traceGraph(d),
+		requestWaterfall(d),
 		performanceGrid(d),
 		embeddingScatter(d),
-		latencySurface(d),
+		modelPanel(d),
+		attentionPanel(d),
 		keyIndicators(d),
+		statisticsTable(d, "unified-statistics"),
 		recentLogs(d),
 	}, Summary: Summarize(d)}
 }

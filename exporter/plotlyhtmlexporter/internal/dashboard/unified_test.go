@@ -131,11 +131,15 @@ func utFull(t *testing.T) *store.Store {
 			SeverityNumber: 9, Body: fmt.Sprintf("slot %d done", i), Service: "llama-server", TraceID: [16]byte{0xab, 0xcd, 0xef, 0x01, 2}})
 	}
 	st.AddLogs(logs)
+	if err := st.AddAttention(utAttention("model-x", []int64{0, 14}, 4, 12, utTokens, b)); err != nil {
+		t.Fatal(err)
+	}
+	st.SetModelFacts([]store.ModelFacts{utQwen()})
 	return st
 }
 
-var utIDs = []string{"unified-trace-graph", "unified-performance", "unified-embeddings-3d",
-	"unified-latency-surface", "unified-indicators", "unified-logs"}
+var utIDs = []string{"unified-trace-graph", "unified-waterfall", "unified-performance", "unified-embeddings-3d",
+	"unified-model", "unified-attention", "unified-indicators", "unified-statistics", "unified-logs"}
 
 // ---- section ------------------------------------------------------------------------------
 
@@ -161,7 +165,8 @@ func TestUnifiedFigures(t *testing.T) {
 		wide   bool
 	}{
 		"unified-trace-graph": {traceGraphHeight, true}, "unified-performance": {performanceHeight, true},
-		"unified-embeddings-3d": {internals3DHeight, false}, "unified-latency-surface": {internals3DHeight, false},
+		"unified-embeddings-3d": {internals3DHeight, false}, "unified-attention": {internals3DHeight, true},
+		"unified-model": {internals3DHeight, false}, "unified-waterfall": {waterfallBasePx + waterfallRowPx*waterfallRows, true},
 		"unified-indicators": {indicatorsHeight, true}, "unified-logs": {logsHeight, true},
 	} {
 		if f := utFigure(t, sec, id); f.Height != size.height || f.Wide != size.wide {
@@ -174,11 +179,13 @@ func TestUnifiedFigures(t *testing.T) {
 func TestUnifiedEmptySnapshot(t *testing.T) {
 	sec := Unified(utData(utStore(100), 500))
 	want := map[string]string{
-		"unified-trace-graph":     "gateway (traces pipeline)",
-		"unified-performance":     "nvml",
-		"unified-embeddings-3d":   "llt.embedding.projection",
-		"unified-latency-surface": "at least two time and prompt-length buckets",
-		"unified-logs":            "log records",
+		"unified-trace-graph":   "gateway (traces pipeline)",
+		"unified-performance":   "nvml",
+		"unified-embeddings-3d": "llt.embedding.projection",
+		"unified-attention":     "attention::enabled: true",
+		"unified-waterfall":     "gateway",
+		"unified-model":         "llamacpp.model.*",
+		"unified-logs":          "log records",
 	}
 	for id, need := range want {
 		f := utFigure(t, sec, id)
@@ -303,16 +310,17 @@ func TestUnifiedTraceGraphColoursAndSizes(t *testing.T) {
 	if f.ID != "unified-trace-graph" || !f.Wide {
 		t.Fatalf("first figure %q wide %v", f.ID, f.Wide)
 	}
-	colour := map[string]string{"OK": colorOK, "ERROR": colorError, "UNSET": colorUnset}
-	status := map[string]string{"root": "OK", "grandchild": "OK", "child-err": "ERROR", "child-unset": "UNSET", "instant": "UNSET"}
+	// UNSET without error.type is success: green, in the legend's "ok".
+	colour := map[string]string{"ok": colorOK, "error": colorError}
+	status := map[string]string{"root": "ok", "grandchild": "ok", "child-err": "error", "child-unset": "ok", "instant": "ok"}
 	type node struct {
 		dur  time.Duration
 		size float64
 	}
 	var nodes []node
 	nodeTraces := utNodeTraces(f)
-	if len(nodeTraces) != 3 {
-		t.Fatalf("%d node traces, want 3", len(nodeTraces))
+	if len(nodeTraces) != 2 {
+		t.Fatalf("%d node traces, want 2", len(nodeTraces))
 	}
 	for _, tr := range nodeTraces {
 		name := tr["name"].(string)
@@ -509,6 +517,17 @@ func TestUnifiedEscapesTelemetryStrings(t *testing.T) {
 	}
 	st.AddSpans(spans)
 	st.AddLogs(logs)
+	// The attention sample's model and token labels and the model panel's facts, hostile too.
+	labels := make([]string, 4)
+	for i := range labels {
+		labels[i] = utHostile[i%len(utHostile)]
+	}
+	if err := st.AddAttention(utAttention(utHostile[0], []int64{0}, 2, 4, labels, b)); err != nil {
+		t.Fatal(err)
+	}
+	facts := utQwen()
+	facts.Name, facts.Architecture, facts.Quantization = utHostile[1], utHostile[0], utHostile[2]
+	st.SetModelFacts([]store.ModelFacts{facts})
 	sec := Unified(utData(st, 500))
 	for _, f := range sec.Figures {
 		if f.Empty != "" {
@@ -528,7 +547,8 @@ func TestUnifiedEscapesTelemetryStrings(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Figures that show telemetry strings must show them escaped.
-		found := f.ID == "unified-indicators" || f.ID == "unified-latency-surface"
+		// (The indicators and the statistics show numbers only.)
+		found := f.ID == "unified-indicators" || f.ID == "unified-statistics"
 		utWalkStrings(v, func(s string) {
 			for _, bad := range []string{"<img", "</script", "<script", `"quoted"`} {
 				if strings.Contains(s, bad) {
@@ -654,73 +674,6 @@ func TestUnifiedEmbeddings(t *testing.T) {
 	f = utFigure(t, Unified(utData(st, 500)), "unified-embeddings-3d")
 	if len(f.Data) != maxEmbeddingCategories {
 		t.Errorf("%d traces, want %d", len(f.Data), maxEmbeddingCategories)
-	}
-}
-
-func TestUnifiedLatencySurface(t *testing.T) {
-	b := utBase()
-	cases := []struct {
-		name  string
-		reqs  func(i int) (off time.Duration, in int64, lat time.Duration)
-		empty bool
-	}{
-		{"varied", func(i int) (time.Duration, int64, time.Duration) {
-			in := int64(100 + i*37%1000)
-			return time.Duration(i) * 10 * time.Second, in, time.Duration(50+in) * time.Millisecond
-		}, false},
-		{"one prompt length", func(i int) (time.Duration, int64, time.Duration) {
-			return time.Duration(i) * 10 * time.Second, 100, time.Duration(i) * time.Millisecond
-		}, true},
-		{"one moment", func(i int) (time.Duration, int64, time.Duration) { return 0, int64(100 + i), time.Second }, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			st := utStore(100)
-			var spans []store.Span
-			for i := range 100 {
-				off, in, lat := c.reqs(i)
-				spans = append(spans, utRequest(i+1, b.Add(off), lat, in, 10, false))
-			}
-			// A request without token counts is left out.
-			spans = append(spans, utRequest(999, b.Add(time.Minute), 3*time.Second, -1, -1, false))
-			st.AddSpans(spans)
-			f := utFigure(t, Unified(utData(st, 500)), "unified-latency-surface")
-			if c.empty {
-				if !strings.Contains(f.Empty, "two time and prompt-length buckets") {
-					t.Errorf("empty %q", f.Empty)
-				}
-				return
-			}
-			if f.Empty != "" || len(f.Data) != 2 || f.Data[0]["type"] != "surface" || f.Data[1]["type"] != "scatter3d" {
-				t.Fatalf("figure %+v", f)
-			}
-			z := f.Data[0]["z"].([]Nums)
-			if len(z) != surfacePromptBuckets || len(z[0]) != surfaceTimeBuckets {
-				t.Fatalf("z is %dx%d", len(z), len(z[0]))
-			}
-			gaps, cells := 0, 0
-			for _, row := range z {
-				for _, v := range row {
-					if math.IsNaN(v) {
-						gaps++
-					} else {
-						cells++
-						if v < 50 || v > 1200 {
-							t.Errorf("mean latency %v ms out of range", v)
-						}
-					}
-				}
-			}
-			if gaps == 0 || cells < 2 {
-				t.Errorf("%d gaps, %d cells", gaps, cells)
-			}
-			if n := len(f.Data[1]["x"].([]int64)); n != cells {
-				t.Errorf("%d bucket markers for %d cells", n, cells)
-			}
-			if raw := utMarshal(t, f); !bytes.Contains(raw, []byte("null")) {
-				t.Error("gaps not null")
-			}
-		})
 	}
 }
 

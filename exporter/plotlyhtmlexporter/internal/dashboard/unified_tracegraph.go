@@ -96,10 +96,31 @@ func statusName(st int8) string {
 	}
 }
 
+// Outcomes of a span in the trace graph's legend.
+const (
+	outcomeOK    = "ok"
+	outcomeError = "error"
+)
+
+// spanFailed is true when a span says it failed: status ERROR, or an error.type attribute. A
+// span with status UNSET and no error.type succeeded: instrumentations leave server spans UNSET
+// on success, as the OpenTelemetry specification asks.
+func spanFailed(s *store.Span) bool {
+	return s.Status == statusError || s.ErrorType != ""
+}
+
+// spanOutcome is outcomeError for a failed span, else outcomeOK.
+func spanOutcome(s *store.Span) string {
+	if spanFailed(s) {
+		return outcomeError
+	}
+	return outcomeOK
+}
+
 // spanHover is a span's hover text; every telemetry string goes through Text.
 func spanHover(s *store.Span) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "<b>%s</b><br>duration %s<br>status %s", Text(s.Name), fmtDuration(s.DurationSeconds()), statusName(s.Status))
+	fmt.Fprintf(&b, "<b>%s</b><br>duration %s<br>%s (status %s)", Text(s.Name), fmtDuration(s.DurationSeconds()), spanOutcome(s), statusName(s.Status))
 	if s.Service != "" {
 		fmt.Fprintf(&b, "<br>service %s", Text(s.Service))
 	}
@@ -121,10 +142,11 @@ func spanHover(s *store.Span) string {
 	return b.String()
 }
 
-// traceGraph draws spans as a tree per trace: parent->child edges, colour by status, size by
+// traceGraph draws spans as a tree per trace: parent->child edges, colour by outcome (ok green:
+// status OK, or UNSET without error.type; error red: status ERROR or an error.type), size by
 // duration.
 func traceGraph(d *Data) *Figure {
-	const id, title = "unified-trace-graph", "Trace graph (colour: status, size: duration)"
+	const id, title = "unified-trace-graph", "Trace graph (colour: ok / error, size: duration)"
 	sel := selectTraceSpans(d, d.Opts.MaxPoints)
 	if len(sel) == 0 {
 		return emptyPanel(id, title, needSpans, true)
@@ -162,18 +184,11 @@ func traceGraph(d *Data) *Figure {
 	if len(sel) > webGLNodes {
 		kind = "scattergl"
 	}
-	for _, st := range []struct {
-		code        int8
-		name, color string
-	}{{statusOK, "OK", colorOK}, {statusError, "ERROR", colorError}, {statusUnset, "UNSET", colorUnset}} {
+	for _, st := range []struct{ name, color string }{{outcomeOK, colorOK}, {outcomeError, colorError}} {
 		var x, y, size Nums
 		var text []string
 		for i, s := range sel {
-			code := s.Status
-			if code != statusOK && code != statusError {
-				code = statusUnset
-			}
-			if code != st.code {
+			if spanOutcome(s) != st.name {
 				continue
 			}
 			x = append(x, xs[i])

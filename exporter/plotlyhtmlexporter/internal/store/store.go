@@ -117,6 +117,13 @@ type Store struct {
 	droppedSeriesPoints uint64
 	droppedOldPoints    uint64
 	evictedLogs         uint64
+
+	// attention holds the newest attention samples, by request start (see AddAttention);
+	// attentionRejected counts the samples not kept, by reason.
+	attention         []*AttentionSample
+	attentionRejected map[string]uint64
+	// models holds the facts of the served models by name (see SetModelFacts).
+	models map[string]*ModelFacts
 }
 
 // New returns an empty store.
@@ -338,6 +345,11 @@ type Snapshot struct {
 	Spans SpanView
 	// Logs, oldest first, within the window.
 	Logs []Log
+	// Attention are the attention samples whose span ended within the window, by the sampled
+	// request's start, the newest last.
+	Attention []*AttentionSample
+	// Models are the facts of the models seen within the window, by name.
+	Models []ModelFacts
 }
 
 // Snapshot returns a view of the current data.
@@ -381,5 +393,11 @@ func (s *Store) Snapshot() *Snapshot {
 	}
 	cut := from.UnixNano()
 	snap.Logs = slices.DeleteFunc(logs, func(l Log) bool { return l.TimeNs < cut })
+	for _, a := range s.attention {
+		if a.EndNs >= cut {
+			snap.Attention = append(snap.Attention, a)
+		}
+	}
+	snap.Models = s.modelsView(cut)
 	return snap
 }
