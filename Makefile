@@ -34,7 +34,8 @@ FUZZ_TARGETS := pkg/gguf:FuzzRead pkg/sse:FuzzSSE pkg/llamalog:FuzzParseLine pkg
                 cmd/lltload:FuzzReadSSE \
                 processor/genaienrichprocessor/internal/normalize:FuzzAttributes processor/genaienrichprocessor/internal/embed:FuzzProjectorCategorizer \
                 processor/genaienrichprocessor/internal/tokenize:FuzzSPM \
-                exporter/graphistryexporter/internal/graph:FuzzBuild pkg/spantree:FuzzBreakCycles pkg/utf8cut:FuzzPrefix
+                exporter/graphistryexporter/internal/graph:FuzzBuild pkg/spantree:FuzzBreakCycles pkg/utf8cut:FuzzPrefix \
+                exporter/plotlyhtmlexporter/internal/store:FuzzDecodeAttention pkg/forward:FuzzNew
 # Every Go module of ours except the generated distribution (built through ocb).
 MODULES := $(sort $(patsubst ./%/go.mod,%,$(shell find . \( -name node_modules -o -name .git \) -prune -o -name go.mod \
              -not -path './otelcol-llt/*' -not -path './.tools/*' -not -path './out/*' -not -path '*/testdata/*' -print)))

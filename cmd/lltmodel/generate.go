@@ -31,6 +31,15 @@ var specToFlags = strings.NewReplacer(
 	"WeightType", "-type",
 )
 
+// weightTypes maps the values of -type to tensor types.
+var weightTypes = map[string]gguf.TensorType{
+	"f32":  gguf.TensorTypeF32,
+	"f16":  gguf.TensorTypeF16,
+	"q8_0": gguf.TensorTypeQ8_0,
+	"q4_k": gguf.TensorTypeQ4_K,
+	"q6_k": gguf.TensorTypeQ6_K,
+}
+
 func setupGenerate(fs *flag.FlagSet) func([]string, io.Writer) error {
 	d := modelgen.Tiny()
 	out := fs.String("o", defaultOutput, "output `path`; written atomically")
@@ -41,7 +50,7 @@ func setupGenerate(fs *flag.FlagSet) func([]string, io.Writer) error {
 	headsKV := fs.Int("heads-kv", 0, "key/value heads; must divide -heads (default: -heads)")
 	ff := fs.Int("ff", d.FeedForwardLength, "feed-forward length (n_ff)")
 	ctx := fs.Int("ctx", d.ContextLength, "training context length")
-	typ := fs.String("type", "f32", "type of the weight matrices: f32 or f16")
+	typ := fs.String("type", "f32", "type of the weight matrices: f32, f16, q8_0 (-embd and -ff multiples of 32), q4_k or q6_k (multiples of 256)")
 	seed := fs.Int64("seed", d.Seed, "random seed; the same flags give the same file")
 	name := fs.String("name", d.Name, "model name (general.name)")
 	return func(args []string, stdout io.Writer) error {
@@ -59,14 +68,11 @@ func setupGenerate(fs *flag.FlagSet) func([]string, io.Writer) error {
 			ContextLength:     *ctx,
 			Seed:              *seed,
 		}
-		switch strings.ToLower(*typ) {
-		case "f32":
-			s.WeightType = gguf.TensorTypeF32
-		case "f16":
-			s.WeightType = gguf.TensorTypeF16
-		default:
-			return usagef("-type %q is not supported (want f32 or f16)", *typ)
+		wt, ok := weightTypes[strings.ToLower(*typ)]
+		if !ok {
+			return usagef("-type %q is not supported (want f32, f16, q8_0, q4_k or q6_k)", *typ)
 		}
+		s.WeightType = wt
 		// Zero means "default" to modelgen; on the command line it is a
 		// mistake.
 		for _, f := range []struct {

@@ -67,6 +67,30 @@ func TestGenerateThenInspect(t *testing.T) {
 	assert.NotContains(t, out, "tensors (")
 }
 
+func TestGenerateQuantized(t *testing.T) {
+	for _, tt := range []struct {
+		args  []string
+		typ   string
+		ftype string
+	}{
+		{[]string{"-type", "q8_0"}, "Q8_0", "file_type: 7 (MOSTLY_Q8_0)"},
+		{[]string{"-type", "Q4_K", "-embd", "256", "-ff", "512"}, "Q4_K", "file_type: 14 (MOSTLY_Q4_K_S)"},
+		{[]string{"-type", "q6_k", "-embd", "256", "-ff", "256", "-arch", "qwen2"}, "Q6_K", "file_type: 18 (MOSTLY_Q6_K)"},
+	} {
+		t.Run(tt.typ, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "m.gguf")
+			code, _, errOut := lltmodel(t, append([]string{"generate", "-o", path}, tt.args...)...)
+			require.Equal(t, 0, code, errOut)
+			code, out, errOut := lltmodel(t, "inspect", path)
+			require.Equal(t, 0, code, errOut)
+			assert.Contains(t, out, "\n"+tt.ftype+"\n")
+			assert.Regexp(t, `(?m)^  blk\.0\.ffn_down\.weight +`+tt.typ+` `, out)
+			assert.Regexp(t, `(?m)^  token_embd\.weight +`+tt.typ+` `, out)
+			assert.Regexp(t, `(?m)^  blk\.0\.ffn_norm\.weight +F32 `, out)
+		})
+	}
+}
+
 func TestInspectJSON(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.gguf")
 	code, _, errOut := lltmodel(t, "generate", "-o", path, "-arch", "qwen2", "-embd", "128", "-heads", "4",
@@ -214,7 +238,9 @@ func TestErrors(t *testing.T) {
 		{"bad spec", []string{"generate", "-o", filepath.Join(dir, "x.gguf"), "-embd", "66"}, 2, "lltmodel: -embd 66 must be divisible by -heads 4"},
 		{"odd head dim", []string{"generate", "-o", filepath.Join(dir, "x.gguf"), "-embd", "60"}, 2, "head dimension -embd/-heads = 15 must be even"},
 		{"bad arch", []string{"generate", "-arch", "mamba"}, 2, `lltmodel: -arch "mamba" is not supported`},
-		{"bad type", []string{"generate", "-type", "q4_k"}, 2, `lltmodel: -type "q4_k" is not supported (want f32 or f16)`},
+		{"bad type", []string{"generate", "-type", "q5_k"}, 2, `lltmodel: -type "q5_k" is not supported (want f32, f16, q8_0, q4_k or q6_k)`},
+		{"k-quant shape", []string{"generate", "-type", "q4_k"}, 2, "lltmodel: -embd 64 must be a multiple of 256 for -type Q4_K (the row length of the weight matrices)"},
+		{"k-quant ff", []string{"generate", "-type", "q6_k", "-embd", "256", "-ff", "300"}, 2, "lltmodel: -ff 300 must be a multiple of 256 for -type Q6_K"},
 		{"zero blocks", []string{"generate", "-blocks", "0"}, 2, "lltmodel: -blocks must be positive, got 0"},
 		{"zero seed", []string{"generate", "-seed", "0"}, 2, "lltmodel: -seed must not be 0"},
 		{"stray argument", []string{"generate", "extra"}, 2, `generate takes no arguments, got "extra"`},

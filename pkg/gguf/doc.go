@@ -22,6 +22,7 @@
 // 2^30 limit llama.cpp applies to strings and arrays) before anything is
 // allocated. A damaged file yields a *[FormatError] naming the byte offset.
 //
-// [Builder] writes version 3 files, and the modelgen subpackage uses it to
+// [Dequantize] decodes tensor data to float32 and [Quantize] encodes it.
+// [Builder] writes version 3 files, and the modelgen subpackage uses them to
 // produce small random-weight models that llama.cpp loads.
 package gguf // import "github.com/llamatelemetry/otelcol-llt/pkg/gguf"

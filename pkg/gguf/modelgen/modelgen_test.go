@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -228,7 +229,12 @@ func TestValidate(t *testing.T) {
 		{"odd head dim", Spec{EmbeddingLength: 60, HeadCount: 4}, "modelgen: head dimension EmbeddingLength/HeadCount = 15 must be even (rotary embeddings rotate pairs)"},
 		{"kv heads do not divide", Spec{HeadCount: 4, HeadCountKV: 3}, "modelgen: HeadCountKV 3 must divide HeadCount 4"},
 		{"more kv heads", Spec{HeadCount: 4, HeadCountKV: 8}, "modelgen: HeadCountKV 8 must divide HeadCount 4"},
-		{"weight type", Spec{WeightType: gguf.TensorTypeQ4_K}, "modelgen: WeightType Q4_K is not supported (want F32 or F16)"},
+		{"weight type", Spec{WeightType: gguf.TensorTypeQ5_K}, "modelgen: WeightType Q5_K is not supported (want F32, F16, Q8_0, Q4_K or Q6_K)"},
+		{"k-quant embedding", Spec{WeightType: gguf.TensorTypeQ4_K}, "modelgen: EmbeddingLength 64 must be a multiple of 256 for WeightType Q4_K (the row length of the weight matrices)"},
+		{"k-quant feed-forward", Spec{EmbeddingLength: 256, FeedForwardLength: 384, WeightType: gguf.TensorTypeQ6_K}, "modelgen: FeedForwardLength 384 must be a multiple of 256 for WeightType Q6_K (the row length of the weight matrices)"},
+		{"q8_0 embedding", Spec{EmbeddingLength: 48, HeadCount: 4, WeightType: gguf.TensorTypeQ8_0}, "modelgen: EmbeddingLength 48 must be a multiple of 32 for WeightType Q8_0 (the row length of the weight matrices)"},
+		{"negative std", Spec{WeightStd: -1}, "modelgen: WeightStd -1 must be between 0 and 1000"},
+		{"huge std", Spec{WeightStd: 1e4}, "modelgen: WeightStd 10000 must be between 0 and 1000"},
 		{"negative context", Spec{ContextLength: -5}, "modelgen: ContextLength -5 must not be negative"},
 		// 4 × (32 × (2·16384 + 4·16384² + 3·16384·65536) + 2·16384·275 + 16384) bytes.
 		{"too large", Spec{EmbeddingLength: 1 << 14, FeedForwardLength: 1 << 16, BlockCount: 32}, "modelgen: the weights would take 549796118528 bytes, the limit is 68719476736 (64 GiB)"},
@@ -242,6 +248,89 @@ func TestValidate(t *testing.T) {
 	assert.NoError(t, Tiny().Validate())
 	assert.NoError(t, Spec{}.Validate())
 	assert.NoError(t, Spec{Arch: "qwen2", EmbeddingLength: 896, HeadCount: 14, HeadCountKV: 2, FeedForwardLength: 4864}.Validate())
+	assert.NoError(t, Spec{EmbeddingLength: 96, HeadCount: 4, FeedForwardLength: 160, WeightType: gguf.TensorTypeQ8_0}.Validate())
+	assert.NoError(t, Spec{EmbeddingLength: 512, HeadCount: 8, FeedForwardLength: 1280, WeightType: gguf.TensorTypeQ4_K}.Validate())
+}
+
+// TestGolden pins the bytes of F32 and F16 models, which must not change
+// as the generator grows.
+func TestGolden(t *testing.T) {
+	for _, tt := range []struct {
+		spec Spec
+		sum  string
+	}{
+		{Tiny(), "df042f90e8b8bdabe3b81141dfbd553b5b22205aa5debac2f3f935913f84b754"},
+		{Spec{WeightStd: 0.02}, "df042f90e8b8bdabe3b81141dfbd553b5b22205aa5debac2f3f935913f84b754"},
+		{Spec{Arch: "qwen2", EmbeddingLength: 128, BlockCount: 1, HeadCount: 4, HeadCountKV: 2, FeedForwardLength: 96, WeightType: gguf.TensorTypeF16},
+			"947e444c4d0e3ea552ee80441c4e63daa01f6984d2da06c693c01d78315ebaa8"},
+	} {
+		data, _ := generate(t, tt.spec)
+		assert.Equal(t, tt.sum, fmt.Sprintf("%x", sha256.Sum256(data)), "%+v", tt.spec)
+	}
+}
+
+// TestQuantized checks the types, file types and values of quantized
+// models: every matrix has the weight type, norms and biases stay F32, and
+// the decoded weights are the F32 model's within the quantizer's error.
+func TestQuantized(t *testing.T) {
+	base := Spec{Arch: "qwen2", EmbeddingLength: 256, BlockCount: 1, HeadCount: 4, HeadCountKV: 2, FeedForwardLength: 512}
+	_, ref := generate(t, base)
+	for _, tt := range []struct {
+		typ   gguf.TensorType
+		ftype gguf.FileType
+		tol   float64 // largest error of a weight of sd 0.02 (|w| < 0.1)
+	}{
+		{gguf.TensorTypeQ8_0, gguf.FileTypeMostlyQ8_0, 0.51 * 0.1 / 127},
+		{gguf.TensorTypeQ4_K, gguf.FileTypeMostlyQ4_K_S, 0.55 * 0.2 / 15},
+		{gguf.TensorTypeQ6_K, gguf.FileTypeMostlyQ6_K, 0.51 * 0.1 / 31},
+	} {
+		t.Run(tt.typ.String(), func(t *testing.T) {
+			s := base
+			s.WeightType = tt.typ
+			data, f := generate(t, s)
+			facts := f.Facts()
+			assert.Equal(t, tt.ftype, facts.FileType)
+			assert.Equal(t, base.withDefaults().parameterCount(), int64(facts.ParameterCount))
+			assert.Equal(t, int64(len(data)), facts.Size)
+			for _, ti := range f.Tensors {
+				want := tt.typ
+				if len(ti.Dims) == 1 {
+					want = gguf.TensorTypeF32
+				}
+				assert.Equal(t, want, ti.Type, ti.Name)
+			}
+			for _, name := range []string{"token_embd.weight", "blk.0.attn_k.weight", "blk.0.ffn_down.weight", "output.weight"} {
+				ti, _ := f.Tensor(name)
+				for _, row := range []int{0, int(ti.Rows()) - 1} {
+					got, err := f.DequantizeRow(name, row)
+					require.NoError(t, err)
+					want, err := ref.DequantizeRow(name, row)
+					require.NoError(t, err)
+					for i := range want {
+						require.InDelta(t, want[i], got[i], tt.tol, "%s row %d value %d", name, row, i)
+					}
+				}
+			}
+			bias, err := f.DequantizeRow("blk.0.attn_q.bias", 0)
+			require.NoError(t, err)
+			refBias, _ := ref.DequantizeRow("blk.0.attn_q.bias", 0)
+			assert.Equal(t, refBias, bias, "biases are F32, as in the F32 model")
+		})
+	}
+}
+
+func TestWeightStd(t *testing.T) {
+	s := Tiny()
+	s.WeightStd = 0.5
+	_, f := generate(t, s)
+	_, ref := generate(t, Tiny())
+	got, err := f.DequantizeRow("blk.1.ffn_up.weight", 3)
+	require.NoError(t, err)
+	want, err := ref.DequantizeRow("blk.1.ffn_up.weight", 3)
+	require.NoError(t, err)
+	for i := range want {
+		require.InDelta(t, want[i]*25, got[i], 1e-6, "the same draws, scaled by 0.5/0.02")
+	}
 }
 
 func TestWriteFile(t *testing.T) {

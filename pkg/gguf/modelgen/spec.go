@@ -6,15 +6,17 @@
 // counter, timing and slot state of a real server is real, which is what
 // tests of the telemetry around it need.
 //
-// A model has the llama (or qwen2) architecture, F32 or F16 weight matrices
-// drawn from N(0, 0.02), norm weights of 1, and a SentencePiece vocabulary
-// with byte fallback: <unk>, <s>, </s>, the 256 byte tokens <0x00>..<0xFF>
-// and a few word pieces. The same Spec always produces the same bytes.
+// A model has the llama (or qwen2) architecture, weight matrices drawn from
+// N(0, 0.02) and stored as F32, F16, Q8_0, Q4_K or Q6_K, norm weights of 1,
+// and a SentencePiece vocabulary with byte fallback: <unk>, <s>, </s>, the
+// 256 byte tokens <0x00>..<0xFF> and a few word pieces. The same Spec always
+// produces the same bytes.
 package modelgen // import "github.com/llamatelemetry/otelcol-llt/pkg/gguf/modelgen"
 
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 )
@@ -42,10 +44,17 @@ type Spec struct {
 	FeedForwardLength int
 	// ContextLength is the training context length; default 2048.
 	ContextLength int
-	// WeightType is the type of the 2-D weight matrices:
-	// gguf.TensorTypeF32 (default) or gguf.TensorTypeF16. Norm weights and
-	// biases are always F32.
+	// WeightType is the type of the 2-D weight matrices, token_embd and
+	// output included: gguf.TensorTypeF32 (default), F16, Q8_0, Q4_K or
+	// Q6_K. Norm weights and biases are always F32. The quantized types
+	// need EmbeddingLength and FeedForwardLength (the row lengths) to be
+	// multiples of their block size: 32 for Q8_0, 256 for Q4_K and Q6_K.
+	// Quantized weights are encoded with gguf.Quantize.
 	WeightType gguf.TensorType
+	// WeightStd is the standard deviation of the random weights and
+	// biases; default 0.02. Larger values make the output distribution less
+	// flat, which tests comparing logits with llama.cpp's need.
+	WeightStd float64
 	// Seed seeds the random weights; default 1. The same Spec always
 	// produces a byte-identical file.
 	Seed int64
@@ -65,6 +74,7 @@ func Tiny() Spec {
 		FeedForwardLength: 128,
 		ContextLength:     2048,
 		WeightType:        gguf.TensorTypeF32,
+		WeightStd:         weightStdDev,
 		Seed:              1,
 	}
 }
@@ -79,6 +89,10 @@ const (
 	// maxTensorBytes bounds the size of the weights, against a typo that
 	// would fill the disk.
 	maxTensorBytes = 64 << 30
+	// maxWeightStd bounds WeightStd so that quantized weights (drawn up to
+	// a few standard deviations) stay far below what a half-precision
+	// block scale can hold.
+	maxWeightStd = 1000
 )
 
 // withDefaults returns s with zero fields replaced by their defaults.
@@ -110,6 +124,9 @@ func (s Spec) withDefaults() Spec {
 	}
 	if s.Seed == 0 {
 		s.Seed = d.Seed
+	}
+	if s.WeightStd == 0 {
+		s.WeightStd = weightStdDev
 	}
 	return s
 }
@@ -149,16 +166,38 @@ func (s Spec) Validate() error {
 	if s.HeadCountKV > s.HeadCount || s.HeadCount%s.HeadCountKV != 0 {
 		return fmt.Errorf("modelgen: HeadCountKV %d must divide HeadCount %d", s.HeadCountKV, s.HeadCount)
 	}
-	if s.WeightType != gguf.TensorTypeF32 && s.WeightType != gguf.TensorTypeF16 {
-		return fmt.Errorf("modelgen: WeightType %s is not supported (want F32 or F16)", s.WeightType)
+	switch s.WeightType {
+	case gguf.TensorTypeF32, gguf.TensorTypeF16, gguf.TensorTypeQ8_0, gguf.TensorTypeQ4_K, gguf.TensorTypeQ6_K:
+	default:
+		return fmt.Errorf("modelgen: WeightType %s is not supported (want F32, F16, Q8_0, Q4_K or Q6_K)", s.WeightType)
 	}
-	if n := s.parameterCount() * int64(s.WeightType.BlockBytes()); n > maxTensorBytes {
+	if bs := s.WeightType.BlockSize(); bs > 1 {
+		for _, f := range []struct {
+			name string
+			v    int
+		}{{"EmbeddingLength", s.EmbeddingLength}, {"FeedForwardLength", s.FeedForwardLength}} {
+			if f.v%bs != 0 {
+				return fmt.Errorf("modelgen: %s %d must be a multiple of %d for WeightType %s (the row length of the weight matrices)", f.name, f.v, bs, s.WeightType)
+			}
+		}
+	}
+	if math.IsNaN(s.WeightStd) || s.WeightStd < 0 || s.WeightStd > maxWeightStd {
+		return fmt.Errorf("modelgen: WeightStd %v must be between 0 and %v", s.WeightStd, float64(maxWeightStd))
+	}
+	if n := s.weightBytes(); n > maxTensorBytes {
 		return fmt.Errorf("modelgen: the weights would take %d bytes, the limit is %d (64 GiB)", n, int64(maxTensorBytes))
 	}
 	if len(s.Name) > 1<<16 {
 		return errors.New("modelgen: Name is longer than 65536 bytes")
 	}
 	return nil
+}
+
+// weightBytes returns the size of the weights: the parameters encoded as
+// WeightType (norms and biases, which are F32, counted as WeightType too).
+func (s Spec) weightBytes() int64 {
+	t := s.WeightType
+	return s.parameterCount() / int64(t.BlockSize()) * int64(t.BlockBytes())
 }
 
 // parameterCount returns the number of weights of the model s describes,

@@ -16,8 +16,18 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 )
 
-// weightStdDev is the standard deviation of the random weights.
+// weightStdDev is the default standard deviation of the random weights.
 const weightStdDev = 0.02
+
+// fileTypes gives general.file_type for each weight type: what
+// llama-quantize writes for a model whose matrices all have that type.
+var fileTypes = map[gguf.TensorType]gguf.FileType{
+	gguf.TensorTypeF32:  gguf.FileTypeAllF32,
+	gguf.TensorTypeF16:  gguf.FileTypeMostlyF16,
+	gguf.TensorTypeQ8_0: gguf.FileTypeMostlyQ8_0,
+	gguf.TensorTypeQ4_K: gguf.FileTypeMostlyQ4_K_S,
+	gguf.TensorTypeQ6_K: gguf.FileTypeMostlyQ6_K,
+}
 
 // Write writes the model described by s to w as GGUF. It validates s
 // first. Tensor data is generated while writing, one chunk at a time.
@@ -74,10 +84,7 @@ func build(s Spec) (*gguf.Builder, error) {
 	nVocab := uint64(len(tokens))
 	headDim := s.EmbeddingLength / s.HeadCount
 	nEmbdKV := uint64(headDim * s.HeadCountKV)
-	fileType, freqBase := uint32(gguf.FileTypeAllF32), float32(10000)
-	if s.WeightType == gguf.TensorTypeF16 {
-		fileType = uint32(gguf.FileTypeMostlyF16)
-	}
+	fileType, freqBase := uint32(fileTypes[s.WeightType]), float32(10000)
 	if s.Arch == "qwen2" {
 		freqBase = 1e6
 	}
@@ -113,7 +120,7 @@ func build(s Spec) (*gguf.Builder, error) {
 		}
 	}
 
-	g := &tensors{b: b, seed: uint64(s.Seed)}
+	g := &tensors{b: b, seed: uint64(s.Seed), std: s.WeightStd}
 	g.random("token_embd.weight", s.WeightType, nEmbd, nVocab)
 	for i := range s.BlockCount {
 		blk := fmt.Sprintf("blk.%d.", i)
@@ -155,6 +162,7 @@ func kv(key string, x any) gguf.KV {
 type tensors struct {
 	b    *gguf.Builder
 	seed uint64
+	std  float64
 	err  error
 }
 
@@ -165,7 +173,7 @@ func (g *tensors) ones(name string, n uint64) {
 	})
 }
 
-// random adds a tensor of N(0, 0.02) values. Each tensor has its own
+// random adds a tensor of N(0, std) values. Each tensor has its own
 // generator, seeded from the Spec's seed and the tensor's name, so a
 // tensor's values do not depend on which other tensors the model has.
 func (g *tensors) random(name string, typ gguf.TensorType, dims ...uint64) {
@@ -174,7 +182,7 @@ func (g *tensors) random(name string, typ gguf.TensorType, dims ...uint64) {
 	stream := h.Sum64()
 	g.add(name, typ, dims, func() func() float32 {
 		rng := rand.New(rand.NewPCG(g.seed, stream))
-		return func() float32 { return float32(rng.NormFloat64() * weightStdDev) }
+		return func() float32 { return float32(rng.NormFloat64() * g.std) }
 	})
 }
 
@@ -189,8 +197,30 @@ func (g *tensors) add(name string, typ gguf.TensorType, dims []uint64, values fu
 		n *= int(d)
 	}
 	g.err = g.b.AddTensorFunc(name, typ, dims, func(w io.Writer) error {
+		if typ.BlockSize() > 1 {
+			return writeQuantized(w, typ, int(dims[0]), n, values())
+		}
 		return writeValues(w, typ, n, values())
 	})
+}
+
+// writeQuantized encodes n values, rows of rowLen at a time, as typ with
+// gguf.Quantize. The values are drawn in the same order as for F32.
+func writeQuantized(w io.Writer, typ gguf.TensorType, rowLen, n int, next func() float32) error {
+	row := make([]float32, rowLen)
+	for range n / rowLen {
+		for i := range row {
+			row[i] = next()
+		}
+		data, err := gguf.Quantize(typ, row)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeValues encodes n values as F32 or F16, little-endian, in chunks.
