@@ -10,14 +10,17 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
 )
 
-// benchTraces is a batch of n gateway-like spans (about 20 v1.41 attributes each), a quarter of
-// them as OpenInference would send them.
+// benchTraces is a batch of n gateway-like spans (about 20 v1.41 attributes each, and the captured
+// prompt that config.yaml's capture_content gives them), a quarter of them as OpenInference would
+// send them.
 func benchTraces(n int) ptrace.Traces {
 	td := ptrace.NewTraces()
 	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
@@ -38,6 +41,7 @@ func benchTraces(n int) ptrace.Traces {
 		a.PutDouble("llamacpp.timings.prompt_ms", 12.5)
 		a.PutInt("llamacpp.timings.predicted_n", 20)
 		a.PutDouble("llamacpp.timings.predicted_ms", 150)
+		withContent(s, testProse[i%len(testProse)])
 		if i%4 == 0 {
 			a.Remove("gen_ai.usage.input_tokens")
 			a.Remove("gen_ai.usage.output_tokens")
@@ -69,25 +73,54 @@ func BenchmarkProcess(b *testing.B) {
 		}
 	}
 	src := srcs[0]
-	// enrich, then with correlation, then enrich again as a control of the order's own effect.
-	for i, correlate := range []bool{false, true, false} {
-		name := "enrich"
-		if correlate {
-			name = "enrich+correlate"
-		} else if i > 0 {
-			name = "enrich-again"
-		}
-		b.Run(name, func(b *testing.B) {
-			e := benchEnricher(b, correlate)
+	// enrich, then with correlation, then with attention sampled at the default rate (one prompt
+	// in 10, at most one per 10 s, computed on a background worker), then enrich again as a
+	// control of the order's own effect.
+	for _, c := range []struct {
+		name                 string
+		correlate, attention bool
+	}{{"enrich", false, false}, {"enrich+correlate", true, false}, {"enrich+attention", false, true}, {"enrich-again", false, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := benchEnricher(b, c.correlate, c.attention)
 			processEach(b, e, srcs, batch)
 		})
 	}
+	// The same comparison with the noise of this machine taken out: each iteration processes one
+	// batch with attention off and the same batch with attention on (default rate), in turns,
+	// each timed on its own, so drift of the host's speed hits both alike. Reported: the time per
+	// batch of each and their ratio (on/off).
+	b.Run("attention-interleaved", func(b *testing.B) {
+		off, on := benchEnricher(b, false, false), benchEnricher(b, false, true)
+		var tOff, tOn time.Duration
+		for i := 0; b.Loop(); i++ {
+			src := srcs[i%len(srcs)]
+			a, c := ptrace.NewTraces(), ptrace.NewTraces()
+			src.CopyTo(a)
+			src.CopyTo(c)
+			first, second, t1, t2 := off, on, &tOff, &tOn
+			if i%2 == 1 {
+				first, second, t1, t2 = on, off, &tOn, &tOff
+			}
+			t0 := time.Now()
+			if _, err := first.processTraces(context.Background(), a); err != nil {
+				b.Fatal(err)
+			}
+			mid := time.Now()
+			if _, err := second.processTraces(context.Background(), c); err != nil {
+				b.Fatal(err)
+			}
+			*t1 += mid.Sub(t0)
+			*t2 += time.Since(mid)
+		}
+		b.ReportMetric(float64(tOff.Microseconds())/float64(b.N)/1000, "ms-off/batch")
+		b.ReportMetric(float64(tOn.Microseconds())/float64(b.N)/1000, "ms-on/batch")
+		b.ReportMetric(float64(tOn)/float64(tOff), "on/off")
+	})
 	b.Run("baseline-walk", func(b *testing.B) {
+		// The walk only reads: no copy per iteration (copies outside the timer would make the
+		// benchmark's wall time hundreds of times its measured time).
+		td := src
 		for b.Loop() {
-			b.StopTimer()
-			td := ptrace.NewTraces()
-			src.CopyTo(td)
-			b.StartTimer()
 			n := 0
 			spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
 			for i := 0; i < spans.Len(); i++ {
@@ -143,7 +176,7 @@ func BenchmarkProcessCorrelate(b *testing.B) {
 			name = "with-correlate"
 		}
 		b.Run(name, func(b *testing.B) {
-			e := benchEnricher(b, on)
+			e := benchEnricher(b, on, false)
 			processEach(b, e, []ptrace.Traces{src}, batch)
 		})
 	}
@@ -165,16 +198,23 @@ func processEach(b *testing.B, e *enricher, srcs []ptrace.Traces, batch int) {
 }
 
 // benchEnricher is the traces enricher of the benchmarks: the tiny model's facts, the GPU-time
-// cost, and the default correlation when correlate is set.
-func benchEnricher(b *testing.B, correlate bool) *enricher {
+// cost, the default correlation when correlate is set, and attention sampled at the default rate
+// when attention is.
+func benchEnricher(b *testing.B, correlate, attention bool) *enricher {
 	cfg := modelConfig(b)
 	cfg.Cost.GPUHourlyUSD = 2
+	cfg.Attention.Enabled = attention
 	e, err := newEnricher(cfg, componenttest.NewNopTelemetrySettings())
 	if err != nil {
 		b.Fatal(err)
 	}
+	e.next = consumertest.NewNop()
 	if err := e.start(context.Background(), componenttest.NewNopHost()); err != nil {
 		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = e.shutdown(context.Background()) })
+	if attention && e.att == nil {
+		b.Fatal("attention sampling did not start")
 	}
 	if correlate {
 		p, err := newPairer(createDefaultConfig().(*Config).Correlate, componenttest.NewNopTelemetrySettings())
@@ -221,5 +261,27 @@ func BenchmarkProcessEmbeddings(b *testing.B) {
 			defer func() { _ = e.shutdown(context.Background()) }()
 			processEach(b, e, []ptrace.Traces{src}, batch)
 		})
+	}
+}
+
+// BenchmarkAttentionOffer: what attention sampling adds to each span on the hot path at the
+// default rate (a prompt check, a counter, a clock comparison; for the sampled one in ten within
+// the interval, its text and a non-blocking send), per span. Compare with BenchmarkProcess's time
+// per span (about 5 µs).
+func BenchmarkAttentionOffer(b *testing.B) {
+	cfg := modelConfig(b)
+	cfg.Attention.Enabled = true
+	s, err := newAttentionSampler(cfg, nil, consumertest.NewNop(), nil, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.shutdown)
+	s.queue = make(chan attentionJob, 1) // no worker: the first sample fills the queue
+	td := benchTraces(1000)
+	spans := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	res := td.ResourceSpans().At(0).Resource()
+	now := time.Now()
+	for i := 0; b.Loop(); i++ {
+		s.offer(spans.At(i%spans.Len()), res, now)
 	}
 }

@@ -30,6 +30,9 @@ type Config struct {
 	Embeddings EmbeddingsConfig `mapstructure:"embeddings"`
 	// Correlate pairs an application's client span with the gateway's span of the same call.
 	Correlate CorrelateConfig `mapstructure:"correlate"`
+	// Attention computes, off the hot path, the attention matrices of sampled prompts from the
+	// model's own weights and sends them on as a span (llt.attention). Default: off.
+	Attention AttentionConfig `mapstructure:"attention"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -182,6 +185,10 @@ func createDefaultConfig() component.Config {
 			Source: SourceGGUF, Tokenizer: TokenizerAuto, Window: 2000, DropContent: true, Clusters: embed.DefaultClusters,
 			Timeout: 2 * time.Second, MaxTextBytes: 4096,
 		},
+		Attention: AttentionConfig{
+			SampleEvery: 10, Interval: 10 * time.Second, Layers: []int{0, -1}, MaxLayers: 8,
+			MaxTokens: 64, QueueSize: 1, Timeout: 2 * time.Minute,
+		},
 		Correlate: CorrelateConfig{
 			Enabled: true, TTL: 2 * time.Minute, MaxPending: 10000,
 			Fallback: FallbackConfig{Enabled: true, MaxSkew: 100 * time.Millisecond},
@@ -201,6 +208,9 @@ func (cfg *Config) Validate() error {
 		}
 		seen[m.Name] = true
 	}
+	if cfg.Attention.Enabled && cfg.Launcher == nil && len(cfg.Models) == 0 {
+		errs = append(errs, errAttentionWithoutModel)
+	}
 	if e := cfg.Embeddings; e.Enabled && cfg.Launcher == nil {
 		if e.Source == SourceGGUF && len(cfg.Models) == 0 {
 			errs = append(errs, errGGUFWithoutModel)
@@ -213,6 +223,7 @@ func (cfg *Config) Validate() error {
 }
 
 var (
+	errAttentionWithoutModel = errors.New("`attention` needs a `launcher` or `models` (the GGUF whose weights compute the attention)")
 	errGGUFWithoutModel   = errors.New("`embeddings::source` gguf needs a `launcher` or `models` (the GGUF whose token embeddings are used)")
 	errNoEmbeddingsServer = errors.New("`embeddings::endpoint` is needed without a `launcher` (the llama-server that tokenizes or embeds)")
 )
@@ -300,3 +311,67 @@ func (c *CategoryConfig) Validate() error {
 }
 
 func bad(v float64) bool { return v < 0 || math.IsNaN(v) || math.IsInf(v, 0) }
+
+// AttentionConfig samples prompts and computes their attention matrices with the model's own
+// weights, in the collector, one at a time on a background worker.
+type AttentionConfig struct {
+	// Enabled turns sampling on. It needs a model (launcher or models[0]), prompts captured on
+	// the spans (the gateway's capture_content, or an SDK's content capture) and a llama or qwen2
+	// model in a type the collector dequantizes (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K).
+	Enabled bool `mapstructure:"enabled"`
+	// SampleEvery takes one prompt in SampleEvery (the first one, then every SampleEvery-th);
+	// default 10.
+	SampleEvery int `mapstructure:"sample_every"`
+	// Interval is the least time between two samples; default 10s.
+	Interval time.Duration `mapstructure:"interval"`
+	// Layers are the layers whose attention is sent, 0-based; a negative index counts from the
+	// last computed layer (-1 is the last). Default [0, -1]: the first and the last computed.
+	Layers []int `mapstructure:"layers"`
+	// MaxLayers bounds the blocks the forward pass computes, from the first (the cost grows with
+	// each); 0 computes all of them. Default 8.
+	MaxLayers int `mapstructure:"max_layers"`
+	// MaxTokens is the most positions: the prompt's first MaxTokens tokens, BOS included;
+	// default 64, at most 256.
+	MaxTokens int `mapstructure:"max_tokens"`
+	// QueueSize is how many sampled prompts may wait for the worker; a sample that finds the queue
+	// full is dropped and counted (otelcol_genaienrich_attention_dropped). Default 1.
+	QueueSize int `mapstructure:"queue_size"`
+	// Timeout bounds one sample's computation; default 2m.
+	Timeout time.Duration `mapstructure:"timeout"`
+
+	_ struct{}
+}
+
+// maxAttentionTokens bounds max_tokens: the matrices grow with its square (256 tokens: 33k values
+// per head).
+const maxAttentionTokens = 256
+
+// Validate checks the attention settings when sampling is on.
+func (c *AttentionConfig) Validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	var errs []error
+	if c.SampleEvery < 1 {
+		errs = append(errs, fmt.Errorf("`sample_every` must be >= 1, got %d", c.SampleEvery))
+	}
+	if c.Interval < 0 {
+		errs = append(errs, fmt.Errorf("`interval` must be >= 0, got %v", c.Interval))
+	}
+	if len(c.Layers) == 0 {
+		errs = append(errs, errors.New("`layers` must name at least one layer (e.g. [0, -1])"))
+	}
+	if c.MaxLayers < 0 {
+		errs = append(errs, fmt.Errorf("`max_layers` must be >= 0 (0: all), got %d", c.MaxLayers))
+	}
+	if c.MaxTokens < 2 || c.MaxTokens > maxAttentionTokens {
+		errs = append(errs, fmt.Errorf("`max_tokens` must be between 2 and %d, got %d", maxAttentionTokens, c.MaxTokens))
+	}
+	if c.QueueSize < 1 {
+		errs = append(errs, fmt.Errorf("`queue_size` must be >= 1, got %d", c.QueueSize))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("`timeout` must be > 0, got %v", c.Timeout))
+	}
+	return errors.Join(errs...)
+}

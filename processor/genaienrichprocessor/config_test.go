@@ -35,6 +35,8 @@ func TestLoadConfig(t *testing.T) {
 	}
 	all.Correlate = CorrelateConfig{Enabled: true, TTL: 30 * time.Second, MaxPending: 500,
 		Fallback: FallbackConfig{Enabled: false, MaxSkew: time.Second}}
+	all.Attention = AttentionConfig{Enabled: true, SampleEvery: 50, Interval: time.Minute, Layers: []int{0, 3, -1},
+		MaxLayers: 4, MaxTokens: 32, QueueSize: 2, Timeout: 30 * time.Second}
 
 	tests := []struct {
 		name     string
@@ -53,6 +55,13 @@ func TestLoadConfig(t *testing.T) {
 			"embeddings::categories::0: `match` is not a regular expression: \"(unclosed\"",
 			"correlate: `ttl` must be > 0", "correlate: `max_pending` must be >= 1",
 			"correlate::fallback: `max_skew` must be >= 0",
+		}},
+		{name: "bad_attention", errs: []string{
+			"`attention` needs a `launcher` or `models`",
+			"attention: `sample_every` must be >= 1, got 0", "attention: `interval` must be >= 0, got -1s",
+			"attention: `layers` must name at least one layer", "attention: `max_layers` must be >= 0 (0: all), got -1",
+			"attention: `max_tokens` must be between 2 and 256, got 1000", "attention: `queue_size` must be >= 1, got 0",
+			"attention: `timeout` must be > 0, got 0s",
 		}},
 		{name: "bad_tokenizer", errs: []string{"embeddings: `tokenizer` must be auto, gguf or server, got \"sentencepiece\""}},
 		{name: "gguf_without_model", errs: []string{"`embeddings::source` gguf needs a `launcher` or `models`"}},
@@ -86,4 +95,5 @@ func TestDefaultsArePrivate(t *testing.T) {
 	assert.True(t, cfg.Embeddings.DropContent, "when turned on, only the point leaves")
 	assert.True(t, cfg.Normalize.Enabled)
 	assert.Zero(t, cfg.Cost.GPUHourlyUSD)
+	assert.False(t, cfg.Attention.Enabled, "attention sampling is opt-in")
 }

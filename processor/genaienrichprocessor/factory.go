@@ -44,6 +44,7 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
+	e.next = next
 	start, shutdown := e.start, e.shutdown
 	if c.Correlate.Enabled {
 		shared, err := pairers.LoadOrStore(set.ID, func() (*pairer, error) {
@@ -70,6 +71,7 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
 	c := *cfg.(*Config)
 	c.Embeddings.Enabled = false // no vectors for log records; drop_content still applies (see processLogs)
+	c.Attention.Enabled = false
 	e, err := newEnricher(&c, set.TelemetrySettings)
 	if err != nil {
 		return nil, err
@@ -82,6 +84,7 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
 	c := *cfg.(*Config)
 	c.Embeddings.Enabled = false // points are for spans
+	c.Attention.Enabled = false
 	e, err := newEnricher(&c, set.TelemetrySettings)
 	if err != nil {
 		return nil, err

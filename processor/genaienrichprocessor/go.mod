@@ -49,6 +49,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/internal/configtest v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/forward v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/llamalog v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/utf8cut v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/copystructure v1.2.0 // indirect
@@ -80,3 +81,5 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../../pkg/conve
 replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut
 
 replace github.com/llamatelemetry/otelcol-llt/internal/configtest => ../../internal/configtest
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/forward => ../../pkg/forward

@@ -5,11 +5,13 @@ package genaienrichprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -36,6 +38,10 @@ type enricher struct {
 	launcher launcherapi.Launcher
 	conc     concurrency
 	emb      *embedder
+	// att samples prompts for their attention (traces only; nil when off).
+	att *attentionSampler
+	// next is the traces pipeline's next consumer, which the attention samples are sent to.
+	next consumer.Traces
 	// pairs is the shared correlator of the traces processor; nil for metrics or when disabled.
 	pairs *pairer
 	// dropLogContent removes captured text from log records (GenAI events), as drop_content
@@ -87,10 +93,25 @@ func (e *enricher) start(ctx context.Context, host component.Host) error {
 			e.emb = emb
 		}
 	}
+	if e.cfg.Attention.Enabled && e.next != nil {
+		att, err := newAttentionSampler(e.cfg, e.launcher, e.next, e.tb, e.logger)
+		switch {
+		case errors.Is(err, errAttentionLayers):
+			return err
+		case err != nil:
+			e.logger.Warn("attention: disabled", zap.Error(err))
+		default:
+			e.att = att
+			att.start()
+		}
+	}
 	return nil
 }
 
 func (e *enricher) shutdown(context.Context) error {
+	if e.att != nil {
+		e.att.shutdown()
+	}
 	if e.emb != nil {
 		e.emb.close()
 	}
@@ -110,6 +131,10 @@ func (e *enricher) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
 				e.span(span, now)
+				if e.att != nil {
+					// Before the embedder, whose drop_content removes the prompt.
+					e.att.offer(span, rss.At(i).Resource(), now)
+				}
 				if e.emb != nil {
 					if job, ok := e.emb.job(span); ok {
 						work = append(work, job)

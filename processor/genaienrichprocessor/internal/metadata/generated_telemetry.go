@@ -28,6 +28,9 @@ type TelemetryBuilder struct {
 	meter                           metric.Meter
 	mu                              sync.Mutex
 	registrations                   []metric.Registration
+	GenaienrichAttentionDropped     metric.Int64Counter
+	GenaienrichAttentionFailures    metric.Int64Counter
+	GenaienrichAttentionSamples     metric.Int64Counter
 	GenaienrichCorrelationEvicted   metric.Int64ObservableCounter
 	GenaienrichCorrelationMatched   metric.Int64ObservableCounter
 	GenaienrichCorrelationPending   metric.Int64ObservableGauge
@@ -135,6 +138,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.GenaienrichAttentionDropped, err = builder.meter.Int64Counter(
+		"otelcol_genaienrich_attention_dropped",
+		metric.WithDescription("Sampled prompts whose attention was not computed because the worker's queue (attention::queue_size) was full. [Development]"),
+		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.GenaienrichAttentionFailures, err = builder.meter.Int64Counter(
+		"otelcol_genaienrich_attention_failures",
+		metric.WithDescription("Sampled prompts whose attention could not be computed (no tokens, a tokenizer error, attention::timeout); the request's own span is not affected. [Development]"),
+		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.GenaienrichAttentionSamples, err = builder.meter.Int64Counter(
+		"otelcol_genaienrich_attention_samples",
+		metric.WithDescription("Attention samples computed and sent on as llt.attention spans. [Development]"),
+		metric.WithUnit("{sample}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.GenaienrichCorrelationEvicted, err = builder.meter.Int64ObservableCounter(
 		"otelcol_genaienrich_correlation_evicted",
 		metric.WithDescription("Spans pushed out of the correlation store by correlate::max_pending before their time to live ran out. [Development]"),

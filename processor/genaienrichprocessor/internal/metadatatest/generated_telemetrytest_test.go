@@ -36,8 +36,20 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
+	tb.GenaienrichAttentionDropped.Add(context.Background(), 1)
+	tb.GenaienrichAttentionFailures.Add(context.Background(), 1)
+	tb.GenaienrichAttentionSamples.Add(context.Background(), 1)
 	tb.GenaienrichEmbeddingFailures.Add(context.Background(), 1)
 	tb.GenaienrichNormalizeSkipped.Add(context.Background(), 1)
+	AssertEqualGenaienrichAttentionDropped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualGenaienrichAttentionFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualGenaienrichAttentionSamples(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualGenaienrichCorrelationEvicted(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
