@@ -111,6 +111,7 @@ require (
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000 // indirect
+	github.com/llamatelemetry/otelcol-llt/pkg/forward v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/genaimsg v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/launcherapi v0.0.0-00010101000000-000000000000 // indirect
@@ -291,6 +292,8 @@ replace github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter v0.0.0
 replace github.com/llamatelemetry/otelcol-llt/processor/genaienrichprocessor v0.0.0 => ../processor/genaienrichprocessor
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/conventions => ../pkg/conventions
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/forward => ../pkg/forward
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/genaimsg => ../pkg/genaimsg
 
