@@ -153,9 +153,8 @@ service:
 	cmd := execCollector(t, cfg, logs)
 	waitOK(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), 30*time.Second, "collector not healthy:\n%s", logs)
 
-	feedURL := fmt.Sprintf("http://127.0.0.1:%d/api/dashboard.json?d=live", servePort)
 	fetch := func() (*liveFeed, error) {
-		resp, err := http.Get(feedURL)
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/dashboard.json?d=live", servePort))
 		if err != nil {
 			return nil, err
 		}

@@ -128,7 +128,7 @@ func newAttentionSampler(cfg *Config, l launcherapi.Launcher, next consumer.Trac
 			s.bos = int32(id)
 		}
 	}
-	if !(cfg.Embeddings.Enabled && cfg.Embeddings.DropContent) {
+	if !cfg.Embeddings.Enabled || !cfg.Embeddings.DropContent {
 		s.pieces, _ = f.Tokens()
 	}
 	spm, err := inProcessTokenizer(cfg.Embeddings.Tokenizer, f, path, logger)

@@ -135,7 +135,7 @@ func TestAttentionSampleSpan(t *testing.T) {
 	got := unpack(t, sp.Attributes().AsRaw()[conventions.AttrLLTAttentionProbs].([]byte), 2, spec.HeadCount, n)
 	m, err := forward.Open(cfg.Models[0].GGUF)
 	require.NoError(t, err)
-	defer m.Close()
+	defer func() { _ = m.Close() }()
 	toks := attentionTokens(t, cfg, testProse[0], n)
 	ref, err := m.Run(context.Background(), toks, forward.Options{Attention: []int{0, spec.BlockCount - 1}})
 	require.NoError(t, err)

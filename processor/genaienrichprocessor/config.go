@@ -224,8 +224,8 @@ func (cfg *Config) Validate() error {
 
 var (
 	errAttentionWithoutModel = errors.New("`attention` needs a `launcher` or `models` (the GGUF whose weights compute the attention)")
-	errGGUFWithoutModel   = errors.New("`embeddings::source` gguf needs a `launcher` or `models` (the GGUF whose token embeddings are used)")
-	errNoEmbeddingsServer = errors.New("`embeddings::endpoint` is needed without a `launcher` (the llama-server that tokenizes or embeds)")
+	errGGUFWithoutModel      = errors.New("`embeddings::source` gguf needs a `launcher` or `models` (the GGUF whose token embeddings are used)")
+	errNoEmbeddingsServer    = errors.New("`embeddings::endpoint` is needed without a `launcher` (the llama-server that tokenizes or embeds)")
 )
 
 // Validate checks one model.
