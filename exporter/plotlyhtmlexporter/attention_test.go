@@ -28,6 +28,7 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
 	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 )
 
 // attentionTokens are the token labels of the test prompt; none of them occurs elsewhere in a
@@ -84,7 +85,7 @@ func attentionSpan(model string, layers []int64, heads, n int, labels []string, 
 		for h := range heads {
 			for q := range n {
 				for k := 0; k <= q; k++ {
-					probs = binary.LittleEndian.AppendUint16(probs, store.HalfBits(float32(attentionProb(li, h, q, k))))
+					probs = binary.LittleEndian.AppendUint16(probs, gguf.Float32ToFloat16(float32(attentionProb(li, h, q, k))))
 				}
 			}
 		}

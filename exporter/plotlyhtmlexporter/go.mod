@@ -67,6 +67,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/configtest v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/reflectwalk v1.0.2 // indirect
@@ -127,3 +128,5 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../../pkg/spantree
 replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut
 
 replace github.com/llamatelemetry/otelcol-llt/internal/configtest => ../../internal/configtest
+
+replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../../pkg/gguf

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 )
 
 // utProb is the probability of the test samples: query q attends to key k<=q in layer at index
@@ -41,7 +42,7 @@ func utAttention(model string, layers []int64, heads, n int, labels []string, st
 		for h := range heads {
 			for q := range n {
 				for _, p := range utRow(li, h, q) {
-					probs = binary.LittleEndian.AppendUint16(probs, store.HalfBits(float32(p)))
+					probs = binary.LittleEndian.AppendUint16(probs, gguf.Float32ToFloat16(float32(p)))
 				}
 			}
 		}

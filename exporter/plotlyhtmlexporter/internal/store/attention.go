@@ -10,6 +10,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 )
 
 // Bounds of one attention sample, checked before anything is allocated for it.
@@ -101,7 +103,7 @@ func (a *AttentionSample) Prob(li, h, q, k int) float64 {
 		return math.NaN()
 	}
 	i := (li*a.Heads+h)*tri(n) + tri(q) + k
-	return float64(HalfToFloat(a.probs[i]))
+	return float64(gguf.Float16ToFloat32(a.probs[i]))
 }
 
 // Values is the number of probabilities the sample holds.
@@ -178,7 +180,7 @@ func DecodeAttention(in *AttentionInput) (*AttentionSample, error) {
 	probs := make([]uint16, values)
 	for i := range probs {
 		h := binary.LittleEndian.Uint16(in.Probs[2*i:])
-		v := HalfToFloat(h)
+		v := gguf.Float16ToFloat32(h)
 		if !(v >= 0 && v <= 1+probTolerance) { // NaN fails both
 			return nil, attnErr(AttentionReasonValues, "probability %d is %v", i, v)
 		}

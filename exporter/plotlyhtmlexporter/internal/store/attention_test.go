@@ -9,6 +9,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf"
 )
 
 // uniformProbs are layers x heads causal triangles of n positions, each row uniform (1/(q+1)).
@@ -17,7 +19,7 @@ func uniformProbs(layers, heads, n int) []byte {
 	for range layers * heads {
 		for q := range n {
 			for range q + 1 {
-				b = binary.LittleEndian.AppendUint16(b, HalfBits(float32(1/float64(q+1))))
+				b = binary.LittleEndian.AppendUint16(b, gguf.Float32ToFloat16(float32(1/float64(q+1))))
 			}
 		}
 	}
@@ -27,50 +29,6 @@ func uniformProbs(layers, heads, n int) []byte {
 func attentionIn(layers []int64, heads, n int) *AttentionInput {
 	return &AttentionInput{Model: "m", Layers: layers, LayerCount: 24, Heads: int64(heads), Tokens: int64(n),
 		Probs: uniformProbs(len(layers), heads, n), StartNs: 5, EndNs: 10}
-}
-
-func TestHalfFloats(t *testing.T) {
-	for _, c := range []struct {
-		bits uint16
-		want float32
-	}{
-		{0x0000, 0}, {0x3c00, 1}, {0xbc00, -1}, {0x3800, 0.5}, {0x3555, 0.333251953125}, {0x7bff, 65504},
-		{0x0001, 1.0 / (1 << 24)}, {0x03ff, 1023.0 / (1 << 24)}, {0x0400, 1.0 / (1 << 14)},
-		{0x7c00, float32(math.Inf(1))}, {0xfc00, float32(math.Inf(-1))},
-	} {
-		if got := HalfToFloat(c.bits); got != c.want {
-			t.Errorf("HalfToFloat(%#04x) = %v, want %v", c.bits, got, c.want)
-		}
-	}
-	if v := HalfToFloat(0x7e00); !math.IsNaN(float64(v)) {
-		t.Errorf("NaN decoded as %v", v)
-	}
-	// Every half that is a number survives a round trip; NaNs stay NaN.
-	for h := range 1 << 16 {
-		f := HalfToFloat(uint16(h))
-		back := HalfBits(f)
-		if math.IsNaN(float64(f)) {
-			if !math.IsNaN(float64(HalfToFloat(back))) {
-				t.Fatalf("NaN %#04x came back as %#04x", h, back)
-			}
-			continue
-		}
-		if back != uint16(h) {
-			t.Fatalf("%#04x -> %v -> %#04x", h, f, back)
-		}
-	}
-	// Rounding: to nearest, ties to even; overflow to infinity; tiny to zero.
-	for _, c := range []struct {
-		f    float32
-		want uint16
-	}{
-		{1 + 1.0/2048, 0x3c00}, {1 + 3.0/2048, 0x3c02}, {1 + 1.0/1024 + 1.0/4096, 0x3c01},
-		{65520, 0x7c00}, {1e-9, 0}, {-1e-9, 0x8000}, {3.0 / (1 << 25), 0x0002},
-	} {
-		if got := HalfBits(c.f); got != c.want {
-			t.Errorf("HalfBits(%v) = %#04x, want %#04x", c.f, got, c.want)
-		}
-	}
 }
 
 func TestDecodeAttention(t *testing.T) {
@@ -111,7 +69,7 @@ func TestDecodeAttention(t *testing.T) {
 	// Different layers and heads are different triangles.
 	probs := make([]byte, 0, 2*2*2*3)
 	for i := range 12 {
-		probs = binary.LittleEndian.AppendUint16(probs, HalfBits(float32(i)/16))
+		probs = binary.LittleEndian.AppendUint16(probs, gguf.Float32ToFloat16(float32(i)/16))
 	}
 	b, err := DecodeAttention(&AttentionInput{Layers: []int64{0, 1}, Heads: 2, Tokens: 2, Probs: probs})
 	if err != nil {
@@ -147,8 +105,8 @@ func TestDecodeAttentionRefuses(t *testing.T) {
 		{"few labels", func(in *AttentionInput) { in.HasLabels, in.Labels = true, []string{"a"} }, AttentionReasonLabels},
 		{"labels not a list", func(in *AttentionInput) { in.HasLabels = true }, AttentionReasonLabels},
 		{"NaN", func(in *AttentionInput) { copy(in.Probs[4:], nan) }, AttentionReasonValues},
-		{"negative", func(in *AttentionInput) { binary.LittleEndian.PutUint16(in.Probs[6:], HalfBits(-0.25)) }, AttentionReasonValues},
-		{"above one", func(in *AttentionInput) { binary.LittleEndian.PutUint16(in.Probs[6:], HalfBits(1.5)) }, AttentionReasonValues},
+		{"negative", func(in *AttentionInput) { binary.LittleEndian.PutUint16(in.Probs[6:], gguf.Float32ToFloat16(-0.25)) }, AttentionReasonValues},
+		{"above one", func(in *AttentionInput) { binary.LittleEndian.PutUint16(in.Probs[6:], gguf.Float32ToFloat16(1.5)) }, AttentionReasonValues},
 		{"infinite", func(in *AttentionInput) { binary.LittleEndian.PutUint16(in.Probs[0:], 0x7c00) }, AttentionReasonValues},
 	} {
 		t.Run(c.name, func(t *testing.T) {
