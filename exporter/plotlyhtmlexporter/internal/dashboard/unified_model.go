@@ -106,39 +106,37 @@ func factInt(v int64, unit string) string {
 	return string(out) + unit
 }
 
-// factParams prints a parameter count as 1.54 B, 125 M, ...; "—" when unknown.
-func factParams(v int64) string {
-	if v <= 0 {
-		return "—"
-	}
-	f := float64(v)
-	for _, u := range []struct {
-		div  float64
-		name string
-	}{{1e12, "T"}, {1e9, "B"}, {1e6, "M"}, {1e3, "K"}} {
-		if f >= u.div {
-			return factSig3(f/u.div) + " " + u.name
-		}
-	}
-	return strconv.FormatInt(v, 10)
+// factUnit is a unit of factScaled: values of at least div are shown in it.
+type factUnit struct {
+	div  float64
+	name string
 }
 
-// factBytes prints a size in binary units (1.79 GiB); "—" when unknown.
-func factBytes(v int64) string {
+var (
+	paramUnits = []factUnit{{1e12, "T"}, {1e9, "B"}, {1e6, "M"}, {1e3, "K"}}
+	byteUnits  = []factUnit{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}}
+)
+
+// factScaled prints v in the largest unit it reaches, to 3 significant digits, else v and
+// small; "—" when unknown (v <= 0).
+func factScaled(v int64, units []factUnit, small string) string {
 	if v <= 0 {
 		return "—"
 	}
 	f := float64(v)
-	for _, u := range []struct {
-		div  float64
-		name string
-	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+	for _, u := range units {
 		if f >= u.div {
 			return factSig3(f/u.div) + " " + u.name
 		}
 	}
-	return strconv.FormatInt(v, 10) + " B"
+	return strconv.FormatInt(v, 10) + small
 }
+
+// factParams prints a parameter count as 1.54 B, 125 M, ...; "—" when unknown.
+func factParams(v int64) string { return factScaled(v, paramUnits, "") }
+
+// factBytes prints a size in binary units (1.79 GiB); "—" when unknown.
+func factBytes(v int64) string { return factScaled(v, byteUnits, " B") }
 
 // factSig3 prints x (1 <= x < 1000 or so) with three significant digits: 1.54, 70.6, 405.
 func factSig3(x float64) string {
