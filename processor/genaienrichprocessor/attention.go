@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,12 +84,7 @@ var errAttentionLayers = errors.New("attention::layers")
 // machine cannot compute attention, and the caller logs them and goes on without it.
 func newAttentionSampler(cfg *Config, l launcherapi.Launcher, next consumer.Traces, tb *metadata.TelemetryBuilder, logger *zap.Logger) (*attentionSampler, error) {
 	ac := cfg.Attention
-	path := ""
-	if l != nil {
-		path = l.Model().Path
-	} else if len(cfg.Models) > 0 {
-		path = cfg.Models[0].GGUF
-	}
+	path := modelPath(cfg, l)
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -138,14 +132,8 @@ func newAttentionSampler(cfg *Config, l launcherapi.Launcher, next consumer.Trac
 	if spm != nil {
 		s.tokenize = func(_ context.Context, text string) ([]int32, error) { return spm.Tokenize(text), nil }
 	} else {
-		srv := server{baseURL: func() string { return cfg.Embeddings.Endpoint }, client: &http.Client{}}
-		if l != nil {
-			if cfg.Embeddings.Endpoint == "" {
-				srv.baseURL = l.BaseURL
-			}
-			srv.apiKey = l.APIKey()
-		}
-		if l == nil && cfg.Embeddings.Endpoint == "" {
+		srv, has := llamaServer(cfg, l)
+		if !has {
 			return nil, errors.New("the model's vocabulary is not SentencePiece and there is no llama-server to tokenize (set launcher or embeddings::endpoint)")
 		}
 		s.tokenize = func(ctx context.Context, text string) ([]int32, error) {

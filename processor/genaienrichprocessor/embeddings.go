@@ -66,6 +66,31 @@ func (s server) url() (string, error) {
 	return u, nil
 }
 
+// llamaServer is the llama-server that tokenizes and embeds: embeddings::endpoint, else the
+// launcher's (whose address changes with restarts); false when there is neither.
+func llamaServer(cfg *Config, l launcherapi.Launcher) (server, bool) {
+	endpoint := cfg.Embeddings.Endpoint
+	srv := server{baseURL: func() string { return endpoint }, client: &http.Client{}}
+	if l != nil {
+		if endpoint == "" {
+			srv.baseURL = l.BaseURL
+		}
+		srv.apiKey = l.APIKey()
+	}
+	return srv, l != nil || endpoint != ""
+}
+
+// modelPath is the GGUF file of the served model: the launcher's, else models[0]'s.
+func modelPath(cfg *Config, l launcherapi.Launcher) string {
+	if l != nil {
+		return l.Model().Path
+	}
+	if len(cfg.Models) > 0 {
+		return cfg.Models[0].GGUF
+	}
+	return ""
+}
+
 type ggufVectorizer struct {
 	srv  server
 	rows *embed.TokenEmbeddings
@@ -140,14 +165,8 @@ type embedder struct {
 
 func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger *zap.Logger, failures metric.Int64Counter) (*embedder, error) {
 	ec := cfg.Embeddings
-	srv := server{baseURL: func() string { return ec.Endpoint }, client: &http.Client{}}
-	if l != nil {
-		if ec.Endpoint == "" {
-			srv.baseURL = l.BaseURL
-		}
-		srv.apiKey = l.APIKey()
-	}
-	if l == nil && ec.Endpoint == "" {
+	srv, ok := llamaServer(cfg, l)
+	if !ok {
 		return nil, errors.New("no llama-server: set launcher or embeddings::endpoint")
 	}
 	e := &embedder{cfg: ec, logger: logger, failures: failures, proj: embed.NewProjector(ec.Window, max(ec.Window/20, 1))}
@@ -167,12 +186,7 @@ func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger 
 	case SourceServer:
 		e.vec = serverVectorizer{srv}
 	default:
-		path := ""
-		if l != nil {
-			path = l.Model().Path
-		} else if len(cfg.Models) > 0 {
-			path = cfg.Models[0].GGUF
-		}
+		path := modelPath(cfg, l)
 		rows, err := embed.OpenTokenEmbeddings(path)
 		if err != nil {
 			return nil, fmt.Errorf("token embeddings of %s: %w", path, err)
