@@ -135,6 +135,10 @@ type GatewayConfig struct {
 	MaxRequestBody ByteSize `mapstructure:"max_request_body"`
 	// ProviderName is gen_ai.provider.name on spans and metrics. Default llama_cpp.
 	ProviderName string `mapstructure:"provider_name"`
+	// ServerWait bounds how long an inference request waits for llama-server before it is sent:
+	// while the launcher restarts it, or while connecting is refused. Then it is answered 503.
+	// 0 turns waiting off (the request fails at once). Default 30s.
+	ServerWait time.Duration `mapstructure:"server_wait"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -149,6 +153,7 @@ func defaultGatewayConfig() GatewayConfig {
 		MaxContentLength: d.MaxContentLength,
 		MaxRequestBody:   ByteSize(d.MaxRequestBody),
 		ProviderName:     d.ProviderName,
+		ServerWait:       d.ServerWait,
 	}
 }
 
@@ -160,6 +165,7 @@ func (g *GatewayConfig) gatewayConfig() gateway.Config {
 		MaxContentLength: g.MaxContentLength,
 		MaxRequestBody:   int64(g.MaxRequestBody),
 		ProviderName:     g.ProviderName,
+		ServerWait:       g.ServerWait,
 	}
 }
 
@@ -229,6 +235,9 @@ func (g *GatewayConfig) Validate() error {
 	}
 	if strings.TrimSpace(g.ProviderName) == "" {
 		errs = append(errs, errors.New("`provider_name` must not be empty"))
+	}
+	if g.ServerWait < 0 {
+		errs = append(errs, fmt.Errorf("`server_wait` must not be negative (0: no waiting), got %v", g.ServerWait))
 	}
 	if g.ReadHeaderTimeout <= 0 {
 		errs = append(errs, errors.New("`read_header_timeout` must be positive"))

@@ -117,8 +117,13 @@ func (r *llamacppReceiver) startGateway(ctx context.Context, host component.Host
 		return err
 	}
 	r.tb = tb
+	var waitReady func(context.Context) error
+	if r.target.launcher != nil {
+		waitReady = r.target.launcher.WaitReady
+	}
 	gw, err := gateway.New(gcfg, gateway.Settings{
 		Upstream:         r.target.baseURL,
+		WaitReady:        waitReady,
 		Traces:           traces,
 		Resource:         r.scraper.resource,
 		Telemetry:        r.set.TelemetrySettings,

@@ -40,6 +40,11 @@ type exchange struct {
 	stream   *streamTap    // streamed answer
 
 	energyID uint64 // the request's id in Settings.Energy; 0 when not reported
+
+	// waited is how long the request waited for llama-server before it was sent (a restart, a
+	// refused connection), and waitReason why; zero when it was sent at once.
+	waited     time.Duration
+	waitReason string
 }
 
 func (ex *exchange) fail(status int, errType, msg string) {

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/metric"
 	noopmetric "go.opentelemetry.io/otel/metric/noop"
 	nooptrace "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
@@ -43,6 +44,9 @@ const (
 	DefaultProviderName = "llama_cpp"
 	// DefaultMaxRequestBody is the largest inference request body (also applied by New to 0).
 	DefaultMaxRequestBody = 16 << 20
+	// DefaultServerWait bounds the wait of a request for a restarting llama-server (also the
+	// receiver's default of gateway::server_wait).
+	DefaultServerWait = 30 * time.Second
 	// DefaultReadHeaderTimeout bounds reading a request's headers (also applied by New to 0).
 	DefaultReadHeaderTimeout = 10 * time.Second
 	// DefaultIdleTimeout closes a kept-alive client connection idle for this long.
@@ -74,6 +78,10 @@ type Config struct {
 	// DisabledMetrics names metrics (the Metric* constants) that are neither aggregated nor
 	// appended by AppendMetrics; nil: all six are on.
 	DisabledMetrics []string
+	// ServerWait bounds how long an inference request waits for llama-server before it is sent:
+	// while the launcher reports its server starting (a restart), or when connecting is refused
+	// (nothing was sent). After it the request is answered 503. 0 means no waiting.
+	ServerWait time.Duration
 }
 
 // NewDefaultConfig returns the gateway's defaults: a plain-HTTP listener on DefaultEndpoint
@@ -95,6 +103,7 @@ func NewDefaultConfig() Config {
 		MaxContentLength: DefaultMaxContentLength,
 		MaxRequestBody:   DefaultMaxRequestBody,
 		ProviderName:     DefaultProviderName,
+		ServerWait:       DefaultServerWait,
 	}
 }
 
@@ -125,6 +134,10 @@ type Settings struct {
 	// and batches it refused (otelcol_llamacpp_gateway_consume_errors). nil: New builds one from
 	// Telemetry.
 	TelemetryBuilder *metadata.TelemetryBuilder
+	// WaitReady blocks until the launcher's llama-server is ready and returns nil, or returns
+	// ctx's error, or an error at once when the launcher gave up (launcherapi.Launcher.WaitReady).
+	// nil without a launcher: requests then wait only on refused connections.
+	WaitReady func(ctx context.Context) error
 }
 
 // Gateway is the traced reverse proxy in front of llama-server. Create it with New; it is safe
@@ -135,6 +148,7 @@ type Gateway struct {
 	logger  *zap.Logger
 	proxy   *httputil.ReverseProxy
 	tr      *http.Transport
+	wt      *waitingTransport
 	handler http.Handler
 	metrics *metricsAggregator
 	startNS atomic.Int64 // start of the cumulative metrics, Unix ns
@@ -198,11 +212,19 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, set: set, logger: set.Telemetry.Logger, metrics: newMetricsAggregator(cfg.DisabledMetrics...)}
 	g.startNS.Store(time.Now().UnixNano())
 	g.tr = newTransport()
+	g.wt = &waitingTransport{base: g.tr, wait: cfg.ServerWait, ready: set.WaitReady, upstream: g.upstream,
+		recordWait: func(ctx context.Context, s float64) { set.TelemetryBuilder.LlamacppGatewayWaitDuration.Record(ctx, s) }}
+	if err := set.TelemetryBuilder.RegisterLlamacppGatewayRequestsWaitingCallback(func(_ context.Context, o metric.Int64Observer) error {
+		o.Observe(g.wt.waiting.Load())
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.proxyError,
-		Transport:      g.tr,
+		Transport:      g.wt,
 		BufferPool:     copyBuffers,
 		ErrorLog:       g.stdLog(),
 	}

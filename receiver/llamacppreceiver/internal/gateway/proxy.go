@@ -105,6 +105,11 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.body = body
 
 	up, err := g.upstream()
+	if err != nil && g.cfg.ServerWait > 0 && g.set.WaitReady != nil {
+		// No server yet (the launcher is starting or restarting it): the transport waits for it
+		// and sends the request to its address then.
+		err = nil
+	}
 	if err != nil {
 		ex.fail(http.StatusServiceUnavailable, errUpstreamUnavailable, err.Error())
 		writeJSONError(w, http.StatusServiceUnavailable, "unavailable_error", err.Error())
@@ -226,9 +231,12 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeFrom(r.Context())
 	status, class := http.StatusBadGateway, errUpstreamUnreachable
+	var waited *waitError
 	switch {
 	case r.Context().Err() != nil:
 		status, class = 0, errClientDisconnected
+	case errors.As(err, &waited):
+		status, class = http.StatusServiceUnavailable, errUpstreamUnavailable
 	case isTimeout(err):
 		status, class = http.StatusGatewayTimeout, errTimeout
 	}
@@ -240,11 +248,17 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	if status == 0 {
 		return // nobody is left to answer
 	}
-	msg := "llama-server is unreachable"
-	if class == errTimeout {
+	msg, typ := "llama-server is unreachable", "server_error"
+	switch {
+	case waited != nil:
+		msg, typ = "llama-server is restarting and was not back within "+waited.waited.Round(time.Millisecond).String()+"; retry later", "unavailable_error"
+		w.Header().Set("Retry-After", "1")
+	case class == errTimeout:
 		msg = "llama-server did not answer in time"
+	case ex != nil && !notSent(err):
+		msg = "llama-server closed the connection before answering (it may have stopped or be restarting)"
 	}
-	writeJSONError(w, status, "server_error", msg)
+	writeJSONError(w, status, typ, msg)
 }
 
 // readBody reads an inference request body, up to limit bytes; tooLarge reports that there

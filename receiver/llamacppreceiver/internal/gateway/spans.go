@@ -50,6 +50,8 @@ const (
 	attrURLPath                  = "url.path"
 	attrStreamChunks             = "llamacpp.stream.chunks"
 	attrSystemFingerprint        = "llamacpp.system_fingerprint"
+	attrGatewayWait              = "llamacpp.gateway.wait"
+	attrGatewayWaitReason        = "llamacpp.gateway.wait.reason"
 	timingsPrefix                = "llamacpp.timings."
 
 	eventFirstToken = conventions.EventFirstToken
@@ -195,6 +197,10 @@ func (g *Gateway) appendSpans(spans ptrace.SpanSlice, ex *exchange, req *request
 		a.PutInt(attrHTTPStatusCode, int64(ex.status))
 	}
 	putResponseAttrs(a, sum, tok)
+	if ex.waitReason != "" {
+		a.PutDouble(attrGatewayWait, ex.waited.Seconds())
+		a.PutStr(attrGatewayWaitReason, ex.waitReason)
+	}
 	if s := ex.stream; s != nil {
 		a.PutInt(attrStreamChunks, s.chunks)
 		if !s.firstTokenAt.IsZero() {

@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -23,11 +25,13 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                        metric.Meter
-	mu                           sync.Mutex
-	registrations                []metric.Registration
-	LlamacppGatewayConsumeErrors metric.Int64Counter
-	LlamacppGatewaySpansDropped  metric.Int64Counter
+	meter                          metric.Meter
+	mu                             sync.Mutex
+	registrations                  []metric.Registration
+	LlamacppGatewayConsumeErrors   metric.Int64Counter
+	LlamacppGatewayRequestsWaiting metric.Int64ObservableGauge
+	LlamacppGatewaySpansDropped    metric.Int64Counter
+	LlamacppGatewayWaitDuration    metric.Float64Histogram
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -39,6 +43,31 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterLlamacppGatewayRequestsWaitingCallback sets callback for observable LlamacppGatewayRequestsWaiting metric.
+func (builder *TelemetryBuilder) RegisterLlamacppGatewayRequestsWaitingCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.LlamacppGatewayRequestsWaiting, obs: o})
+		return nil
+	}, builder.LlamacppGatewayRequestsWaiting)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerInt64 struct {
+	embedded.Int64Observer
+	inst metric.Int64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -65,10 +94,23 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{error}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.LlamacppGatewayRequestsWaiting, err = builder.meter.Int64ObservableGauge(
+		"otelcol_llamacpp_gateway_requests_waiting",
+		metric.WithDescription("Inference requests waiting now for llama-server before they are sent (a restart, a refused connection; see gateway::server_wait). [Development]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.LlamacppGatewaySpansDropped, err = builder.meter.Int64Counter(
 		"otelcol_llamacpp_gateway_spans_dropped",
 		metric.WithDescription("Gateway spans dropped because the queue of batches waiting for the traces pipeline was full (the pipeline did not keep up); the requests themselves were answered and their metrics kept. [Development]"),
 		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LlamacppGatewayWaitDuration, err = builder.meter.Float64Histogram(
+		"otelcol_llamacpp_gateway_wait_duration",
+		metric.WithDescription("How long inference requests that had to wait for llama-server waited before they were sent or given up (gateway::server_wait). [Development]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}...),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs
