@@ -44,8 +44,15 @@ func (l *llamaLauncher) supervise(ctx context.Context, path string) {
 			l.setState(launcherapi.StateStopped, nil)
 			return
 		}
-		if healthyFor >= l.resetAfter {
+		switch {
+		case healthyFor >= l.resetAfter:
 			delay, restarts = rc.InitialInterval, 0
+		case healthyFor > 0:
+			// It had become ready, then died while serving (killed, or a crash): not a server that
+			// cannot start, which is what the backoff is for. Restart it after the first delay,
+			// so that requests waiting for it (the gateway's server_wait) are not left behind a
+			// delay grown by earlier exits; the restarts still count toward max_restarts.
+			delay = rc.InitialInterval
 		}
 		if !rc.Enabled {
 			l.fail(fmt.Errorf("%w (restart is disabled)", err))
