@@ -82,10 +82,29 @@ func (r *replayBody) Close() error { return nil }
 type bodyTap struct {
 	rc io.ReadCloser
 	ex *exchange
+	// tail is what is left to send of the error event that ends a stream llama-server broke off.
+	tail []byte
+	// ended: the answer ended (its end, or the error event); the next Read returns io.EOF.
+	ended bool
 }
+
+// streamBrokeOff is the event that ends a streamed answer when llama-server stops in the middle
+// of it (killed, crashed, restarting): an OpenAI-style error, as the OpenAI API sends one within a
+// stream, so that clients see why the stream ended instead of a connection reset. The blank lines
+// first end an event the server may have left half written.
+var streamBrokeOff = []byte("\n\ndata: {\"error\":{\"code\":502,\"message\":\"llama-server stopped while answering this request (it may be restarting); the answer is incomplete\",\"type\":\"server_error\"}}\n\n")
 
 func (t *bodyTap) Read(p []byte) (int, error) {
 	ex := t.ex
+	if t.tail != nil || t.ended {
+		n := copy(p, t.tail)
+		t.tail = t.tail[n:]
+		if len(t.tail) == 0 {
+			t.tail, t.ended = nil, true
+			return n, io.EOF
+		}
+		return n, nil
+	}
 	if ex.stream != nil {
 		// Parse what the previous Read delivered now: the proxy has written and flushed it to
 		// the client already, and the next bytes are still on their way.
@@ -101,6 +120,12 @@ func (t *bodyTap) Read(p []byte) (int, error) {
 	}
 	if err != nil && err != io.EOF {
 		ex.readErr = err
+		if ex.stream != nil && !ex.stream.done {
+			// Not the client's error: llama-server broke off. End the stream with an error
+			// event (the span still records the failure from readErr).
+			t.tail = streamBrokeOff
+			return n, nil
+		}
 	}
 	return n, err
 }

@@ -529,9 +529,26 @@ func TestUpstreamBreaksOffMidStream(t *testing.T) {
 	gw := startGateway(t, Config{}, fixedURL(up.URL))
 	resp, err := http.Post(gw.url+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true}`))
 	require.NoError(t, err)
-	_, err = io.ReadAll(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	_ = resp.Body.Close()
-	assert.Error(t, err, "the client must see the answer break off, not a complete one")
+	require.NoError(t, err)
+	// The client sees why the answer ended: what llama-server sent, then an OpenAI-style error
+	// event (as the OpenAI SDKs raise), and no [DONE].
+	require.True(t, bytes.HasPrefix(body, events[0]), "%q", body)
+	assert.True(t, bytes.HasSuffix(body, streamBrokeOff), "%q", body)
+	assert.NotContains(t, string(body), "[DONE]")
+	var ev struct {
+		Error struct {
+			Code    int
+			Message string
+			Type    string
+		}
+	}
+	last := bytes.TrimSpace(body[bytes.LastIndex(bytes.TrimSpace(body), []byte("data: "))+len("data: "):])
+	require.NoError(t, json.Unmarshal(last, &ev), "%q", last)
+	assert.Equal(t, 502, ev.Error.Code)
+	assert.Equal(t, "server_error", ev.Error.Type)
+	assert.Contains(t, ev.Error.Message, "llama-server stopped while answering this request")
 	s := serverSpans(waitServerSpans(t, gw.sink, 1))[0]
 	assert.Equal(t, "upstream_disconnected", attrs(s)["error.type"])
 }
