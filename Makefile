@@ -126,6 +126,17 @@ test: check-generated build ## run every test, including the real llama-server a
 	  (cd $$m && $(GO) test -race -count=1 $$v ./...); done
 # (e2e runs verbose: its logs are the evidence, e.g. the interop suite's table per SDK and mode.)
 
+# The fault suite alone: the e2e tests named TestChaos* (kill storm, hung server, a thousand
+# streams and slow clients, OTLP flood, full and read-only disks), each on the real binary, the
+# default config and a real llama-server. `make test` runs them at CI size; CHAOS=long runs the long
+# size (more kills, streams and flood).
+CHAOS ?=
+.PHONY: chaos
+chaos: build ## the fault suite (e2e TestChaos*) at CI size; CHAOS=long for the long version
+	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1 LLT_CHAOS=$(CHAOS) \
+	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) LLTLOAD_BIN=$(LLTLOAD); \
+	cd e2e && $(GO) test -race -count=1 -v -timeout 2h -run '^TestChaos' .
+
 # The unit tier: every module but e2e/ (which only runs the built binaries), with no llama-server,
 # Chromium or built binary, even where they are installed: the harnesses (internal/llamatest,
 # internal/browsertest, deploy/*) are pointed at "none" and LLT_E2E is unset, so the tests that need

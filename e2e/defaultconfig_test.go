@@ -33,8 +33,10 @@ type defaultRun struct {
 	logs *lockedBuffer
 	dir  string
 	// Ports and paths of this run.
-	LlamaPort, GatewayPort, OTLPHTTPPort, TelemetryPort, ServePort int
-	File, Dashboard, Graphs                                        string
+	LlamaPort, GatewayPort, OTLPHTTPPort, TelemetryPort, ServePort, PprofPort int
+	File, Dashboard, Graphs                                                   string
+	// Overlay is the overlay config file (startDefaultConfigWith's extra YAML is merged after it).
+	Overlay string
 }
 
 // GatewayURL is the gateway's OpenAI-compatible base URL (…/v1).
@@ -51,6 +53,14 @@ func (r *defaultRun) OTLPURL() string { return fmt.Sprintf("http://127.0.0.1:%d"
 // the gateway answers. model is the GGUF to serve (the demo model when empty).
 func startDefaultConfig(t *testing.T, model string) *defaultRun {
 	t.Helper()
+	return startDefaultConfigWith(t, model, "")
+}
+
+// startDefaultConfigWith is startDefaultConfig with extra YAML merged last (a chaos test's own
+// settings, e.g. a smaller limit); "" adds nothing. The pprof extension is added on a free port
+// (its goroutine count is what the load and soak tests watch); nothing else of config.yaml changes.
+func startDefaultConfigWith(t *testing.T, model, extra string) *defaultRun {
+	t.Helper()
 	if model == "" {
 		model = llamatest.WriteModel(t, modelgen.Tiny())
 	}
@@ -59,7 +69,7 @@ func startDefaultConfig(t *testing.T, model string) *defaultRun {
 	dir := t.TempDir()
 	r := &defaultRun{dir: dir,
 		LlamaPort: llamatest.FreePort(t), GatewayPort: llamatest.FreePort(t), OTLPHTTPPort: llamatest.FreePort(t),
-		TelemetryPort: llamatest.FreePort(t), ServePort: llamatest.FreePort(t),
+		TelemetryPort: llamatest.FreePort(t), ServePort: llamatest.FreePort(t), PprofPort: llamatest.FreePort(t),
 		File: filepath.Join(dir, "telemetry.jsonl"), Dashboard: filepath.Join(dir, "dashboard.html"),
 		Graphs: filepath.Join(dir, "graphs"),
 	}
@@ -69,6 +79,7 @@ extensions:
   llamalauncher: {port: %d}
   health_check: {endpoint: "127.0.0.1:%d"}
   zpages: {endpoint: "127.0.0.1:%d"}
+  pprof: {endpoint: "127.0.0.1:%d"}
 receivers:
   llamacpp: {gateway: {endpoint: "127.0.0.1:%d"}}
   otlp:
@@ -80,14 +91,22 @@ exporters:
   graphistry: {file: {path: %q}}
   plotlyhtml: {path: %q, interval: 1s, serve: {endpoint: "127.0.0.1:%d"}}
 service:
+  extensions: [llamalauncher, health_check, zpages, pprof]
   telemetry:
     metrics:
       readers:
         - pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}
-`, r.LlamaPort, llamatest.FreePort(t), llamatest.FreePort(t), r.GatewayPort, llamatest.FreePort(t), r.OTLPHTTPPort,
+`, r.LlamaPort, llamatest.FreePort(t), llamatest.FreePort(t), r.PprofPort, r.GatewayPort, llamatest.FreePort(t), r.OTLPHTTPPort,
 		r.File, r.Graphs, r.Dashboard, r.ServePort, r.TelemetryPort), 0o600))
+	r.Overlay = overlay
+	args := []string{"--config", filepath.Join(root, "config.yaml"), "--config", overlay}
+	if extra != "" {
+		extraFile := filepath.Join(dir, "extra.yaml")
+		require.NoError(t, os.WriteFile(extraFile, []byte(extra), 0o600))
+		args = append(args, "--config", extraFile)
+	}
 
-	r.cmd = exec.Command(otelcolBin(t), "--config", filepath.Join(root, "config.yaml"), "--config", overlay)
+	r.cmd = exec.Command(otelcolBin(t), args...)
 	r.cmd.Dir = dir
 	r.cmd.Env = append(os.Environ(), "LLT_MODEL="+model, "LLAMA_SERVER="+llamatest.Server(t), "LLT_GPU_DEVICES=[]")
 	r.logs = &lockedBuffer{}

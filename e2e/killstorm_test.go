@@ -20,20 +20,20 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
 )
 
-// TestKillStorm runs the default config (launcher, gateway, genaienrich, exporters) on the tiny
+// TestChaosKillStorm runs the default config (launcher, gateway, genaienrich, exporters) on the tiny
 // model, sends 4 requests a second through the gateway, and kills llama-server with SIGKILL 20
 // times, 1.5 s apart. The launcher restarts it each time; a request that arrives meanwhile waits
 // for it (gateway::server_wait) instead of failing. Only a request in flight at a kill may fail,
 // and every request gets exactly one span.
-func TestKillStorm(t *testing.T) {
+func TestChaosKillStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for 40 s")
 	}
 	const (
-		kills     = 20
 		killEvery = 1500 * time.Millisecond
 		qps       = 4
 	)
+	kills := chaosSize(20, 200) // make chaos CHAOS=long: five minutes of kills
 	r := startDefaultConfig(t, "")
 	client := &http.Client{Timeout: time.Minute}
 
