@@ -137,6 +137,17 @@ chaos: build ## the fault suite (e2e TestChaos*) at CI size; CHAOS=long for the 
 	  OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) LLTLOAD_BIN=$(LLTLOAD); \
 	cd e2e && $(GO) test -race -count=1 -v -timeout 2h -run '^TestChaos' .
 
+# The soak: the default config at 10 requests/s (half streamed) with the dashboards and the
+# collector's metrics scraped, sampling the collector's RSS, goroutines, open files and heap each
+# minute, and failing when one grows without bound (e2e/soak_test.go says how that is judged).
+# `make test` runs it for 90 s. The samples and a summary land in out/soak/.
+DURATION ?= 1h
+.PHONY: soak
+soak: build ## the soak (e2e TestSoak) for DURATION (default 1h): fails when RSS, goroutines, open files or heap grow
+	@export LLAMA_SERVER="$$(scripts/provision-llama-server.sh)" LLT_E2E=1 LLT_SOAK_DURATION=$(DURATION) \
+	  LLT_SOAK_OUT=$(OUT)/soak OTELCOL_LLT_BIN=$(OTELCOL) LLTMODEL_BIN=$(LLTMODEL) LLTLOAD_BIN=$(LLTLOAD); \
+	cd e2e && $(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' .
+
 # The unit tier: every module but e2e/ (which only runs the built binaries), with no llama-server,
 # Chromium or built binary, even where they are installed: the harnesses (internal/llamatest,
 # internal/browsertest, deploy/*) are pointed at "none" and LLT_E2E is unset, so the tests that need

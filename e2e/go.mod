@@ -23,6 +23,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000
 	github.com/openai/openai-go/v3 v3.102.0
 	go.opentelemetry.io/collector/pdata v1.71.0
+	gonum.org/v1/gonum v0.17.0
 )
 
 require (
