@@ -224,7 +224,7 @@ func TestHungServerIsRestarted(t *testing.T) {
 	detected := restartedAt.Sub(stoppedAt)
 	bound := cfg.HealthCheck.HungAfter + cfg.HealthCheck.Interval + cfg.HealthCheck.Timeout
 	assert.LessOrEqual(t, detected, bound+100*time.Millisecond, "detection slower than hung_after + interval + timeout")
-	assert.GreaterOrEqual(t, detected, cfg.HealthCheck.HungAfter)
+	assert.GreaterOrEqual(t, detected, cfg.HealthCheck.HungAfter-cfg.HealthCheck.Interval, "the last answer may precede the SIGSTOP by up to an interval")
 	loads := s.logs.FilterMessage("llama-server ready").All()
 	require.Len(t, loads, 2)
 	load := loads[1].ContextMap()["load_time"].(time.Duration)
