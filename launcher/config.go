@@ -56,6 +56,8 @@ type Config struct {
 	ReadyTimeout time.Duration `mapstructure:"ready_timeout"`
 	// Restart says how a crashed llama-server is restarted.
 	Restart RestartConfig `mapstructure:"restart"`
+	// HealthCheck says how a ready llama-server is watched for a hang.
+	HealthCheck HealthCheckConfig `mapstructure:"health_check"`
 	// ShutdownTimeout is how long to wait after SIGTERM before SIGKILL. Default 10s.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	// LogLevel is the lowest llama-server severity written to the collector's own log at that
@@ -114,6 +116,22 @@ type RestartConfig struct {
 	_ struct{}
 }
 
+// HealthCheckConfig says how a ready llama-server is watched: /health is probed every Interval,
+// and a server that answers no probe for HungAfter (and, on Linux, used no CPU time meanwhile or
+// is stopped) is hung: it is killed and restarted as after a crash.
+type HealthCheckConfig struct {
+	// Interval is the pause between two /health probes once the server is ready. Default 2s.
+	Interval time.Duration `mapstructure:"interval"`
+	// Timeout bounds one probe (and each poll while the model loads). Default 2s.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// HungAfter is how long no probe may be answered before the server counts as hung.
+	// Default 10s; 0 turns hang detection off.
+	HungAfter time.Duration `mapstructure:"hung_after"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
 func createDefaultConfig() *Config {
 	return &Config{
 		Host:        "127.0.0.1",
@@ -130,6 +148,7 @@ func createDefaultConfig() *Config {
 		},
 		ReadyTimeout:    10 * time.Minute,
 		Restart:         RestartConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 30 * time.Second},
+		HealthCheck:     HealthCheckConfig{Interval: 2 * time.Second, Timeout: 2 * time.Second, HungAfter: 10 * time.Second},
 		ShutdownTimeout: 10 * time.Second,
 		LogLevel:        "none",
 	}
@@ -293,6 +312,25 @@ func (r *RestartConfig) Validate() error {
 	}
 	if r.MaxRestarts < 0 {
 		errs = append(errs, fmt.Errorf("`max_restarts` must not be negative (0 = unlimited), got %d", r.MaxRestarts))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks the health check settings.
+func (h *HealthCheckConfig) Validate() error {
+	var errs []error
+	if h.Interval <= 0 {
+		errs = append(errs, fmt.Errorf("`interval` must be positive, got %s", h.Interval))
+	}
+	if h.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("`timeout` must be positive, got %s", h.Timeout))
+	}
+	switch {
+	case h.HungAfter < 0:
+		errs = append(errs, fmt.Errorf("`hung_after` must not be negative (0 = no hang detection), got %s", h.HungAfter))
+	case h.HungAfter > 0 && (h.HungAfter < h.Interval || h.HungAfter < h.Timeout):
+		errs = append(errs, fmt.Errorf("`hung_after` (%s) must not be less than `interval` (%s) or `timeout` (%s): the server would count as hung before a probe could answer",
+			h.HungAfter, h.Interval, h.Timeout))
 	}
 	return errors.Join(errs...)
 }

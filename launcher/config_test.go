@@ -37,6 +37,7 @@ func TestLoadConfig(t *testing.T) {
 	full.Env = map[string]string{"GGML_CUDA_ENABLE_UNIFIED_MEMORY": "1"}
 	full.ReadyTimeout = 2 * time.Minute
 	full.Restart = RestartConfig{Enabled: false, InitialInterval: 500 * time.Millisecond, MaxInterval: 5 * time.Second, MaxRestarts: 3}
+	full.HealthCheck = HealthCheckConfig{Interval: time.Second, Timeout: 500 * time.Millisecond, HungAfter: 5 * time.Second}
 	full.ShutdownTimeout = 3 * time.Second
 	full.LogLevel = "info"
 
@@ -46,6 +47,10 @@ func TestLoadConfig(t *testing.T) {
 	warn := createDefaultConfig()
 	warn.Model = "/models/tiny.gguf"
 	warn.LogLevel = "warn"
+	assert.Equal(t, HealthCheckConfig{Interval: 2 * time.Second, Timeout: 2 * time.Second, HungAfter: 10 * time.Second}, minimal.HealthCheck)
+	noHang := createDefaultConfig()
+	noHang.Model = "/models/tiny.gguf"
+	noHang.HealthCheck.HungAfter = 0
 	cpu := createDefaultConfig()
 	cpu.Model = "/models/tiny.gguf"
 	cpu.GPU.Devices = []int{}
@@ -71,6 +76,15 @@ func TestLoadConfig(t *testing.T) {
 			"`tensor_split` needs one share per device: 1 shares for 2 devices",
 			"`energy_max_wait` must be positive, got -1s",
 			"restart: `initial_interval` must be positive",
+		}},
+		{name: "no_hang_detection", expected: noHang},
+		{name: "negative_health_check", errSubstr: []string{
+			"health_check: `interval` must be positive, got -1s",
+			"`timeout` must be positive, got 0s",
+			"`hung_after` must not be negative (0 = no hang detection), got -10s",
+		}},
+		{name: "hung_after_too_short", errSubstr: []string{
+			"health_check: `hung_after` (4s) must not be less than `interval` (5s) or `timeout` (3s)",
 		}},
 		{name: "owned_extra_arg", errSubstr: []string{"extra_args[2]", "--port", "`port`"}},
 		{name: "unknown_extra_arg", errSubstr: []string{"extra_args[0]", "--not-a-llama-flag"}},

@@ -67,7 +67,7 @@ func newLauncher(cfg *Config, set extension.Settings) *llamaLauncher {
 		cfg:        cfg,
 		logger:     set.Logger,
 		resetAfter: healthyResetAfter,
-		client:     newHealthClient(),
+		client:     newHealthClient(cfg.HealthCheck.Timeout),
 		repeats:    newRepeatFilter(repeatWindow),
 		energy:     energy.New(cfg.GPU.EnergyMaxWait),
 		changed:    make(chan struct{}),

@@ -422,15 +422,17 @@ func TestBackoffAfterReady(t *testing.T) {
 	assert.Equal(t, []int{1, 2, 3, 4, 1}, counts, "the count resets after a healthy run")
 }
 
-// TestShutdownKillsAfterTimeout: a llama-server that does not act on SIGTERM (stopped with
-// SIGSTOP here) is killed once shutdown_timeout has passed.
+// TestShutdownKillsAfterTimeout: a llama-server that does not act on SIGTERM (the test binary
+// standing in for one that ignores it, see fakeServerEnv) is killed once shutdown_timeout has
+// passed.
 func TestShutdownKillsAfterTimeout(t *testing.T) {
 	cfg := testConfig(t)
+	cfg.Executable = os.Args[0]
+	cfg.Env = map[string]string{fakeServerEnv: "ignore-sigterm"}
 	cfg.ShutdownTimeout = 200 * time.Millisecond
 	s := startLauncher(t, cfg)
 	waitReady(t, s)
 	pid := s.PID()
-	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
 	start := time.Now()
 	require.NoError(t, s.Shutdown(context.Background()))
 	assert.GreaterOrEqual(t, time.Since(start), cfg.ShutdownTimeout)
@@ -438,6 +440,26 @@ func TestShutdownKillsAfterTimeout(t *testing.T) {
 	killed := s.logs.FilterMessage("llama-server ignored SIGTERM and was killed").All()
 	require.Len(t, killed, 1)
 	assert.Equal(t, "killed by signal killed", killed[0].ContextMap()["exit"])
+}
+
+// TestShutdownOfStoppedServer: a llama-server stopped with SIGSTOP gets SIGCONT after SIGTERM, so
+// it acts on SIGTERM at once instead of being killed after shutdown_timeout.
+func TestShutdownOfStoppedServer(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.HealthCheck.HungAfter = 0 // not restarted meanwhile
+	s := startLauncher(t, cfg)
+	waitReady(t, s)
+	pid := s.PID()
+	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	start := time.Now()
+	require.NoError(t, s.Shutdown(context.Background()))
+	took := time.Since(start)
+	t.Logf("a stopped llama-server shut down in %v (shutdown_timeout %v)", took.Round(time.Millisecond), cfg.ShutdownTimeout)
+	assert.Less(t, took, cfg.ShutdownTimeout)
+	assert.False(t, llamatest.Alive(pid))
+	require.Len(t, s.logs.FilterMessage("llama-server stopped").All(), 1)
+	assert.Empty(t, s.logs.FilterMessage("llama-server ignored SIGTERM and was killed").All())
 }
 
 // TestOwnProcessGroup: llama-server leads a process group of its own, so signals to the

@@ -4,8 +4,10 @@
 package launcher
 
 import (
+	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"syscall"
 )
 
@@ -29,3 +31,15 @@ func startAndWait(cmd *exec.Cmd, started func(error)) error {
 
 // signalGroup sends sig to the process group that startAndWait created.
 func signalGroup(pid int, sig syscall.Signal) error { return syscall.Kill(-pid, sig) }
+
+// readProc reads pid's CPU time and state from /proc/PID/stat. The file is parsed here rather
+// than with github.com/prometheus/procfs, which is not in this module's graph: two fields do not
+// justify the dependency. For a process (not a thread) utime and stime are the sums over all its
+// threads, dead ones included.
+func readProc(pid int) (procSample, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procSample{}, err
+	}
+	return parseStat(string(b))
+}

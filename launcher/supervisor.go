@@ -141,6 +141,12 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 	var readyAt time.Time
 	readyCh := make(chan bool, 1)
 	go func() { readyCh <- waitHealthy(readyCtx, l.client, baseURL, l.APIKey()) }()
+	// The hang watch runs from readiness until runOnce returns.
+	var hungCh chan *hang
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	close(watchDone) // replaced when the watch starts
+	defer func() { stopWatch(); <-watchDone }()
 
 	for {
 		select {
@@ -152,6 +158,14 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 				l.setState(launcherapi.StateReady, nil)
 				l.logger.Info("llama-server ready", zap.Int("pid", pid), zap.String("url", baseURL),
 					zap.Duration("load_time", readyAt.Sub(startedAt)))
+				if hc := l.cfg.HealthCheck; hc.HungAfter > 0 {
+					hungCh, watchDone = make(chan *hang, 1), make(chan struct{})
+					w := l.newHangWatch(baseURL, pid)
+					go func() {
+						defer close(watchDone)
+						hungCh <- w.run(watchCtx)
+					}()
+				}
 				continue
 			}
 			if ctx.Err() != nil {
@@ -164,6 +178,22 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 			l.finish(&readers, outR, errR)
 			return 0, fmt.Errorf("llama-server (pid %d) was not ready within ready_timeout %v (%s)%s",
 				pid, l.cfg.ReadyTimeout, exitText(werr), tail.suffix())
+		case h := <-hungCh:
+			hungCh = nil
+			if h == nil {
+				continue // ctx ended: handled by the ctx case
+			}
+			// Not ready from now on, before the kill: a request that comes meanwhile waits for the
+			// next server (the gateway's server_wait) instead of being sent to this one.
+			l.setState(launcherapi.StateRestarting, fmt.Errorf("llama-server (pid %d) hung: %w", pid, h))
+			l.logger.Error(fmt.Sprintf("llama-server stopped answering /health for %s; killing it", h.silent.Round(100*time.Millisecond)),
+				zap.Int("pid", pid), zap.Duration("silent_for", h.silent), zap.String("why", h.why),
+				zap.Duration("hung_after", l.cfg.HealthCheck.HungAfter), zap.NamedError("last_probe", h.last))
+			_ = signalGroup(pid, syscall.SIGKILL)
+			werr := <-exited
+			l.finish(&readers, outR, errR)
+			l.setProcess(0, "")
+			return time.Since(readyAt), fmt.Errorf("llama-server (pid %d) hung: %w; killed it (%s)%s", pid, h, exitText(werr), tail.suffix())
 		case werr := <-exited:
 			l.finish(&readers, outR, errR)
 			l.setProcess(0, "")
@@ -184,8 +214,11 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 }
 
 // stop sends SIGTERM to llama-server's process group, then SIGKILL after shutdown_timeout.
+// SIGCONT follows SIGTERM: a stopped server (SIGSTOP, a hang being investigated) would otherwise
+// hold SIGTERM pending and be killed only after shutdown_timeout.
 func (l *llamaLauncher) stop(pid int, exited <-chan error) {
 	_ = signalGroup(pid, syscall.SIGTERM)
+	_ = signalGroup(pid, syscall.SIGCONT)
 	select {
 	case werr := <-exited:
 		l.logger.Info("llama-server stopped", zap.Int("pid", pid), zap.String("exit", exitText(werr)))
@@ -194,6 +227,18 @@ func (l *llamaLauncher) stop(pid int, exited <-chan error) {
 		werr := <-exited
 		l.logger.Warn("llama-server ignored SIGTERM and was killed",
 			zap.Int("pid", pid), zap.Duration("shutdown_timeout", l.cfg.ShutdownTimeout), zap.String("exit", exitText(werr)))
+	}
+}
+
+// newHangWatch watches the server at baseURL, process pid, with the health_check settings.
+func (l *llamaLauncher) newHangWatch(baseURL string, pid int) *hangWatch {
+	hc := l.cfg.HealthCheck
+	return &hangWatch{
+		interval: hc.Interval, timeout: hc.Timeout, hungAfter: hc.HungAfter,
+		probe: func(ctx context.Context) error { return answers(ctx, l.client, baseURL, l.APIKey()) },
+		proc:  func() (procSample, error) { return readProc(pid) },
+		now:   time.Now,
+		after: time.After,
 	}
 }
 
