@@ -24,6 +24,7 @@ require (
 	github.com/openai/openai-go/v3 v3.102.0
 	go.opentelemetry.io/collector/pdata v1.71.0
 	gonum.org/v1/gonum v0.17.0
+	google.golang.org/grpc v1.85.0
 )
 
 require (
@@ -46,7 +47,11 @@ require (
 	go.opentelemetry.io/collector/featuregate v1.71.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/exp v0.0.0-20260112195511-716be5621a96 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 require (

@@ -87,6 +87,11 @@ type FileConfig struct {
 	Path string `mapstructure:"path"`
 	// Format is arrow (Arrow IPC file) or parquet. Default arrow.
 	Format string `mapstructure:"format"`
+	// MaxPending is how many windows whose files could not be written (a full or read-only
+	// disk) are kept in memory and tried again every window (>= 0). When one more fails, the
+	// oldest is dropped (counted in otelcol_graphistry_file_windows_dropped). 0: a window whose
+	// files fail is dropped at once. Default 10.
+	MaxPending int `mapstructure:"max_pending"`
 }
 
 func createDefaultConfig() *Config {
@@ -97,7 +102,7 @@ func createDefaultConfig() *Config {
 		Window:        30 * time.Second,
 		MaxSpans:      100_000,
 		Share:         SharePrivate,
-		File:          FileConfig{Format: FormatArrow},
+		File:          FileConfig{Format: FormatArrow, MaxPending: 10},
 		QueueConfig:   configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		BackOffConfig: configretry.NewDefaultBackOffConfig(),
 	}
@@ -194,11 +199,16 @@ func (a *AuthConfig) Validate() error {
 	return nil
 }
 
-// Validate checks the file format.
+// Validate checks the file format and max_pending.
 func (f *FileConfig) Validate() error {
+	var errs []error
 	switch f.Format {
 	case FormatArrow, FormatParquet:
-		return nil
+	default:
+		errs = append(errs, fmt.Errorf("`format` must be arrow or parquet; got %q", f.Format))
 	}
-	return fmt.Errorf("`format` must be arrow or parquet; got %q", f.Format)
+	if f.MaxPending < 0 {
+		errs = append(errs, fmt.Errorf("`max_pending` must be >= 0, got %d", f.MaxPending))
+	}
+	return errors.Join(errs...)
 }

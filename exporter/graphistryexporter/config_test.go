@@ -39,6 +39,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 100_000, cfg.MaxSpans)
 	assert.Equal(t, SharePrivate, cfg.Share)
 	assert.Equal(t, FormatArrow, cfg.File.Format)
+	assert.Equal(t, 10, cfg.File.MaxPending)
 	assert.True(t, cfg.QueueConfig.HasValue(), "the queue is on by default")
 	assert.True(t, cfg.BackOffConfig.Enabled)
 	assert.Equal(t, 30*time.Second, cfg.Timeout)
@@ -73,6 +74,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "KEYID", cfg.Auth.PersonalKeyID)
 	assert.Equal(t, "KEYSECRET", string(cfg.Auth.PersonalKeySecret))
 	assert.Equal(t, FormatParquet, cfg.File.Format)
+	assert.Equal(t, 3, cfg.File.MaxPending)
 	// confighttp's own settings.
 	assert.Equal(t, "/etc/otelcol-llt/graphistry-ca.pem", cfg.TLS.CAFile)
 	tenant, ok := cfg.Headers.Get("X-Tenant")
@@ -88,6 +90,7 @@ func TestConfigErrors(t *testing.T) {
 			"`endpoint` must be an http(s) URL such as https://hub.graphistry.com, got \"ftp://example.com\"",
 			"`window` must be > 0", "`max_spans` must be >= 1", "`share` must be private, organization or public; got \"everyone\"",
 			"file: `format` must be arrow or parquet; got \"csv\"",
+			"file: `max_pending` must be >= 0, got -1",
 			"auth: set `username` and `password`, or `personal_key_id` and `personal_key_secret`, not both",
 		},
 		"half_password":    {"auth: `username` and `password` must both be set"},

@@ -11,7 +11,6 @@ import (
 	"hash/fnv"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -38,6 +37,7 @@ type graphistryExporter struct {
 	client *client.Client
 	mem    memory.Allocator
 	tb     *metadata.TelemetryBuilder
+	files  *fileWriter // nil without file::path
 
 	// newest is the dataset uploaded last (Datasets.Newest); nil before the first.
 	newest atomic.Pointer[Dataset]
@@ -48,15 +48,20 @@ func newExporter(cfg *Config, set exporter.Settings) (*graphistryExporter, error
 	if err != nil {
 		return nil, err
 	}
-	return &graphistryExporter{cfg: cfg, set: set, logger: set.Logger, mem: memory.NewGoAllocator(), tb: tb}, nil
+	e := &graphistryExporter{cfg: cfg, set: set, logger: set.Logger, mem: memory.NewGoAllocator(), tb: tb}
+	if cfg.File.Path != "" {
+		e.files = newFileWriter(cfg, set.Logger, tb)
+	}
+	return e, nil
 }
 
 // Start makes the file directory and builds the HTTP client.
 func (e *graphistryExporter) Start(ctx context.Context, host component.Host) error {
-	if e.cfg.File.Path != "" {
+	if e.files != nil {
 		if err := os.MkdirAll(e.cfg.File.Path, 0o755); err != nil {
 			return fmt.Errorf("file::path: %w", err)
 		}
+		e.files.start()
 	}
 	if e.cfg.Endpoint == "" {
 		return nil
@@ -83,8 +88,12 @@ func (e *graphistryExporter) Start(ctx context.Context, host component.Host) err
 	return nil
 }
 
-// Shutdown closes idle connections. It is safe without Start.
-func (e *graphistryExporter) Shutdown(context.Context) error {
+// Shutdown writes the windows still pending (if the disk takes them now) and closes idle
+// connections. It is safe without Start.
+func (e *graphistryExporter) Shutdown(ctx context.Context) error {
+	if e.files != nil {
+		e.files.shutdown(ctx)
+	}
 	if e.http != nil {
 		e.http.CloseIdleConnections()
 	}
@@ -92,8 +101,9 @@ func (e *graphistryExporter) Shutdown(context.Context) error {
 	return nil
 }
 
-// pushTraces turns one window of spans into a dataset: files first (named after the spans, so a
-// retry rewrites the same files), then the upload.
+// pushTraces turns one window of spans into a dataset: files (named after the spans, so a
+// retry rewrites the same files) and the upload. A window whose files the disk refuses is kept
+// and written later by the fileWriter; it fails neither the call nor the upload.
 func (e *graphistryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	if td.SpanCount() == 0 {
 		return nil
@@ -102,21 +112,23 @@ func (e *graphistryExporter) pushTraces(ctx context.Context, td ptrace.Traces) e
 	if err != nil {
 		return consumererror.NewPermanent(fmt.Errorf("building the trace graph: %w", err))
 	}
-	defer g.Release()
 	name := datasetName(td)
-	if e.cfg.File.Path != "" {
-		f := graph.Format(e.cfg.File.Format)
-		base := filepath.Join(e.cfg.File.Path, fileBase(td))
-		if err := g.WriteFiles(base+".nodes"+f.Ext(), base+".edges"+f.Ext(), f); err != nil {
-			return fmt.Errorf("file::path: writing %s: %w", e.cfg.File.Path, err)
+	// The upload's tables are encoded first: the fileWriter owns g from add on (it may keep it
+	// for a later retry and release it from another goroutine).
+	var nodes, edges bytes.Buffer
+	if e.client != nil {
+		if err := errors.Join(g.EncodeIPC(&nodes, graph.TableNodes), g.EncodeIPC(&edges, graph.TableEdges)); err != nil {
+			g.Release()
+			return consumererror.NewPermanent(fmt.Errorf("encoding the trace graph: %w", err))
 		}
+	}
+	if e.files != nil {
+		e.files.add(ctx, g, fileBase(td), td.SpanCount())
+	} else {
+		g.Release()
 	}
 	if e.client == nil {
 		return nil
-	}
-	var nodes, edges bytes.Buffer
-	if err := errors.Join(g.EncodeIPC(&nodes, graph.TableNodes), g.EncodeIPC(&edges, graph.TableEdges)); err != nil {
-		return consumererror.NewPermanent(fmt.Errorf("encoding the trace graph: %w", err))
 	}
 	nodeEnc, edgeEnc := graph.Encodings()
 	res, err := e.client.Upload(ctx, client.Dataset{

@@ -46,10 +46,15 @@ type plotlyExporter struct {
 	loader dashboard.Loader
 
 	started bool       // Start succeeded, so the file is written once more at shutdown
-	writeMu sync.Mutex // one file write at a time
-	server  *http.Server
-	stop    chan struct{}
-	done    sync.WaitGroup
+	writeMu sync.Mutex // one file write at a time; guards outage
+	// write puts data at path (writeAtomic; a failing filesystem in tests).
+	write func(path string, data []byte) error
+	// outage follows the file's writes through a full or read-only disk: one error when writes
+	// start failing, one info line when they work again.
+	outage writeOutage
+	server *http.Server
+	stop   chan struct{}
+	done   sync.WaitGroup
 
 	// links returns header links (the newest dataset of the `graphistry` exporter); nil: none.
 	links func() []dashboard.Link
@@ -66,6 +71,9 @@ func newExporter(cfg *Config, set exporter.Settings) *plotlyExporter {
 		}),
 		lastHist: map[string][2]float64{},
 		stop:     make(chan struct{}),
+		write:    writeAtomic,
+		outage: writeOutage{logger: set.Logger, what: "the dashboard file", path: cfg.Path, retry: cfg.Interval,
+			now: time.Now},
 	}
 }
 
@@ -100,10 +108,10 @@ func (e *plotlyExporter) Start(ctx context.Context, host component.Host) error {
 		if err := os.MkdirAll(filepath.Dir(e.cfg.Path), 0o755); err != nil {
 			return fmt.Errorf("path: creating the directory of %s: %w", e.cfg.Path, err)
 		}
-		// Write once now so that the file exists (with empty panels) from the start.
-		if err := e.writeFile(); err != nil {
-			return err
-		}
+		// Write once now so that the file exists (with empty panels) from the start. A disk
+		// that is full or read-only does not stop the collector: the error is logged, and the
+		// loop tries again every interval.
+		_ = e.writeFile()
 		e.done.Add(1)
 		go e.writeLoop()
 	}
@@ -166,9 +174,7 @@ func (e *plotlyExporter) writeLoop() {
 		case <-e.stop:
 			return
 		case <-t.C:
-			if err := e.writeFile(); err != nil {
-				e.logger.Warn("writing the dashboard file failed; will retry at the next interval", zap.Error(err))
-			}
+			_ = e.writeFile() // logged and counted there
 		}
 	}
 }
@@ -186,7 +192,9 @@ func (e *plotlyExporter) page(dashboards []string) *dashboard.Page {
 	return p
 }
 
-// writeFile renders every configured dashboard into the file, by an atomic rename.
+// writeFile renders every configured dashboard into the file, by an atomic rename. A failed
+// write leaves the previous file as it was; it is counted (otelcol_plotlyhtml_write_failures),
+// and the first of an outage is logged (writeOutage), as is the first write that works again.
 func (e *plotlyExporter) writeFile() error {
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
@@ -194,14 +202,20 @@ func (e *plotlyExporter) writeFile() error {
 	if err := dashboard.WriteHTML(&buf, e.page(e.cfg.Dashboards), e.loader); err != nil {
 		return err
 	}
-	if err := writeAtomic(e.cfg.Path, buf.Bytes()); err != nil {
+	if err := e.write(e.cfg.Path, buf.Bytes()); err != nil {
+		if e.tb != nil {
+			e.tb.PlotlyhtmlWriteFailures.Add(context.Background(), 1)
+		}
+		e.outage.failed(err)
 		return fmt.Errorf("path: writing %s: %w", e.cfg.Path, err)
 	}
+	e.outage.succeeded("")
 	return nil
 }
 
 // writeAtomic writes data to a temporary file beside path and renames it over path, so a reader
-// never sees a half-written page.
+// never sees a half-written page, and a write that fails (a full disk) leaves the previous page
+// in place; the temporary file is removed.
 func writeAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

@@ -23,10 +23,12 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                   metric.Meter
-	mu                      sync.Mutex
-	registrations           []metric.Registration
-	GraphistryUploadsFailed metric.Int64Counter
+	meter                        metric.Meter
+	mu                           sync.Mutex
+	registrations                []metric.Registration
+	GraphistryFileWindowsDropped metric.Int64Counter
+	GraphistryFileWriteFailures  metric.Int64Counter
+	GraphistryUploadsFailed      metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -58,6 +60,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.GraphistryFileWindowsDropped, err = builder.meter.Int64Counter(
+		"otelcol_graphistry_file_windows_dropped",
+		metric.WithDescription("Windows whose files were never written, because `file::max_pending` newer windows were waiting for the disk or because the collector shut down while the disk still failed. [Development]"),
+		metric.WithUnit("{window}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.GraphistryFileWriteFailures, err = builder.meter.Int64Counter(
+		"otelcol_graphistry_file_write_failures",
+		metric.WithDescription("Attempts to write a window's node and edge files to `file::path` that failed, such as on a full or read-only disk. The window is kept (up to `file::max_pending` windows) and tried again every window; only the first failure of an outage is logged. [Development]"),
+		metric.WithUnit("{write}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.GraphistryUploadsFailed, err = builder.meter.Int64Counter(
 		"otelcol_graphistry_uploads_failed",
 		metric.WithDescription("Dataset uploads to the Graphistry server that failed, by whether the failure is permanent. Each failed attempt counts; retry_on_failure retries the others. [Development]"),

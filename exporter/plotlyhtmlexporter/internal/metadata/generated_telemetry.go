@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	PlotlyhtmlLogsEvicted   metric.Int64ObservableCounter
 	PlotlyhtmlPointsDropped metric.Int64ObservableCounter
 	PlotlyhtmlSpansEvicted  metric.Int64ObservableCounter
+	PlotlyhtmlWriteFailures metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -133,6 +134,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_plotlyhtml_spans_evicted",
 		metric.WithDescription("Span records removed from the dashboards' memory because max_spans newer ones were held, while they were still within the retention window. [Development]"),
 		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.PlotlyhtmlWriteFailures, err = builder.meter.Int64Counter(
+		"otelcol_plotlyhtml_write_failures",
+		metric.WithDescription("Writes of the dashboard file (`path`) that failed, such as on a full or read-only disk; the previous file stays in place and the write is tried again every interval. Only the first failure of an outage is logged. [Development]"),
+		metric.WithUnit("{write}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs
