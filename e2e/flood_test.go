@@ -61,6 +61,8 @@ processors:
     spike_limit_mib: 30
 `, grpcPort, limitMiB))
 	pid := r.cmd.Process.Pid
+	before := sampleProc(t, pid, r.PprofPort)
+	t.Logf("before the flood: %s", before)
 
 	body, err := ptraceotlp.NewExportRequestFromTraces(floodTraces(spans)).MarshalProto()
 	require.NoError(t, err)
@@ -199,9 +201,11 @@ processors:
 	// Every refused request was refused by memory_limiter, whole: its counter holds their spans.
 	assert.InDelta(t, float64((refusedHTTP+refusedGRPC)*spans), refusedSpans, float64(spans*senders*2),
 		"memory_limiter's refused spans against the refusals seen")
-	// RSS: the heap limit plus the runtime, the model and tokenizer, the requests being decoded,
-	// and the garbage not yet collected (two runs on a 2-core machine: 386 and 482 MiB).
-	assert.Less(t, float64(peakRSS.Load())/1024, float64(4*limitMiB), "RSS far beyond the limit")
+	// RSS: memory_limiter bounds the Go heap, not RSS. On top of the collector before the flood
+	// (about 120 MiB, 70 of them the mapped executable) come the heap up to the limit, the
+	// requests being decoded and the garbage not yet collected (runs on a 2-core machine: peaks
+	// of 386, 482 and 496 MiB). The bound is loose on purpose: it tells bounded from runaway.
+	assert.Less(t, float64(peakRSS.Load()-before.RSSKiB)/1024, float64(4*limitMiB), "RSS grew far beyond the limit")
 }
 
 // floodTraces is n spans in one resource, each with a few attributes, about 200 bytes apiece.
