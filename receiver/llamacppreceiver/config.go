@@ -139,6 +139,13 @@ type GatewayConfig struct {
 	// while the launcher restarts it, or while connecting is refused. Then it is answered 503.
 	// 0 turns waiting off (the request fails at once). Default 30s.
 	ServerWait time.Duration `mapstructure:"server_wait"`
+	// MaxConcurrentRequests bounds the inference requests in flight; one more is answered 429
+	// with Retry-After at once, without reaching llama-server. Pass-through requests (health,
+	// metrics, props, ...) are not counted. 0: no limit. Default 128.
+	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
+	// WriteStallTimeout closes the connection of a client that takes no byte of an answer for
+	// this long (one write blocked on its full buffers). 0: no bound. Default 1m.
+	WriteStallTimeout time.Duration `mapstructure:"write_stall_timeout"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -154,6 +161,9 @@ func defaultGatewayConfig() GatewayConfig {
 		MaxRequestBody:   ByteSize(d.MaxRequestBody),
 		ProviderName:     d.ProviderName,
 		ServerWait:       d.ServerWait,
+
+		MaxConcurrentRequests: d.MaxConcurrentRequests,
+		WriteStallTimeout:     d.WriteStallTimeout,
 	}
 }
 
@@ -166,6 +176,9 @@ func (g *GatewayConfig) gatewayConfig() gateway.Config {
 		MaxRequestBody:   int64(g.MaxRequestBody),
 		ProviderName:     g.ProviderName,
 		ServerWait:       g.ServerWait,
+
+		MaxConcurrentRequests: g.MaxConcurrentRequests,
+		WriteStallTimeout:     g.WriteStallTimeout,
 	}
 }
 
@@ -238,6 +251,12 @@ func (g *GatewayConfig) Validate() error {
 	}
 	if g.ServerWait < 0 {
 		errs = append(errs, fmt.Errorf("`server_wait` must not be negative (0: no waiting), got %v", g.ServerWait))
+	}
+	if g.MaxConcurrentRequests < 0 {
+		errs = append(errs, fmt.Errorf("`max_concurrent_requests` must not be negative (0: no limit), got %d", g.MaxConcurrentRequests))
+	}
+	if g.WriteStallTimeout < 0 {
+		errs = append(errs, fmt.Errorf("`write_stall_timeout` must not be negative (0: no bound), got %v", g.WriteStallTimeout))
 	}
 	if g.ReadHeaderTimeout <= 0 {
 		errs = append(errs, errors.New("`read_header_timeout` must be positive"))

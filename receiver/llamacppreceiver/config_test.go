@@ -37,11 +37,20 @@ func TestLoadConfig(t *testing.T) {
 	gw.CaptureContent = true
 	gw.MaxContentLength = 100
 	gw.MaxRequestBody = 1 << 20
+	gw.MaxConcurrentRequests = 1000
+	gw.WriteStallTimeout = 5 * time.Second
 	withLauncher.Gateway = configoptional.Some(gw)
 
 	gatewayDefaults := createDefaultConfig().(*Config)
 	gatewayDefaults.Endpoint = "http://127.0.0.1:8080"
 	gatewayDefaults.Gateway = configoptional.Some(defaultGatewayConfig())
+
+	unlimited := createDefaultConfig().(*Config)
+	unlimited.Endpoint = "http://127.0.0.1:8080"
+	gwUnlimited := defaultGatewayConfig()
+	gwUnlimited.MaxConcurrentRequests = 0
+	gwUnlimited.WriteStallTimeout = 0
+	unlimited.Gateway = configoptional.Some(gwUnlimited)
 
 	tests := []struct {
 		name     string
@@ -67,6 +76,11 @@ func TestLoadConfig(t *testing.T) {
 			"gateway: `max_request_body_size` (1024, every request) must not be below `max_request_body` (1048576, inference requests)",
 		}},
 		{name: "bad_read_header_timeout", errs: []string{"gateway: `read_header_timeout` must be positive"}},
+		{name: "gateway_unlimited", expected: unlimited},
+		{name: "bad_limits", errs: []string{
+			"gateway: `max_concurrent_requests` must not be negative (0: no limit), got -1",
+			"`write_stall_timeout` must not be negative (0: no bound), got -1s",
+		}},
 		{name: "unknown_metric", errs: []string{"has invalid keys: gen_ai.server.nope"}},
 	}
 	for _, tt := range tests {
@@ -183,4 +197,14 @@ func TestMetricsSwitches(t *testing.T) {
 	mbc := cfg.metricsBuilderConfig()
 	assert.False(t, mbc.Metrics.LlamacppSlotBusy.Enabled, "the scraper gets the generated switches")
 	assert.True(t, mbc.Metrics.LlamacppSlotsBusy.Enabled)
+}
+
+// TestGatewayLimitDefaults: the gateway's load limits are on by default, as documented.
+func TestGatewayLimitDefaults(t *testing.T) {
+	g := defaultGatewayConfig()
+	assert.Equal(t, 128, g.MaxConcurrentRequests)
+	assert.Equal(t, time.Minute, g.WriteStallTimeout)
+	gc := g.gatewayConfig()
+	assert.Equal(t, gateway.DefaultMaxConcurrentRequests, gc.MaxConcurrentRequests)
+	assert.Equal(t, gateway.DefaultWriteStallTimeout, gc.WriteStallTimeout)
 }

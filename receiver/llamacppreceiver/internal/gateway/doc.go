@@ -60,6 +60,16 @@
 // fast GPUs) and the llamacpp.gateway.requests counter, aggregated since Start. A metric named
 // in Config.DisabledMetrics is not aggregated at all.
 //
+// # Load limits
+//
+// Config.MaxConcurrentRequests bounds the inference requests in flight (a buffered channel of
+// tokens, taken without waiting): one more is answered 429 with Retry-After and an OpenAI-style
+// error at once, before its body is read, and gets a span with error.type concurrency_limit; it
+// is counted in otelcol_llamacpp_gateway_requests_rejected. Pass-through requests are not
+// limited. Config.WriteStallTimeout puts a deadline on each write of an answer (set before it,
+// cleared after, so the time between writes is free): a client that takes no byte for that long
+// is disconnected, and the span says client_timeout.
+//
 // # The listener
 //
 // Start serves the handler through confighttp.ServerConfig (Config.Server): TLS, an

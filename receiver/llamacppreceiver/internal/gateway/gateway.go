@@ -51,6 +51,14 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	// DefaultIdleTimeout closes a kept-alive client connection idle for this long.
 	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultMaxConcurrentRequests bounds the inference requests in flight (the receiver's
+	// default of gateway::max_concurrent_requests): llama-server runs only `parallel` of them at
+	// once and queues the rest itself, so 128 leaves a deep queue for any usual `parallel` while
+	// bounding the goroutines, connections and buffered request bodies a flood can pile up.
+	DefaultMaxConcurrentRequests = 128
+	// DefaultWriteStallTimeout is how long one write of an answer may wait for a client that
+	// takes no byte (the receiver's default of gateway::write_stall_timeout).
+	DefaultWriteStallTimeout = time.Minute
 )
 
 // Config configures the gateway. It mirrors the receiver's `gateway` YAML section.
@@ -82,12 +90,24 @@ type Config struct {
 	// while the launcher reports its server starting (a restart), or when connecting is refused
 	// (nothing was sent). After it the request is answered 503. 0 means no waiting.
 	ServerWait time.Duration
+	// MaxConcurrentRequests bounds the inference requests in flight (from the moment the handler
+	// takes them, body read, waiting for llama-server and answer included). One more is answered
+	// 429 at once with Retry-After and never sent; pass-through requests (health, metrics,
+	// props, ...) are not counted nor refused. 0 means no limit.
+	MaxConcurrentRequests int
+	// WriteStallTimeout bounds each write of an answer to the client: a client that takes no
+	// byte for this long (its socket buffers full) has its connection closed, and the request
+	// ends with error.type client_timeout. The time between writes is not bounded (a
+	// generation can pause for minutes before its first token). 0 means no bound; it is not
+	// applied when Server.WriteTimeout is set (that bounds the whole answer).
+	WriteStallTimeout time.Duration
 }
 
 // NewDefaultConfig returns the gateway's defaults: a plain-HTTP listener on DefaultEndpoint
 // with confighttp's server defaults less its 30 s write timeout, headers read within
 // DefaultReadHeaderTimeout, kept-alive connections closed after DefaultIdleTimeout idle, and
-// DefaultMaxContentLength, DefaultMaxRequestBody and DefaultProviderName.
+// DefaultMaxContentLength, DefaultMaxRequestBody, DefaultProviderName,
+// DefaultMaxConcurrentRequests and DefaultWriteStallTimeout.
 func NewDefaultConfig() Config {
 	server := confighttp.NewDefaultServerConfig()
 	server.NetAddr.Endpoint = DefaultEndpoint
@@ -104,6 +124,9 @@ func NewDefaultConfig() Config {
 		MaxRequestBody:   DefaultMaxRequestBody,
 		ProviderName:     DefaultProviderName,
 		ServerWait:       DefaultServerWait,
+
+		MaxConcurrentRequests: DefaultMaxConcurrentRequests,
+		WriteStallTimeout:     DefaultWriteStallTimeout,
 	}
 }
 
@@ -151,6 +174,7 @@ type Gateway struct {
 	wt      *waitingTransport
 	handler http.Handler
 	metrics *metricsAggregator
+	limit   *limiter
 	startNS atomic.Int64 // start of the cumulative metrics, Unix ns
 	up      atomic.Pointer[upstream]
 
@@ -172,6 +196,13 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 		return nil, fmt.Errorf("max content length must not be negative, got %d", cfg.MaxContentLength)
 	case cfg.Server.ReadHeaderTimeout < 0:
 		return nil, fmt.Errorf("read header timeout must not be negative, got %v", cfg.Server.ReadHeaderTimeout)
+	case cfg.MaxConcurrentRequests < 0:
+		return nil, fmt.Errorf("max concurrent requests must not be negative, got %d", cfg.MaxConcurrentRequests)
+	case cfg.WriteStallTimeout < 0:
+		return nil, fmt.Errorf("write stall timeout must not be negative, got %v", cfg.WriteStallTimeout)
+	}
+	if cfg.Server.WriteTimeout > 0 {
+		cfg.WriteStallTimeout = 0 // the server's deadline bounds the whole answer, stalls included
 	}
 	if cfg.MaxRequestBody == 0 {
 		cfg.MaxRequestBody = DefaultMaxRequestBody
@@ -209,7 +240,8 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 		}
 		set.TelemetryBuilder = tb
 	}
-	g := &Gateway{cfg: cfg, set: set, logger: set.Telemetry.Logger, metrics: newMetricsAggregator(cfg.DisabledMetrics...)}
+	g := &Gateway{cfg: cfg, set: set, logger: set.Telemetry.Logger, metrics: newMetricsAggregator(cfg.DisabledMetrics...),
+		limit: newLimiter(cfg.MaxConcurrentRequests)}
 	g.startNS.Store(time.Now().UnixNano())
 	g.tr = newTransport()
 	g.wt = &waitingTransport{base: g.tr, wait: cfg.ServerWait, ready: set.WaitReady, upstream: g.upstream,
@@ -218,6 +250,9 @@ func New(cfg Config, set Settings) (*Gateway, error) {
 		o.Observe(g.wt.waiting.Load())
 		return nil
 	}); err != nil {
+		return nil, err
+	}
+	if err := g.registerLimitTelemetry(); err != nil {
 		return nil, err
 	}
 	g.proxy = &httputil.ReverseProxy{

@@ -80,12 +80,28 @@ func exchangeFrom(ctx context.Context) *exchange {
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	op := routeOf(r)
 	if op == opNone {
+		if g.cfg.WriteStallTimeout > 0 {
+			w = &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: g.cfg.WriteStallTimeout}
+		}
 		g.passThrough(w, r)
 		return
 	}
 	ex := &exchange{start: time.Now(), op: op, method: r.Method, path: r.URL.Path}
 	ex.parent = parseTraceparent(r.Header)
+	if !g.limit.acquire() {
+		// Refused before anything is read or sent: a span (error.type concurrency_limit) and
+		// the metrics record it, as they do a 413.
+		defer func() { g.finish(ex, r, recover()) }()
+		g.reject(w, r, ex)
+		return
+	}
+	// Registered first, run last: the slot is given back on every way out, a panic included,
+	// once finish has handed the exchange on.
+	defer g.limit.release()
 	defer func() { g.finish(ex, r, recover()) }()
+	if g.cfg.WriteStallTimeout > 0 {
+		w = &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: g.cfg.WriteStallTimeout, ex: ex}
+	}
 
 	body, tooLarge, err := readBody(r, g.cfg.MaxRequestBody)
 	switch {

@@ -25,13 +25,15 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                          metric.Meter
-	mu                             sync.Mutex
-	registrations                  []metric.Registration
-	LlamacppGatewayConsumeErrors   metric.Int64Counter
-	LlamacppGatewayRequestsWaiting metric.Int64ObservableGauge
-	LlamacppGatewaySpansDropped    metric.Int64Counter
-	LlamacppGatewayWaitDuration    metric.Float64Histogram
+	meter                           metric.Meter
+	mu                              sync.Mutex
+	registrations                   []metric.Registration
+	LlamacppGatewayConsumeErrors    metric.Int64Counter
+	LlamacppGatewayRequestsInFlight metric.Int64ObservableGauge
+	LlamacppGatewayRequestsRejected metric.Int64Counter
+	LlamacppGatewayRequestsWaiting  metric.Int64ObservableGauge
+	LlamacppGatewaySpansDropped     metric.Int64Counter
+	LlamacppGatewayWaitDuration     metric.Float64Histogram
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -43,6 +45,21 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterLlamacppGatewayRequestsInFlightCallback sets callback for observable LlamacppGatewayRequestsInFlight metric.
+func (builder *TelemetryBuilder) RegisterLlamacppGatewayRequestsInFlightCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.LlamacppGatewayRequestsInFlight, obs: o})
+		return nil
+	}, builder.LlamacppGatewayRequestsInFlight)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterLlamacppGatewayRequestsWaitingCallback sets callback for observable LlamacppGatewayRequestsWaiting metric.
@@ -92,6 +109,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_llamacpp_gateway_consume_errors",
 		metric.WithDescription("Batches of gateway spans that the traces pipeline refused (its ConsumeTraces returned an error); the spans are counted in otelcol_receiver_refused_spans. [Development]"),
 		metric.WithUnit("{error}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LlamacppGatewayRequestsInFlight, err = builder.meter.Int64ObservableGauge(
+		"otelcol_llamacpp_gateway_requests_in_flight",
+		metric.WithDescription("Inference requests the gateway holds now (reading, waiting for llama-server, or being answered); at most gateway::max_concurrent_requests. [Development]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LlamacppGatewayRequestsRejected, err = builder.meter.Int64Counter(
+		"otelcol_llamacpp_gateway_requests_rejected",
+		metric.WithDescription("Inference requests the gateway refused without sending them to llama-server, by reason (attribute reason: concurrency_limit, answered 429 with Retry-After because gateway::max_concurrent_requests were in flight). [Development]"),
+		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.LlamacppGatewayRequestsWaiting, err = builder.meter.Int64ObservableGauge(

@@ -37,6 +37,36 @@ func AssertEqualLlamacppGatewayConsumeErrors(t *testing.T, tt *componenttest.Tel
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualLlamacppGatewayRequestsInFlight(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_llamacpp_gateway_requests_in_flight",
+		Description: "Inference requests the gateway holds now (reading, waiting for llama-server, or being answered); at most gateway::max_concurrent_requests. [Development]",
+		Unit:        "{request}",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_llamacpp_gateway_requests_in_flight")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualLlamacppGatewayRequestsRejected(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_llamacpp_gateway_requests_rejected",
+		Description: "Inference requests the gateway refused without sending them to llama-server, by reason (attribute reason: concurrency_limit, answered 429 with Retry-After because gateway::max_concurrent_requests were in flight). [Development]",
+		Unit:        "{request}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_llamacpp_gateway_requests_rejected")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualLlamacppGatewayRequestsWaiting(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_llamacpp_gateway_requests_waiting",

@@ -20,14 +20,25 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	require.NoError(t, tb.RegisterLlamacppGatewayRequestsInFlightCallback(func(_ context.Context, observer metric.Int64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterLlamacppGatewayRequestsWaitingCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
 	}))
 	tb.LlamacppGatewayConsumeErrors.Add(context.Background(), 1)
+	tb.LlamacppGatewayRequestsRejected.Add(context.Background(), 1)
 	tb.LlamacppGatewaySpansDropped.Add(context.Background(), 1)
 	tb.LlamacppGatewayWaitDuration.Record(context.Background(), 1)
 	AssertEqualLlamacppGatewayConsumeErrors(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLlamacppGatewayRequestsInFlight(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLlamacppGatewayRequestsRejected(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLlamacppGatewayRequestsWaiting(t, testTel,
