@@ -93,7 +93,7 @@ func hungErrorMessage(body []byte) string {
 	return e.Error.Message
 }
 
-// hungOutcome classifies a result: "ok" (a whole answer), "stream error event" (a streamed
+// hungOutcome classifies a result: "ok" (a whole answer), "stream timeout event" (a streamed
 // answer ended by the gateway's error event), "5xx: <message>", or what else happened.
 func hungOutcome(res hungResult) string {
 	switch {
@@ -101,8 +101,9 @@ func hungOutcome(res hungResult) string {
 		return "client error: " + res.err.Error()
 	case res.streamed && res.status == http.StatusOK:
 		switch {
-		case bytes.Contains(res.body, []byte("llama-server stopped while answering this request")) && !bytes.Contains(res.body, []byte("[DONE]")):
-			return "stream error event"
+		case bytes.Contains(res.body, []byte(`"code":504`)) && bytes.Contains(res.body, []byte(hungTimedOut)) &&
+			!bytes.Contains(res.body, []byte("[DONE]")):
+			return "stream timeout event"
 		case bytes.Contains(res.body, []byte("data: [DONE]")):
 			return "ok"
 		}
@@ -112,26 +113,34 @@ func hungOutcome(res hungResult) string {
 			return "ok"
 		}
 		return "200 without choices"
+	case res.status == http.StatusGatewayTimeout && strings.HasPrefix(hungErrorMessage(res.body), hungTimedOut):
+		return hungClosed
 	case res.status >= 500:
 		return fmt.Sprintf("%d: %s", res.status, hungErrorMessage(res.body))
 	}
 	return fmt.Sprintf("status %d: %.200s", res.status, res.body)
 }
 
-// hungClosed is the outcome of a request that llama-server never answered: the gateway's 502.
-const hungClosed = "502: llama-server closed the connection before answering (it may have stopped or be restarting)"
+// hungTimedOut starts the gateway's message to a request whose llama-server the launcher killed
+// for a hang; hungClosed is the outcome of such a request that had no answer yet: a 504 with it.
+const (
+	hungTimedOut = "timed out: llama-server stopped answering (no /health answer for "
+	hungClosed   = "504 timeout error"
+)
 
 // TestChaosHungServer stops llama-server with SIGSTOP while requests stream through the gateway
 // of the default config (health_check lowered to interval 1s, timeout 1s, hung_after 5s). The
 // launcher finds it hung (no /health answer, process stopped), kills it and starts another within
 // hung_after + interval + timeout + restart::initial_interval + its load time. Every request in
-// flight ends with a clear error, none hangs, and each has one span that records the error.
+// flight ends with a clear timeout error (504 and an OpenAI-style timeout_error saying that
+// llama-server stopped answering and was restarted; a stream ends with that as its error event),
+// none hangs, and each has one span that records error.type timeout.
 // Requests sent during the hang (the launcher still reports the server ready, so the gateway
 // sends them) end like the ones in flight; a request sent once the launcher has found the server
 // hung waits for the new one (gateway::server_wait) and succeeds.
 //
 // A request that got no byte of an answer ends one of two ways, depending on the connection the
-// gateway had sent it on: on a new connection, a 502 with an OpenAI-style error; on a kept-alive
+// gateway had sent it on: on a new connection, the 504 timeout error; on a kept-alive
 // connection that had served an earlier request, net/http's Transport sends it again (the gateway
 // marks inference requests replayable: their body is buffered and nothing was answered), finds
 // the port closed, and the gateway's wait for a restarting server sends it to the new one, which
@@ -275,7 +284,7 @@ extensions:
 			assert.True(t, res.end.After(stoppedAt), "%s was not in flight at the SIGSTOP (raise maxTokens)", res.id)
 			assert.True(t, res.end.After(detectedAt.Add(-time.Second)), "%s ended before the hung server was killed", res.id)
 			if res.streamed {
-				assert.Equal(t, "stream error event", out, res.id)
+				assert.Equal(t, "stream timeout event", out, res.id)
 			} else {
 				assert.Contains(t, []string{hungClosed, "ok"}, out, res.id)
 			}
@@ -323,7 +332,8 @@ extensions:
 			continue
 		}
 		withError++
-		assert.NotEmpty(t, s.Attrs["error.type"], "%s failed but its span has no error.type", res.id)
+		assert.Equal(t, "timeout", s.Attrs["error.type"], "%s: the span of a request the hang ended", res.id)
+		assert.Contains(t, s.Status, "hung", "%s: the span's status says why", res.id)
 		assert.NotEmpty(t, s.Status, "%s failed but its span has no status message", res.id)
 		t.Logf("span of %s: error.type %v, status %q", res.id, s.Attrs["error.type"], s.Status)
 	}

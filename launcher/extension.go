@@ -61,6 +61,7 @@ type llamaLauncher struct {
 }
 
 var _ launcherapi.GPULauncher = (*llamaLauncher)(nil)
+var _ launcherapi.ErrorReporter = (*llamaLauncher)(nil)
 
 func newLauncher(cfg *Config, set extension.Settings) *llamaLauncher {
 	return &llamaLauncher{
@@ -190,6 +191,13 @@ func (l *llamaLauncher) setProcess(pid int, baseURL string) {
 	if baseURL != "" {
 		l.baseURL = baseURL
 	}
+}
+
+// LastError implements launcherapi.ErrorReporter: why the server is not ready, nil while it is.
+func (l *llamaLauncher) LastError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastErr
 }
 
 // BaseURL implements launcherapi.Launcher.

@@ -205,14 +205,22 @@ func TestHungServerIsRestarted(t *testing.T) {
 	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
 	stoppedAt := time.Now()
 	var restartedAt time.Time
+	var lastErr error
 	require.Eventually(t, func() bool {
 		if restartedAt.IsZero() && s.State() != launcherapi.StateReady {
-			restartedAt = time.Now()
+			restartedAt, lastErr = time.Now(), s.LastError()
 		}
 		return s.State() == launcherapi.StateReady && s.PID() != pid && s.PID() != 0
 	}, time.Minute, 5*time.Millisecond, "the stopped llama-server was not replaced")
 	readyAt := time.Now()
 	assert.False(t, llamatest.Alive(pid), "the hung llama-server is still there")
+	// What the gateway reads to tell its requests why they ended (a timeout).
+	var hung *launcherapi.HungError
+	require.ErrorAs(t, lastErr, &hung, "LastError while the hung server was replaced")
+	assert.Equal(t, pid, hung.PID)
+	assert.Equal(t, cfg.HealthCheck.HungAfter, hung.HungAfter)
+	assert.GreaterOrEqual(t, hung.Silent, cfg.HealthCheck.HungAfter)
+	assert.NoError(t, s.LastError(), "ready again")
 
 	hungLogs := s.logs.FilterMessageSnippet("llama-server stopped answering /health for").All()
 	require.Len(t, hungLogs, 1)

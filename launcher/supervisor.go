@@ -185,7 +185,8 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 			}
 			// Not ready from now on, before the kill: a request that comes meanwhile waits for the
 			// next server (the gateway's server_wait) instead of being sent to this one.
-			l.setState(launcherapi.StateRestarting, fmt.Errorf("llama-server (pid %d) hung: %w", pid, h))
+			hungErr := &launcherapi.HungError{PID: pid, Silent: h.silent, HungAfter: l.cfg.HealthCheck.HungAfter, Why: h.why, LastProbe: h.last}
+			l.setState(launcherapi.StateRestarting, hungErr)
 			l.logger.Error(fmt.Sprintf("llama-server stopped answering /health for %s; killing it", h.silent.Round(100*time.Millisecond)),
 				zap.Int("pid", pid), zap.Duration("silent_for", h.silent), zap.String("why", h.why),
 				zap.Duration("hung_after", l.cfg.HealthCheck.HungAfter), zap.NamedError("last_probe", h.last))
@@ -193,7 +194,7 @@ func (l *llamaLauncher) runOnce(ctx context.Context, path string) (healthyFor ti
 			werr := <-exited
 			l.finish(&readers, outR, errR)
 			l.setProcess(0, "")
-			return time.Since(readyAt), fmt.Errorf("llama-server (pid %d) hung: %w; killed it (%s)%s", pid, h, exitText(werr), tail.suffix())
+			return time.Since(readyAt), fmt.Errorf("%w; killed it (%s)%s", hungErr, exitText(werr), tail.suffix())
 		case werr := <-exited:
 			l.finish(&readers, outR, errR)
 			l.setProcess(0, "")

@@ -222,3 +222,34 @@ type GPULauncher interface {
 	// EnergyLedger is the launcher's ledger of GPU energy per request.
 	EnergyLedger() EnergyLedger
 }
+
+// ErrorReporter is offered by launchers that say why their llama-server is not ready, so that a
+// component can tell its users (the gateway says it to a request whose server stopped answering).
+type ErrorReporter interface {
+	// LastError is why the server is not ready now (it exited, hung, is being restarted, or the
+	// launcher gave up), or nil while it is ready. A *HungError says it stopped answering.
+	LastError() error
+}
+
+// HungError is the launcher's error when it killed its llama-server because the server had
+// stopped answering (a hang: no /health answer for HungAfter).
+type HungError struct {
+	// PID is the killed process.
+	PID int
+	// Silent is how long it had answered no /health probe.
+	Silent time.Duration
+	// HungAfter is the launcher's health_check::hung_after.
+	HungAfter time.Duration
+	// Why says what else showed the hang, e.g. "it is stopped (state T)".
+	Why string
+	// LastProbe is the last probe's error.
+	LastProbe error
+}
+
+func (e *HungError) Error() string {
+	return fmt.Sprintf("llama-server (pid %d) hung: it answered no /health probe for %s and %s (last probe: %v)",
+		e.PID, e.Silent.Round(100*time.Millisecond), e.Why, e.LastProbe)
+}
+
+// Unwrap returns the last probe's error.
+func (e *HungError) Unwrap() error { return e.LastProbe }

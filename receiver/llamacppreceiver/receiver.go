@@ -118,12 +118,17 @@ func (r *llamacppReceiver) startGateway(ctx context.Context, host component.Host
 	}
 	r.tb = tb
 	var waitReady func(context.Context) error
+	var serverError func() error
 	if r.target.launcher != nil {
 		waitReady = r.target.launcher.WaitReady
+		if er, ok := r.target.launcher.(launcherapi.ErrorReporter); ok {
+			serverError = er.LastError
+		}
 	}
 	gw, err := gateway.New(gcfg, gateway.Settings{
 		Upstream:         r.target.baseURL,
 		WaitReady:        waitReady,
+		ServerError:      serverError,
 		Traces:           traces,
 		Resource:         r.scraper.resource,
 		Telemetry:        r.set.TelemetrySettings,

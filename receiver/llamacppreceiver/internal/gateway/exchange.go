@@ -5,10 +5,14 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"net/http"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 	"github.com/llamatelemetry/otelcol-llt/pkg/sse"
 )
 
@@ -86,6 +90,8 @@ type bodyTap struct {
 	tail []byte
 	// ended: the answer ended (its end, or the error event); the next Read returns io.EOF.
 	ended bool
+	// hung returns the launcher's error when it killed the server for a hang (Gateway.serverHung).
+	hung func() *launcherapi.HungError
 }
 
 // streamBrokeOff is the event that ends a streamed answer when llama-server stops in the middle
@@ -93,6 +99,19 @@ type bodyTap struct {
 // stream, so that clients see why the stream ended instead of a connection reset. The blank lines
 // first end an event the server may have left half written.
 var streamBrokeOff = []byte("\n\ndata: {\"error\":{\"code\":502,\"message\":\"llama-server stopped while answering this request (it may be restarting); the answer is incomplete\",\"type\":\"server_error\"}}\n\n")
+
+// streamHung is the event that ends a streamed answer when the launcher killed llama-server
+// because it had stopped answering: a timeout (504), with the hang's figures.
+func streamHung(h *launcherapi.HungError) []byte {
+	var ev errorBody
+	ev.Error.Code, ev.Error.Type = http.StatusGatewayTimeout, "timeout_error"
+	ev.Error.Message = hungMessage(h, "was cut off; the answer is incomplete")
+	b, err := json.Marshal(ev)
+	if err != nil { // a struct of strings and an int: cannot fail
+		return streamBrokeOff
+	}
+	return slices.Concat([]byte("\n\ndata: "), b, []byte("\n\n"))
+}
 
 func (t *bodyTap) Read(p []byte) (int, error) {
 	ex := t.ex
@@ -124,6 +143,11 @@ func (t *bodyTap) Read(p []byte) (int, error) {
 			// Not the client's error: llama-server broke off. End the stream with an error
 			// event (the span still records the failure from readErr).
 			t.tail = streamBrokeOff
+			if t.hung != nil {
+				if h := t.hung(); h != nil {
+					t.tail = streamHung(h)
+				}
+			}
 			return n, nil
 		}
 	}

@@ -161,6 +161,11 @@ type Settings struct {
 	// ctx's error, or an error at once when the launcher gave up (launcherapi.Launcher.WaitReady).
 	// nil without a launcher: requests then wait only on refused connections.
 	WaitReady func(ctx context.Context) error
+	// ServerError is why the launcher's llama-server is not ready (launcherapi.ErrorReporter),
+	// nil while it is. When a request that llama-server had been sent gets no answer, it says
+	// why: a *launcherapi.HungError (the launcher killed a server that stopped answering) makes
+	// it a timeout, 504. nil without a launcher.
+	ServerError func() error
 }
 
 // Gateway is the traced reverse proxy in front of llama-server. Create it with New; it is safe

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 )
 
 // Short error classes for error.type, beside HTTP status codes.
@@ -180,6 +183,8 @@ func (g *Gateway) finish(ex *exchange, r *http.Request, p any) {
 			ex.errType = errClientDisconnected
 		case isTimeout(ex.readErr):
 			ex.errType = errTimeout
+		case g.serverHung() != nil:
+			ex.errType, ex.errMsg = errTimeout, "the answer broke off: "+g.serverHung().Error()
 		default:
 			ex.errType = errUpstreamDisconnected
 			ex.errMsg = "the answer broke off: " + ex.readErr.Error()
@@ -237,7 +242,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	} else if isEventStream(resp.Header.Get("Content-Type")) {
 		ex.stream = newStreamTap(g.cfg.CaptureContent, g.cfg.MaxContentLength, int(g.cfg.MaxRequestBody)+(1<<20))
 	}
-	ex.tap = bodyTap{rc: resp.Body, ex: ex}
+	ex.tap = bodyTap{rc: resp.Body, ex: ex, hung: g.serverHung}
 	resp.Body = &ex.tap
 	return nil
 }
@@ -272,9 +277,32 @@ func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) 
 	case class == errTimeout:
 		msg = "llama-server did not answer in time"
 	case ex != nil && !notSent(err):
+		if hung := g.serverHung(); hung != nil {
+			status, typ, msg = http.StatusGatewayTimeout, "timeout_error", hungMessage(hung, "got no answer")
+			ex.fail(status, errTimeout, hung.Error())
+			break
+		}
 		msg = "llama-server closed the connection before answering (it may have stopped or be restarting)"
 	}
 	writeJSONError(w, status, typ, msg)
+}
+
+// serverHung returns the launcher's error when the request's llama-server was killed because it
+// stopped answering (a hang), nil otherwise. The launcher records the hang before it kills the
+// server, so a request that loses its connection to that kill always finds it.
+func (g *Gateway) serverHung() *launcherapi.HungError {
+	var hung *launcherapi.HungError
+	if g.set.ServerError != nil && errors.As(g.set.ServerError(), &hung) {
+		return hung
+	}
+	return nil
+}
+
+// hungMessage is what a client is told when its request's llama-server hung: a timeout, with how
+// long it was silent and what the launcher did.
+func hungMessage(hung *launcherapi.HungError, what string) string {
+	return fmt.Sprintf("timed out: llama-server stopped answering (no /health answer for %s, health_check::hung_after %s) and "+
+		"the launcher restarted it; this request %s; retry it", hung.Silent.Round(100*time.Millisecond), hung.HungAfter, what)
 }
 
 // readBody reads an inference request body, up to limit bytes; tooLarge reports that there
