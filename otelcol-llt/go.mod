@@ -109,6 +109,7 @@ require (
 	github.com/knadh/koanf/providers/confmap v1.0.1 // indirect
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/llamatelemetry/otelcol-llt/internal/diskoutage v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000 // indirect
 	github.com/llamatelemetry/otelcol-llt/pkg/forward v0.0.0-00010101000000-000000000000 // indirect
@@ -312,6 +313,8 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../pkg/spantree
 replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../pkg/utf8cut
 
 replace github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent => ../internal/sharedcomponent
+
+replace github.com/llamatelemetry/otelcol-llt/internal/diskoutage => ../internal/diskoutage
 
 replace github.com/llamatelemetry/otelcol-llt/internal/llamatest => ../internal/llamatest
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/graph"
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter/internal/metadata"
+	"github.com/llamatelemetry/otelcol-llt/internal/diskoutage"
 )
 
 // fileWriter writes each window's node and edge tables to file::path. A window whose files
@@ -35,7 +36,7 @@ type fileWriter struct {
 
 	mu      sync.Mutex // guards everything below, and serializes writes
 	pending []pendingWindow
-	outage  writeOutage
+	outage  diskoutage.Tracker
 	dropped int // windows dropped during the current outage
 	stop    chan struct{}
 	done    sync.WaitGroup
@@ -56,7 +57,7 @@ func newFileWriter(cfg *Config, logger *zap.Logger, tb *metadata.TelemetryBuilde
 		write: func(g *graph.Graph, nodesPath, edgesPath string, f graph.Format) error {
 			return g.WriteFiles(nodesPath, edgesPath, f)
 		},
-		outage: writeOutage{logger: logger, what: "trace graph files", path: cfg.File.Path, retry: cfg.Window, now: time.Now},
+		outage: diskoutage.Tracker{Logger: logger, What: "trace graph files", Path: cfg.File.Path, Retry: cfg.Window, Now: time.Now},
 		stop:   make(chan struct{}),
 	}
 }
@@ -135,18 +136,18 @@ func (w *fileWriter) flushLocked(ctx context.Context) {
 		ext := w.format.Ext()
 		if err := w.write(p.g, p.base+".nodes"+ext, p.base+".edges"+ext, w.format); err != nil {
 			w.tb.GraphistryFileWriteFailures.Add(ctx, 1)
-			w.outage.failed(fmt.Errorf("%d spans in %s: %w", p.spans, filepath.Base(p.base), err))
+			w.outage.Failed(fmt.Errorf("%d spans in %s: %w", p.spans, filepath.Base(p.base), err))
 			break
 		}
 		p.g.Release()
 		w.pending[0] = pendingWindow{}
 		w.pending = w.pending[1:]
-		if w.outage.failures > 0 {
+		if w.outage.Failures() > 0 {
 			extra := ""
 			if w.dropped > 0 {
 				extra = fmt.Sprintf("%d windows were dropped (file::max_pending %d)", w.dropped, w.maxPending)
 			}
-			w.outage.succeeded(extra, zap.Int("windows_dropped", w.dropped), zap.Int("windows_pending", len(w.pending)))
+			w.outage.Succeeded(extra, zap.Int("windows_dropped", w.dropped), zap.Int("windows_pending", len(w.pending)))
 			w.dropped = 0
 		}
 	}

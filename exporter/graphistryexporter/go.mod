@@ -64,6 +64,7 @@ require (
 	github.com/knadh/koanf/providers/confmap v1.0.1 // indirect
 	github.com/knadh/koanf/v2 v2.4.1 // indirect
 	github.com/llamatelemetry/otelcol-llt/internal/configtest v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/internal/diskoutage v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/sharedcomponent v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000
@@ -115,3 +116,5 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/spantree => ../../pkg/spantree
 replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut
 
 replace github.com/llamatelemetry/otelcol-llt/internal/configtest => ../../internal/configtest
+
+replace github.com/llamatelemetry/otelcol-llt/internal/diskoutage => ../../internal/diskoutage

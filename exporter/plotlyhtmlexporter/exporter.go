@@ -27,6 +27,7 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/plotlyjs"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/store"
+	"github.com/llamatelemetry/otelcol-llt/internal/diskoutage"
 )
 
 // plotlyExporter is one plotlyhtml exporter, shared by the pipelines of every signal that name it.
@@ -51,7 +52,7 @@ type plotlyExporter struct {
 	write func(path string, data []byte) error
 	// outage follows the file's writes through a full or read-only disk: one error when writes
 	// start failing, one info line when they work again.
-	outage writeOutage
+	outage diskoutage.Tracker
 	server *http.Server
 	stop   chan struct{}
 	done   sync.WaitGroup
@@ -72,8 +73,8 @@ func newExporter(cfg *Config, set exporter.Settings) *plotlyExporter {
 		lastHist: map[string][2]float64{},
 		stop:     make(chan struct{}),
 		write:    writeAtomic,
-		outage: writeOutage{logger: set.Logger, what: "the dashboard file", path: cfg.Path, retry: cfg.Interval,
-			now: time.Now},
+		outage: diskoutage.Tracker{Logger: set.Logger, What: "the dashboard file", Path: cfg.Path, Retry: cfg.Interval,
+			Now: time.Now},
 	}
 }
 
@@ -194,7 +195,7 @@ func (e *plotlyExporter) page(dashboards []string) *dashboard.Page {
 
 // writeFile renders every configured dashboard into the file, by an atomic rename. A failed
 // write leaves the previous file as it was; it is counted (otelcol_plotlyhtml_write_failures),
-// and the first of an outage is logged (writeOutage), as is the first write that works again.
+// and the first of an outage is logged (diskoutage.Tracker), as is the first write that works again.
 func (e *plotlyExporter) writeFile() error {
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
@@ -206,10 +207,10 @@ func (e *plotlyExporter) writeFile() error {
 		if e.tb != nil {
 			e.tb.PlotlyhtmlWriteFailures.Add(context.Background(), 1)
 		}
-		e.outage.failed(err)
+		e.outage.Failed(err)
 		return fmt.Errorf("path: writing %s: %w", e.cfg.Path, err)
 	}
-	e.outage.succeeded("")
+	e.outage.Succeeded("")
 	return nil
 }
 

@@ -66,6 +66,7 @@ require (
 	github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/browsertest v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/internal/configtest v0.0.0-00010101000000-000000000000
+	github.com/llamatelemetry/otelcol-llt/internal/diskoutage v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/conventions v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000
 	github.com/llamatelemetry/otelcol-llt/pkg/spantree v0.0.0-00010101000000-000000000000
@@ -130,3 +131,5 @@ replace github.com/llamatelemetry/otelcol-llt/pkg/utf8cut => ../../pkg/utf8cut
 replace github.com/llamatelemetry/otelcol-llt/internal/configtest => ../../internal/configtest
 
 replace github.com/llamatelemetry/otelcol-llt/pkg/gguf => ../../pkg/gguf
+
+replace github.com/llamatelemetry/otelcol-llt/internal/diskoutage => ../../internal/diskoutage

@@ -122,20 +122,22 @@ type testGateway struct {
 
 func startGateway(t testing.TB, cfg Config, upstreamURL func() string) *testGateway {
 	t.Helper()
+	return startGatewayWith(t, cfg, Settings{Upstream: upstreamURL})
+}
+
+// startGatewayWith starts a gateway with cfg (on a free loopback port unless it names one) and
+// set, whose Traces (a sink), Resource, Telemetry and scope it fills in.
+func startGatewayWith(t testing.TB, cfg Config, set Settings) *testGateway {
+	t.Helper()
 	sink := new(consumertest.TracesSink)
 	if cfg.Server.NetAddr.Endpoint == "" {
 		cfg.Server.NetAddr.Endpoint = "127.0.0.1:0"
 	}
 	res := pcommon.NewResource()
 	res.Attributes().PutStr("service.name", "gateway-test")
-	g, err := New(cfg, Settings{
-		Upstream:     upstreamURL,
-		Traces:       sink,
-		Resource:     func() pcommon.Resource { return res },
-		Telemetry:    testTelemetry(t),
-		ScopeName:    "llamacppreceiver/gateway",
-		ScopeVersion: "test",
-	})
+	set.Traces, set.Resource, set.Telemetry = sink, func() pcommon.Resource { return res }, testTelemetry(t)
+	set.ScopeName, set.ScopeVersion = "llamacppreceiver/gateway", "test"
+	g, err := New(cfg, set)
 	require.NoError(t, err)
 	require.NoError(t, g.Start(context.Background(), nil))
 	t.Cleanup(func() { assert.NoError(t, g.Shutdown(context.Background())) })

@@ -5,7 +5,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,8 +17,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
 )
@@ -27,20 +24,9 @@ import (
 // startHungGateway is a gateway whose launcher reports serverErr (Settings.ServerError).
 func startHungGateway(t *testing.T, upstreamURL func() string, serverErr func() error) *testGateway {
 	t.Helper()
-	sink := new(consumertest.TracesSink)
 	cfg := NewDefaultConfig()
 	cfg.Server.NetAddr.Endpoint = "127.0.0.1:0"
-	res := pcommon.NewResource()
-	res.Attributes().PutStr("service.name", "gateway-test")
-	g, err := New(cfg, Settings{
-		Upstream: upstreamURL, Traces: sink, ServerError: serverErr,
-		Resource:  func() pcommon.Resource { return res },
-		Telemetry: testTelemetry(t), ScopeName: "llamacppreceiver/gateway",
-	})
-	require.NoError(t, err)
-	require.NoError(t, g.Start(context.Background(), nil))
-	t.Cleanup(func() { assert.NoError(t, g.Shutdown(context.Background())) })
-	return &testGateway{Gateway: g, sink: sink, url: "http://" + g.Addr()}
+	return startGatewayWith(t, cfg, Settings{Upstream: upstreamURL, ServerError: serverErr})
 }
 
 // hangThenKill is an upstream that, as the launcher does with a hung server, first records the

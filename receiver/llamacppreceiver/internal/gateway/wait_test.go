@@ -15,8 +15,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 const chatBody = `{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":4}`
@@ -24,21 +22,10 @@ const chatBody = `{"model":"m","messages":[{"role":"user","content":"hi"}],"max_
 // startWaitingGateway is a gateway whose launcher is represented by ready.
 func startWaitingGateway(t *testing.T, wait time.Duration, upstreamURL func() string, ready func(context.Context) error) *testGateway {
 	t.Helper()
-	sink := new(consumertest.TracesSink)
 	cfg := NewDefaultConfig()
 	cfg.Server.NetAddr.Endpoint = "127.0.0.1:0"
 	cfg.ServerWait = wait
-	res := pcommon.NewResource()
-	res.Attributes().PutStr("service.name", "gateway-test")
-	g, err := New(cfg, Settings{
-		Upstream: upstreamURL, Traces: sink, WaitReady: ready,
-		Resource:  func() pcommon.Resource { return res },
-		Telemetry: testTelemetry(t), ScopeName: "llamacppreceiver/gateway",
-	})
-	require.NoError(t, err)
-	require.NoError(t, g.Start(context.Background(), nil))
-	t.Cleanup(func() { assert.NoError(t, g.Shutdown(context.Background())) })
-	return &testGateway{Gateway: g, sink: sink, url: "http://" + g.Addr()}
+	return startGatewayWith(t, cfg, Settings{Upstream: upstreamURL, WaitReady: ready})
 }
 
 // freeAddr is a loopback address nothing listens on (yet).
