@@ -50,10 +50,10 @@ func TestComponents(t *testing.T) {
 	for _, p := range got.Providers {
 		schemes = append(schemes, p.Scheme)
 	}
-	assert.Subset(t, names(got.Receivers), []string{"otlp", "llamacpp", "nvml"})
-	assert.Subset(t, names(got.Processors), []string{"batch", "memory_limiter", "genaienrich"})
-	assert.Subset(t, names(got.Exporters), []string{"debug", "otlp_grpc", "otlp_http", "file", "prometheus", "plotlyhtml", "graphistry"})
-	assert.Subset(t, names(got.Extensions), []string{"llamalauncher", "health_check", "pprof", "zpages", "file_storage"})
+	assert.Subset(t, names(got.Receivers), []string{"otlp", "llamacpp", "nvml", "receiver_creator"})
+	assert.Subset(t, names(got.Processors), []string{"batch", "memory_limiter", "genaienrich", "k8s_attributes"})
+	assert.Subset(t, names(got.Exporters), []string{"debug", "otlp_grpc", "otlp_http", "file", "prometheus", "plotlyhtml", "graphistry", "load_balancing"})
+	assert.Subset(t, names(got.Extensions), []string{"llamalauncher", "health_check", "pprof", "zpages", "file_storage", "host_observer", "k8s_observer"})
 	assert.ElementsMatch(t, []string{"env", "file", "yaml", "http", "https"}, schemes)
 }
 

@@ -20,7 +20,9 @@ require (
 )
 
 require (
+	github.com/expr-lang/expr v1.17.8
 	github.com/llamatelemetry/otelcol-llt/pkg/gguf v0.0.0-00010101000000-000000000000
+	github.com/open-telemetry/opentelemetry-collector-contrib/extension/observer v0.161.0
 	github.com/openai/openai-go/v3 v3.102.0
 	go.opentelemetry.io/collector/pdata v1.71.0
 	gonum.org/v1/gonum v0.17.0

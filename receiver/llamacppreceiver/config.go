@@ -213,12 +213,34 @@ func (cfg *Config) Validate() error {
 	case cfg.Launcher != nil && cfg.APIKey != "":
 		errs = append(errs, errLauncherKey)
 	case cfg.Endpoint != "":
-		u, err := url.Parse(cfg.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("`endpoint` must be an http(s) URL such as http://127.0.0.1:8080, got %q", cfg.Endpoint))
+		if _, err := endpointURL(cfg.Endpoint); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// endpointURL is `endpoint` as the base URL the receiver sends requests to, without a trailing
+// slash. An endpoint without a scheme, `host:port`, is taken as http://host:port: that is what
+// receiver_creator hands a template for what an observer found (host_observer's
+// 127.0.0.1:8080, k8s_observer's pod-ip:port), and llama-server serves plain HTTP unless it was
+// built with SSL and given a certificate (then the template sets `endpoint: https://` followed by
+// the backquoted `endpoint` variable).
+func endpointURL(endpoint string) (string, error) {
+	raw := endpoint
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return "", fmt.Errorf("`endpoint` must be an http(s) URL such as http://127.0.0.1:8080, or host:port, got %q", endpoint)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("`endpoint` has an invalid port %q", p)
+		}
+	}
+	return trimSlash(raw), nil
 }
 
 // Validate checks the gateway's configuration.

@@ -29,6 +29,9 @@ func TestLoadConfig(t *testing.T) {
 	endpoint.APIKey = "secret"
 	endpoint.CollectionInterval = 5 * time.Second
 
+	hostPort := createDefaultConfig().(*Config)
+	hostPort.Endpoint = "127.0.0.1:8080"
+
 	launcherID := component.MustNewID("llamalauncher")
 	withLauncher := createDefaultConfig().(*Config)
 	withLauncher.Launcher = &launcherID
@@ -62,7 +65,8 @@ func TestLoadConfig(t *testing.T) {
 		{name: "gateway_defaults", expected: gatewayDefaults},
 		{name: "no_target", errs: []string{"one of `launcher` or `endpoint` is required"}},
 		{name: "both_targets", errs: []string{"`launcher` and `endpoint` are mutually exclusive"}},
-		{name: "bad_endpoint", errs: []string{"`endpoint` must be an http(s) URL such as http://127.0.0.1:8080, got \"127.0.0.1:8080\""}},
+		{name: "bad_endpoint", errs: []string{"`endpoint` must be an http(s) URL such as http://127.0.0.1:8080, or host:port, got \"ftp://127.0.0.1:8080\""}},
+		{name: "host_port", expected: hostPort},
 		{name: "bad_gateway", errs: []string{
 			"gateway: `endpoint` must be host:port, got \"nowhere\"",
 			"`max_content_length` must not be negative, got -1",
@@ -109,6 +113,29 @@ func TestDefaultConfigHasNoGateway(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	assert.False(t, cfg.Gateway.HasValue(), "the gateway is opt-in")
 	assert.Equal(t, time.Second, cfg.CollectionInterval)
+}
+
+// TestEndpointURL: `endpoint` is a URL, or host:port as receiver_creator hands it over for what an
+// observer found, which is taken as plain HTTP.
+func TestEndpointURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8080":         "http://127.0.0.1:8080",
+		"localhost:8080":         "http://localhost:8080",
+		"10.1.2.3:8080":          "http://10.1.2.3:8080",
+		"[::1]:8080":             "http://[::1]:8080",
+		"llama.default.svc":      "http://llama.default.svc",
+		"http://127.0.0.1:8080/": "http://127.0.0.1:8080",
+		"https://llama:8443":     "https://llama:8443",
+		"http://h:1/prefix/":     "http://h:1/prefix",
+	} {
+		got, err := endpointURL(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"ftp://h:21", ":8080", "http://", "h:99999", "h:0", "h:port", "http://[::1", "unix:///tmp/llama.sock"} {
+		_, err := endpointURL(bad)
+		assert.Error(t, err, bad)
+	}
 }
 
 func TestByteSize(t *testing.T) {

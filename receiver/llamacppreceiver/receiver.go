@@ -50,7 +50,14 @@ func newReceiver(cfg *Config, set receiver.Settings) *llamacppReceiver {
 // scraper and the log forwarding that the configured pipelines need. It does not wait for a
 // launcher's model to load.
 func (r *llamacppReceiver) Start(ctx context.Context, host component.Host) error {
-	t := &target{endpoint: trimSlash(r.cfg.Endpoint), apiKey: string(r.cfg.APIKey)}
+	t := &target{apiKey: string(r.cfg.APIKey)}
+	if r.cfg.Endpoint != "" {
+		base, err := endpointURL(r.cfg.Endpoint)
+		if err != nil {
+			return err
+		}
+		t.endpoint = base
+	}
 	if r.cfg.Launcher != nil {
 		l, err := launcherapi.Find(host, *r.cfg.Launcher)
 		if err != nil {
