@@ -210,3 +210,46 @@ func startPlainCollector(t *testing.T, cfg string) (*exec.Cmd, *lockedBuffer) {
 		30*time.Second, 20*time.Millisecond, "the collector never became ready:\n%s", logs)
 	return cmd, logs
 }
+
+// TestLoadBalancingAndK8sAttributesStart runs the two other contrib components this distribution
+// took at v0.161.0 (for a fleet of collectors) on what can run without a cluster: a llamacpp
+// receiver's series go through k8s_attributes (passthrough: no Kubernetes API) and load_balancing
+// (static resolver) to the same collector's otlp receiver, and arrive.
+func TestLoadBalancingAndK8sAttributesStart(t *testing.T) {
+	srv := llamatest.Start(t, llamatest.Options{Parallel: 1})
+	dir := t.TempDir()
+	out := filepath.Join(dir, "metrics.jsonl")
+	cfg := filepath.Join(dir, "config.yaml")
+	otlpPort := llamatest.FreePort(t)
+	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, `
+receivers:
+  llamacpp:
+    endpoint: 127.0.0.1:%d
+    collection_interval: 200ms
+  otlp:
+    protocols:
+      grpc: {endpoint: "127.0.0.1:%d"}
+processors:
+  k8s_attributes: {passthrough: true}
+exporters:
+  load_balancing:
+    routing_key: resource
+    protocol: {otlp: {tls: {insecure: true}}}
+    resolver: {static: {hostnames: ["127.0.0.1:%d"]}}
+  file: {path: %q, flush_interval: 100ms}
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    metrics/in: {receivers: [llamacpp], processors: [k8s_attributes], exporters: [load_balancing]}
+    metrics/out: {receivers: [otlp], exporters: [file]}
+`, srv.Port, otlpPort, otlpPort, out), 0o600))
+
+	cmd, logs := startPlainCollector(t, cfg)
+	require.Eventually(t, func() bool {
+		ps := seriesByPort(out)[int64(srv.Port)]
+		return ps != nil && ps.up && ps.batches >= 3
+	}, 20*time.Second, 100*time.Millisecond, "no series came through load_balancing:\n%s", logs)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.NoError(t, cmd.Wait(), "collector exit:\n%s", logs)
+	assert.NotContains(t, logs.String(), "\terror\t")
+}
