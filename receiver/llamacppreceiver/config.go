@@ -29,8 +29,8 @@ import (
 type Config struct {
 	scraperhelper.ControllerConfig `mapstructure:",squash"`
 	// ClientConfig is how the receiver reaches llama-server: `endpoint` (e.g.
-	// http://127.0.0.1:8080), `timeout`, `tls`, `headers`, ... Leave `endpoint` empty with
-	// `launcher`.
+	// http://127.0.0.1:8080, or host:port for http://host:port, as receiver_creator sets it),
+	// `timeout`, `tls`, `headers`, ... Leave `endpoint` empty with `launcher`.
 	confighttp.ClientConfig `mapstructure:",squash"`
 	// Launcher is the ID of a llamalauncher extension whose llama-server to observe; the receiver
 	// then waits for it to be ready and follows it across restarts.
