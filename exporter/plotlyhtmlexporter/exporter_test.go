@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/llamatelemetry/otelcol-llt/exporter/graphistryexporter"
@@ -32,6 +33,7 @@ import (
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/dashboard"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/metadata"
 	"github.com/llamatelemetry/otelcol-llt/exporter/plotlyhtmlexporter/internal/plotlyjs"
+	"github.com/llamatelemetry/otelcol-llt/pkg/conventions"
 )
 
 func testConfig(t *testing.T) *Config {
@@ -483,4 +485,53 @@ func oneSpan(b byte) ptrace.Traces {
 	s.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Second)))
 	s.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
 	return td
+}
+
+// A llama-server in router mode: the llamacpp receiver emits one resource per model on the
+// router's address (llamacpp.model.alias tells them apart). The throughput and slots panels draw
+// one line per model, named by it, with that model's values.
+func TestRouterModelsAreSeparateSeries(t *testing.T) {
+	cfg := testConfig(t)
+	e := startExporter(t, cfg)
+	now := time.Now()
+	perSecond := map[string]float64{"alpha": 10, "beta": 40}
+	for s := range 5 {
+		md := pmetric.NewMetrics()
+		for _, model := range []string{"alpha", "beta"} {
+			rm := md.ResourceMetrics().AppendEmpty()
+			rm.Resource().Attributes().PutStr("server.address", "127.0.0.1")
+			rm.Resource().Attributes().PutInt("server.port", 8080)
+			rm.Resource().Attributes().PutStr("llamacpp.model.alias", model)
+			ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+			m := ms.AppendEmpty()
+			m.SetName(conventions.MetricLlamacppGenerationTokens)
+			sum := m.SetEmptySum()
+			sum.SetIsMonotonic(true)
+			sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+			dp := sum.DataPoints().AppendEmpty()
+			dp.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(s-5) * time.Second)))
+			dp.SetIntValue(int64(perSecond[model] * float64(s)))
+			g := ms.AppendEmpty()
+			g.SetName(conventions.MetricLlamacppSlotsBusy)
+			gp := g.SetEmptyGauge().DataPoints().AppendEmpty()
+			gp.SetTimestamp(dp.Timestamp())
+			gp.SetIntValue(int64(len(model)))
+		}
+		e.ingestMetrics(md)
+	}
+	require.NoError(t, e.writeFile())
+	p := pageData(t, mustRead(t, cfg.Path))
+	rate := figureByID(p, "live-generation-rate")
+	require.NotNil(t, rate)
+	names := map[string]bool{}
+	for _, tr := range rate.Data {
+		names[tr["name"].(string)] = true
+	}
+	assert.Len(t, names, 2, "one line per model: %v", names)
+	for n := range names {
+		assert.Regexp(t, `127\.0\.0\.1:8080 (alpha|beta)$`, n)
+	}
+	slots := figureByID(p, "live-active-slots")
+	require.NotNil(t, slots)
+	assert.Len(t, slots.Data, 2, "busy slots per model")
 }

@@ -46,8 +46,10 @@ var drawnHistograms = map[string]bool{
 	conventions.MetricGenAIClientTokenUsage:       true,
 }
 
-// identifying resource attributes: they tell streams of one metric apart and name them.
-var resourceKeys = []string{conventions.AttrHWGPUIndex, conventions.AttrHWID, "server.address", "server.port", "service.instance.id"}
+// identifying resource attributes: they tell streams of one metric apart and name them. The
+// model's alias tells apart the models of one llama-server in router mode (one resource each,
+// on the router's address).
+var resourceKeys = []string{conventions.AttrHWGPUIndex, conventions.AttrHWID, "server.address", "server.port", attrModelAlias, "service.instance.id"}
 
 // metricPoints converts the drawn metrics of md into store points, and hands histogram states to
 // setHist. A histogram of gen_ai.server.request.duration also yields a mean-latency point.
@@ -544,6 +546,9 @@ func label(attrs map[string]string) string {
 		if p, ok := attrs["server.port"]; ok {
 			v += ":" + p
 		}
+		parts = append(parts, v)
+	}
+	if v, ok := attrs[attrModelAlias]; ok {
 		parts = append(parts, v)
 	}
 	for _, k := range []string{conventions.AttrHWGPUTask, conventions.AttrHWSensorLocation, "outcome", conventions.AttrGenAITokenType, conventions.AttrLlamacppSlotID} {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +25,12 @@ import (
 type Options struct {
 	// Executable is the llama-server to run; default: Server(tb).
 	Executable string
-	// Model is the GGUF file to serve; default: TinyModel(tb).
+	// Model is the GGUF file to serve; default: TinyModel(tb), unless ModelsDir is set.
 	Model string
+	// ModelsDir starts llama-server in router mode (--models-dir, no --model): it serves every
+	// GGUF file of the folder by its name without .gguf, each in a child process it starts on
+	// demand.
+	ModelsDir string
 	// Alias is passed as --alias when set.
 	Alias string
 	// Parallel is -np; default 2.
@@ -65,7 +70,7 @@ func Start(tb testing.TB, opts Options) *Instance {
 	if opts.Executable == "" {
 		opts.Executable = Server(tb)
 	}
-	if opts.Model == "" {
+	if opts.Model == "" && opts.ModelsDir == "" {
 		opts.Model = TinyModel(tb)
 	}
 	if opts.Parallel == 0 {
@@ -89,6 +94,14 @@ func Start(tb testing.TB, opts Options) *Instance {
 				if left := ProcessesWithArgs("--port", strconv.Itoa(s.Port)); len(left) > 0 {
 					tb.Errorf("llama-server processes left behind: %v", left)
 				}
+				if opts.ModelsDir != "" { // a router's models run in child processes on other ports
+					models, _ := filepath.Glob(filepath.Join(opts.ModelsDir, "*.gguf"))
+					for _, m := range models {
+						if left := ProcessesWithArgs("--model", m); len(left) > 0 {
+							tb.Errorf("a router's llama-server for %s left behind: %v", m, left)
+						}
+					}
+				}
 			})
 			return s
 		}
@@ -102,12 +115,17 @@ func Start(tb testing.TB, opts Options) *Instance {
 }
 
 func start(opts Options, port int) (*Instance, error) {
-	argv := []string{opts.Executable,
-		"--model", opts.Model,
+	argv := []string{opts.Executable}
+	if opts.ModelsDir != "" {
+		argv = append(argv, "--models-dir", opts.ModelsDir)
+	} else {
+		argv = append(argv, "--model", opts.Model)
+	}
+	argv = append(argv,
 		"--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"-np", strconv.Itoa(opts.Parallel), "-c", strconv.Itoa(opts.ContextSize),
 		"--metrics", "--slots",
-	}
+	)
 	if opts.Alias != "" {
 		argv = append(argv, "--alias", opts.Alias)
 	}

@@ -24,6 +24,7 @@ type props struct {
 	ModelAlias string // model_alias (a fallback for /v1/models data[0].id)
 	TotalSlots *int64 // total_slots
 	ContextLen *int64 // default_generation_settings.n_ctx
+	Router     bool   // role is "router": the server runs no model itself (see router.go)
 }
 
 // modelInfo is what the resource takes from GET /v1/models (its first model).
@@ -40,6 +41,7 @@ type rawProps struct {
 	BuildInfo  string `json:"build_info"`
 	ModelPath  string `json:"model_path"`
 	ModelAlias string `json:"model_alias"`
+	Role       string `json:"role"`
 	TotalSlots *int64 `json:"total_slots"`
 	DefaultGen *struct {
 		NCtx *int64 `json:"n_ctx"`
@@ -55,6 +57,11 @@ func parseProps(body []byte) (props, error) {
 	p := props{Build: raw.BuildInfo, ModelPath: raw.ModelPath, ModelAlias: raw.ModelAlias, TotalSlots: raw.TotalSlots}
 	if raw.DefaultGen != nil {
 		p.ContextLen = raw.DefaultGen.NCtx
+	}
+	if raw.Role == "router" {
+		// A router's model_alias ("llama-server"), model_path ("none") and n_ctx (0) describe no
+		// model: its models have their own resources.
+		p = props{Build: raw.BuildInfo, Router: true}
 	}
 	return p, nil
 }

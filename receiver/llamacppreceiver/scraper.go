@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,7 +26,9 @@ import (
 var errNotStarted = errors.New("the llamacpp scraper was not started")
 
 // llamacppScraper scrapes one llama-server: /health for llamacpp.server.up, then /metrics,
-// /slots, and /props with /v1/models once per server start for the resource attributes.
+// /slots, and /props with /v1/models once per server start for the resource attributes. A
+// llama-server in router mode (router.go) is scraped per model: /models, then each loaded model's
+// /metrics, /slots and /props through the router, each model under its own resource.
 //
 // How it treats failures:
 //   - llama-server unreachable (connection refused, timeout): llamacpp.server.up=0 with state
@@ -36,8 +39,10 @@ var errNotStarted = errors.New("the llamacpp scraper was not started")
 //   - /health answers another status: up=0 with state error and a partial scrape error.
 //   - /metrics or /slots answer 501 (disabled with --no-slots, or without --metrics): one warning
 //     per receiver lifetime, and their metrics are left out.
-//   - Any other failure of /metrics, /slots, /props or /v1/models (401, bad body, a body over
-//     the limit) is a partial scrape error: everything else is still emitted.
+//   - A router's model that is no longer loaded when its endpoints are asked (400 or 503): left
+//     out of this scrape, without an error; its counters start again when it is loaded again.
+//   - Any other failure of /metrics, /slots, /props, /v1/models or /models (401, bad body, a body
+//     over the limit) is a partial scrape error: everything else is still emitted.
 //
 // scrape is called from one goroutine (the scraper controller); resource may be called from any.
 type llamacppScraper struct {
@@ -46,26 +51,44 @@ type llamacppScraper struct {
 	target *target
 	logger *zap.Logger
 	client *http.Client
-	mb     *metadata.MetricsBuilder
 	now    func() time.Time
 
 	// State between scrapes, owned by scrape's goroutine.
-	lastBase     string             // last non-empty base URL
-	counters     map[string]float64 // counter values of the last /metrics answer; nil: none, or the server changed
-	lastMetrics  time.Time          // when the last /metrics answer was read
-	procStart    string             // its Process-Start-Time-Unix header (a restart marker, not a time)
-	restartedAt  time.Time          // when a new server was noticed (not zero: its counters need a new start time)
-	props        *props
-	model        *modelInfo
-	propsFresh   bool // props were read from the current server
-	modelFresh   bool
-	outage       bool // the server is unreachable and that was logged
+	lastBase     string                  // last non-empty base URL
+	srv          serverState             // the server; with a router, the router itself
+	models       map[string]*serverState // a router's models by id; nil otherwise
+	outage       bool                    // the server is unreachable and that was logged
 	warnedSlots  bool
 	warnedMetric bool
+	warnedMany   bool // a router listed more than maxRouterModels
 
 	mu     sync.Mutex
 	res    pcommon.Resource
 	hasRes bool
+}
+
+// serverState is what the scraper keeps between scrapes about one llama-server: the server
+// itself, or one model of a router (then every path is asked with query).
+type serverState struct {
+	query       string // "" or modelQuery(id)
+	mb          *metadata.MetricsBuilder
+	counters    map[string]float64 // counter values of the last /metrics answer; nil: none, or the server changed
+	lastMetrics time.Time          // when the last /metrics answer was read
+	procStart   string             // its Process-Start-Time-Unix header (a restart marker, not a time)
+	restartedAt time.Time          // when a new server was noticed (not zero: its counters need a new start time)
+	props       *props
+	model       *modelInfo
+	propsFresh  bool // props were read from the current server
+	modelFresh  bool
+}
+
+// newServer notes that the server was or is being replaced: its counters get a new start time
+// once they are read again, and /props and /v1/models are read again.
+func (st *serverState) newServer(now time.Time) {
+	st.propsFresh, st.modelFresh = false, false
+	if st.counters != nil {
+		st.counters, st.lastMetrics, st.procStart, st.restartedAt = nil, time.Time{}, "", now
+	}
 }
 
 func newScraper(cfg *Config, set receiver.Settings, t *target) *llamacppScraper {
@@ -74,7 +97,7 @@ func newScraper(cfg *Config, set receiver.Settings, t *target) *llamacppScraper 
 		set:    set,
 		target: t,
 		logger: set.Logger,
-		mb:     metadata.NewMetricsBuilder(cfg.metricsBuilderConfig(), set),
+		srv:    serverState{mb: metadata.NewMetricsBuilder(cfg.metricsBuilderConfig(), set)},
 		now:    time.Now,
 	}
 }
@@ -86,7 +109,7 @@ func (s *llamacppScraper) start(ctx context.Context, host component.Host) error 
 		return fmt.Errorf("create the HTTP client: %w", err)
 	}
 	s.client = client
-	s.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(s.now())))
+	s.srv.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(s.now())))
 	return nil
 }
 
@@ -113,7 +136,8 @@ func (s *llamacppScraper) resource() pcommon.Resource {
 }
 
 // scrape reads the target's base URL afresh, then asks /health and, when the server is ok,
-// /metrics, /slots and (once per server start) /props and /v1/models.
+// /props (once per server start; a router is scraped per model), /metrics, /slots and (once per
+// server start) /v1/models.
 func (s *llamacppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 	if s.client == nil {
 		return pmetric.NewMetrics(), errNotStarted
@@ -131,31 +155,109 @@ func (s *llamacppScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 
 	if !s.target.ready() {
 		s.newServer(now)
-		s.mb.RecordLlamacppServerUpDataPoint(ts, 0, launcherHealth(s.target.launcherState()))
+		s.srv.mb.RecordLlamacppServerUpDataPoint(ts, 0, launcherHealth(s.target.launcherState()))
 		return s.emit(), nil
 	}
 
 	var errs scrapererror.ScrapeErrors
 	state, err := s.checkHealth(ctx, base, now)
-	s.mb.RecordLlamacppServerUpDataPoint(ts, up(state), state)
+	s.srv.mb.RecordLlamacppServerUpDataPoint(ts, up(state), state)
 	if err != nil {
 		errs.AddPartial(1, err)
 	}
 	if state == metadata.AttributeLlamacppServerStateOk {
-		s.scrapeMetrics(ctx, base, now, &errs)
-		s.scrapeSlots(ctx, base, ts, &errs)
-		s.refreshInfo(ctx, base, &errs)
+		// /props first: its role says whether this is a router.
+		s.refreshProps(ctx, base, &s.srv, &errs)
+		if s.srv.props != nil && s.srv.props.Router {
+			s.scrapeRouter(ctx, base, now, &errs)
+		} else {
+			s.models = nil
+			fresh := s.srv.propsFresh
+			s.scrapeMetrics(ctx, base, &s.srv, now, &errs)
+			s.scrapeSlots(ctx, base, &s.srv, ts, &errs)
+			if fresh && !s.srv.propsFresh { // /metrics showed a restart: the new server's props
+				s.refreshProps(ctx, base, &s.srv, &errs)
+			}
+			s.refreshModel(ctx, base, &s.srv, &errs)
+		}
 	}
 	return s.emit(), errs.Combine()
 }
 
-// newServer notes that the server was or is being replaced: its counters get a new start time
-// once they are read again, and /props and /v1/models are read again.
+// newServer notes that the server (and, with a router, each of its models) was or is being
+// replaced.
 func (s *llamacppScraper) newServer(now time.Time) {
-	s.propsFresh, s.modelFresh = false, false
-	if s.counters != nil {
-		s.counters, s.lastMetrics, s.procStart, s.restartedAt = nil, time.Time{}, "", now
+	s.srv.newServer(now)
+	for _, st := range s.models {
+		st.newServer(now)
 	}
+}
+
+// scrapeRouter reads a router's /models, records each model's status, and scrapes each loaded
+// model through the router. Models the router no longer lists are forgotten.
+func (s *llamacppScraper) scrapeRouter(ctx context.Context, base string, now time.Time, errs *scrapererror.ScrapeErrors) {
+	body, err := s.getOK(ctx, base, "/models")
+	if err != nil {
+		errs.AddPartial(1, err)
+		return
+	}
+	list, err := parseRouterModels(body)
+	if err != nil {
+		errs.AddPartial(1, fmt.Errorf("scrape /models: %w", err))
+		return
+	}
+	if len(list) > maxRouterModels {
+		if !s.warnedMany {
+			s.warnedMany = true
+			s.logger.Warn("the router lists more models than the receiver scrapes; the rest are left out",
+				zap.Int("models", len(list)), zap.Int("scraped", maxRouterModels))
+		}
+		list = list[:maxRouterModels]
+	}
+	ts := pcommon.NewTimestampFromTime(now)
+	seen := make(map[string]bool, len(list))
+	if s.models == nil {
+		s.models = make(map[string]*serverState, len(list))
+	}
+	for _, m := range list {
+		seen[m.ID] = true
+		st := s.models[m.ID]
+		if st == nil {
+			st = &serverState{
+				query: modelQuery(m.ID),
+				mb:    metadata.NewMetricsBuilder(s.cfg.metricsBuilderConfig(), s.set, metadata.WithStartTime(ts)),
+			}
+			s.models[m.ID] = st
+		}
+		// The router's /models is the only source of the id (its /v1/models lists every model,
+		// without meta, whatever ?model= says).
+		st.model, st.modelFresh = &modelInfo{ID: m.ID}, true
+		for _, v := range allModelStatuses {
+			st.mb.RecordLlamacppRouterModelStatusDataPoint(ts, boolInt(m.Status == v), v)
+		}
+		if m.Status != metadata.AttributeLlamacppModelStatusLoaded {
+			st.newServer(now)
+			continue
+		}
+		if gone := s.scrapeMetrics(ctx, base, st, now, errs); gone {
+			st.newServer(now)
+			continue
+		}
+		s.scrapeSlots(ctx, base, st, ts, errs)
+		s.refreshProps(ctx, base, st, errs)
+	}
+	for id := range s.models {
+		if !seen[id] {
+			delete(s.models, id)
+		}
+	}
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // checkHealth asks /health. Being unreachable is not an error (up=0 says it); its start and
@@ -168,7 +270,7 @@ func (s *llamacppScraper) checkHealth(ctx context.Context, base string, now time
 			s.logger.Error("llama-server is unreachable; llamacpp.server.up is 0 until it answers again",
 				zap.String("url", base), zap.Error(err))
 		}
-		s.propsFresh, s.modelFresh = false, false
+		s.forgetInfo()
 		return metadata.AttributeLlamacppServerStateUnreachable, nil
 	}
 	if s.outage {
@@ -184,54 +286,71 @@ func (s *llamacppScraper) checkHealth(ctx context.Context, base string, now time
 	case metadata.AttributeLlamacppServerStateLoading:
 		s.newServer(now) // only a starting server loads its model
 	case metadata.AttributeLlamacppServerStateError:
-		s.propsFresh, s.modelFresh = false, false
+		s.forgetInfo()
 		return state, statusError("/health", resp.StatusCode, body)
 	}
 	return state, nil
 }
 
-func (s *llamacppScraper) scrapeMetrics(ctx context.Context, base string, now time.Time, errs *scrapererror.ScrapeErrors) {
-	a, err := s.get(ctx, base, "/metrics", maxMetricsBytes)
+// forgetInfo makes the next scrape read /props and /v1/models again.
+func (s *llamacppScraper) forgetInfo() {
+	s.srv.propsFresh, s.srv.modelFresh = false, false
+	for _, st := range s.models {
+		st.propsFresh = false
+	}
+}
+
+// scrapeMetrics reads st's /metrics. gone reports a router's model that is no longer loaded (400
+// or 503 through the router): nothing is recorded and it is not an error.
+func (s *llamacppScraper) scrapeMetrics(ctx context.Context, base string, st *serverState, now time.Time, errs *scrapererror.ScrapeErrors) (gone bool) {
+	path := "/metrics" + st.query
+	a, err := s.get(ctx, base, path, maxMetricsBytes)
 	switch {
 	case err != nil:
 		errs.AddPartial(1, err)
-		return
+		return false
+	case st.query != "" && (a.status == http.StatusBadRequest || a.status == http.StatusServiceUnavailable):
+		return true
 	case a.status == http.StatusNotImplemented:
 		if !s.warnedMetric {
 			s.warnedMetric = true
 			s.logger.Warn("llama-server's /metrics is disabled: start it with --metrics to collect its counters")
 		}
-		return
+		return false
 	case a.status != http.StatusOK:
-		errs.AddPartial(1, statusError("/metrics", a.status, a.body))
-		return
+		errs.AddPartial(1, statusError(path, a.status, a.body))
+		return false
 	}
 	pm, err := decodeMetrics(a.body)
 	if err != nil {
-		errs.AddPartial(1, fmt.Errorf("scrape /metrics: %w", err))
-		return
+		errs.AddPartial(1, fmt.Errorf("scrape %s: %w", path, err))
+		return false
 	}
 
 	counters := pm.counters()
 	procStart := a.header.Get("Process-Start-Time-Unix")
-	start, restarted := s.restartedAt, !s.restartedAt.IsZero()
-	if !restarted && s.counters != nil &&
-		(decreased(s.counters, counters) || (s.procStart != "" && procStart != "" && procStart != s.procStart)) {
+	// A restart noticed before (newServer) already had /props read again at this scrape's start.
+	start, known, detected := st.restartedAt, !st.restartedAt.IsZero(), false
+	if !known && st.counters != nil &&
+		(decreased(st.counters, counters) || (st.procStart != "" && procStart != "" && procStart != st.procStart)) {
 		// The restart happened after the previous answer.
-		start, restarted = s.lastMetrics, true
+		start, detected = st.lastMetrics, true
 	}
-	if restarted {
-		s.logger.Info("llama-server restarted: its counters start again", zap.String("url", base))
-		s.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
-		s.propsFresh, s.modelFresh = false, false
+	if known || detected {
+		s.logger.Info("llama-server restarted: its counters start again", zap.String("url", base+st.query))
+		st.mb.Reset(metadata.WithStartTime(pcommon.NewTimestampFromTime(start)))
+		if detected {
+			st.propsFresh, st.modelFresh = false, st.query != "" // a router's model keeps the id /models gave
+		}
 	} else {
-		s.recordThroughput(counters, now)
+		st.recordThroughput(counters, now)
 	}
-	s.counters, s.lastMetrics, s.procStart, s.restartedAt = counters, now, procStart, time.Time{}
+	st.counters, st.lastMetrics, st.procStart, st.restartedAt = counters, now, procStart, time.Time{}
 
-	if failed, err := pm.record(s.mb, pcommon.NewTimestampFromTime(now)); err != nil {
-		errs.AddPartial(failed, fmt.Errorf("scrape /metrics: %w", err))
+	if failed, err := pm.record(st.mb, pcommon.NewTimestampFromTime(now)); err != nil {
+		errs.AddPartial(failed, fmt.Errorf("scrape %s: %w", path, err))
 	}
+	return false
 }
 
 // decreased reports whether any counter present in both snapshots went down.
@@ -246,32 +365,35 @@ func decreased(prev, cur map[string]float64) bool {
 
 // recordThroughput records the token rates between the previous /metrics answer and this one,
 // in wall-clock time. It is called only when the counters did not reset.
-func (s *llamacppScraper) recordThroughput(counters map[string]float64, now time.Time) {
-	if s.counters == nil || s.lastMetrics.IsZero() {
+func (st *serverState) recordThroughput(counters map[string]float64, now time.Time) {
+	if st.counters == nil || st.lastMetrics.IsZero() {
 		return
 	}
-	dt := now.Sub(s.lastMetrics).Seconds()
+	dt := now.Sub(st.lastMetrics).Seconds()
 	if dt <= 0 {
 		return
 	}
 	ts := pcommon.NewTimestampFromTime(now)
 	rate := func(family string, rec func(pcommon.Timestamp, float64)) {
 		cur, ok1 := counters[family]
-		prev, ok2 := s.counters[family]
+		prev, ok2 := st.counters[family]
 		if ok1 && ok2 {
 			rec(ts, (cur-prev)/dt)
 		}
 	}
-	rate(familyPromptTokens, s.mb.RecordLlamacppPromptThroughputDataPoint)
-	rate(familyGenerationTokens, s.mb.RecordLlamacppGenerationThroughputDataPoint)
+	rate(familyPromptTokens, st.mb.RecordLlamacppPromptThroughputDataPoint)
+	rate(familyGenerationTokens, st.mb.RecordLlamacppGenerationThroughputDataPoint)
 }
 
-func (s *llamacppScraper) scrapeSlots(ctx context.Context, base string, ts pcommon.Timestamp, errs *scrapererror.ScrapeErrors) {
-	a, err := s.get(ctx, base, "/slots", maxJSONBytes)
+func (s *llamacppScraper) scrapeSlots(ctx context.Context, base string, st *serverState, ts pcommon.Timestamp, errs *scrapererror.ScrapeErrors) {
+	path := "/slots" + st.query
+	a, err := s.get(ctx, base, path, maxJSONBytes)
 	switch {
 	case err != nil:
 		errs.AddPartial(1, err)
 		return
+	case st.query != "" && (a.status == http.StatusBadRequest || a.status == http.StatusServiceUnavailable):
+		return // unloaded since /metrics was read
 	case a.status == http.StatusNotImplemented:
 		if !s.warnedSlots {
 			s.warnedSlots = true
@@ -279,37 +401,51 @@ func (s *llamacppScraper) scrapeSlots(ctx context.Context, base string, ts pcomm
 		}
 		return
 	case a.status != http.StatusOK:
-		errs.AddPartial(1, statusError("/slots", a.status, a.body))
+		errs.AddPartial(1, statusError(path, a.status, a.body))
 		return
 	}
 	slots, err := parseSlots(a.body)
 	if err != nil {
-		errs.AddPartial(1, fmt.Errorf("scrape /slots: %w", err))
+		errs.AddPartial(1, fmt.Errorf("scrape %s: %w", path, err))
 		return
 	}
-	recordSlots(s.mb, ts, slots)
+	recordSlots(st.mb, ts, slots)
 }
 
-// refreshInfo reads /props and /v1/models when they were not read from the current server yet.
-// A failure keeps the previous values (so the resource stays the same) and is retried at the
-// next scrape.
-func (s *llamacppScraper) refreshInfo(ctx context.Context, base string, errs *scrapererror.ScrapeErrors) {
-	if !s.propsFresh {
-		if body, err := s.getOK(ctx, base, "/props"); err != nil {
-			errs.AddPartial(0, err)
-		} else if p, err := parseProps(body); err != nil {
-			errs.AddPartial(0, fmt.Errorf("scrape /props: %w", err))
+// refreshProps reads st's /props when it was not read from the current server yet. A failure
+// keeps the previous values (so the resource stays the same) and is retried at the next scrape.
+func (s *llamacppScraper) refreshProps(ctx context.Context, base string, st *serverState, errs *scrapererror.ScrapeErrors) {
+	if st.propsFresh {
+		return
+	}
+	path := "/props" + st.query
+	a, err := s.get(ctx, base, path, maxJSONBytes)
+	switch {
+	case err != nil:
+		errs.AddPartial(0, err)
+	case st.query != "" && (a.status == http.StatusBadRequest || a.status == http.StatusServiceUnavailable):
+		// unloaded since /metrics was read: asked again once it is loaded
+	case a.status != http.StatusOK:
+		errs.AddPartial(0, statusError(path, a.status, a.body))
+	default:
+		if p, err := parseProps(a.body); err != nil {
+			errs.AddPartial(0, fmt.Errorf("scrape %s: %w", path, err))
 		} else {
-			s.props, s.propsFresh = &p, true
+			st.props, st.propsFresh = &p, true
 		}
 	}
-	if !s.modelFresh {
+}
+
+// refreshModel reads /v1/models when it was not read from the current server yet. A failure
+// keeps the previous values (so the resource stays the same) and is retried at the next scrape.
+func (s *llamacppScraper) refreshModel(ctx context.Context, base string, st *serverState, errs *scrapererror.ScrapeErrors) {
+	if !st.modelFresh {
 		if body, err := s.getOK(ctx, base, "/v1/models"); err != nil {
 			errs.AddPartial(0, err)
 		} else if m, err := parseModels(body); err != nil {
 			errs.AddPartial(0, fmt.Errorf("scrape /v1/models: %w", err))
 		} else {
-			s.model, s.modelFresh = &m, true
+			st.model, st.modelFresh = &m, true
 		}
 	}
 }
@@ -330,12 +466,30 @@ func (s *llamacppScraper) launcherGPUs() []launcherapi.GPU {
 	return nil
 }
 
-// emit returns the recorded metrics under the current resource, and keeps that resource for
-// resource().
+// emit returns the recorded metrics: the server's under its resource (kept for resource()), then,
+// with a router, each model's under the model's resource, in id order.
 func (s *llamacppScraper) emit() pmetric.Metrics {
-	res := buildResource(s.mb.NewResourceBuilder(), s.lastBase, s.props, s.model, s.launcherModel(), s.launcherGPUs())
+	var lm *launcherapi.Model
+	if s.srv.props == nil || !s.srv.props.Router {
+		lm = s.launcherModel()
+	}
+	res := buildResource(s.srv.mb.NewResourceBuilder(), s.lastBase, s.srv.props, s.srv.model, lm, s.launcherGPUs())
 	s.mu.Lock()
 	s.res, s.hasRes = res, true
 	s.mu.Unlock()
-	return s.mb.Emit(metadata.WithResource(res))
+	md := s.srv.mb.Emit(metadata.WithResource(res))
+	if len(s.models) == 0 {
+		return md
+	}
+	ids := make([]string, 0, len(s.models))
+	for id := range s.models {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		st := s.models[id]
+		mres := buildResource(st.mb.NewResourceBuilder(), s.lastBase, st.props, st.model, nil, s.launcherGPUs())
+		st.mb.Emit(metadata.WithResource(mres)).ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	}
+	return md
 }

@@ -9,14 +9,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
+	"github.com/llamatelemetry/otelcol-llt/pkg/gguf/modelgen"
 )
 
 // usage is the `usage` object of a chat completion.
@@ -115,4 +118,138 @@ func TestScrapeRealServer(t *testing.T) {
 	}
 	assert.Equal(t, more.CompletionTokens, gen2-gen)
 	assert.Positive(t, points(md, "llamacpp.prompt.throughput").Len(), "a rate from the second scrape on")
+}
+
+// writeRouterModels writes two generated models into a new folder for a router: alpha (llama)
+// and beta (qwen2, 3 blocks), served under those names.
+func writeRouterModels(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	alpha, beta := modelgen.Tiny(), modelgen.Tiny()
+	alpha.Name = "alpha"
+	beta.Name, beta.Arch, beta.BlockCount, beta.Seed = "beta", "qwen2", 3, 2
+	require.NoError(t, modelgen.WriteFile(filepath.Join(dir, "alpha.gguf"), alpha))
+	require.NoError(t, modelgen.WriteFile(filepath.Join(dir, "beta.gguf"), beta))
+	return dir
+}
+
+// modelResources returns the resources of md by llamacpp.model.alias ("" for the router's own).
+func modelResources(md pmetric.Metrics) map[string]pmetric.ResourceMetrics {
+	out := map[string]pmetric.ResourceMetrics{}
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		rm := md.ResourceMetrics().At(i)
+		alias, _ := rm.Resource().Attributes().Get("llamacpp.model.alias")
+		out[alias.Str()] = rm
+	}
+	return out
+}
+
+// routerStatus returns the model status whose llamacpp.router.model.status point is 1.
+func routerStatus(t *testing.T, rm pmetric.ResourceMetrics) string {
+	t.Helper()
+	md := pmetric.NewMetrics()
+	rm.CopyTo(md.ResourceMetrics().AppendEmpty())
+	dps := points(md, "llamacpp.router.model.status")
+	require.Equal(t, 5, dps.Len(), "one point per status")
+	cur := ""
+	for i := 0; i < dps.Len(); i++ {
+		if dps.At(i).IntValue() == 1 {
+			require.Empty(t, cur, "one status at 1")
+			v, _ := dps.At(i).Attributes().Get("llamacpp.model.status")
+			cur = v.Str()
+		}
+	}
+	return cur
+}
+
+// TestScrapeRealRouter runs the provisioned llama-server in router mode (--models-dir with two
+// generated models), and checks that the scraper finds both models, scrapes only the loaded one
+// (asking with autoload=false never loads a model), gives each its own resource and counters that
+// match the completions' usage, and forgets nothing when a model is unloaded and loaded again.
+func TestScrapeRealRouter(t *testing.T) {
+	srv := llamatest.Start(t, llamatest.Options{ModelsDir: writeRouterModels(t)})
+	s, _ := newTestScraper(t, &target{endpoint: srv.URL})
+
+	// Before any request: both listed, unloaded, and scraping loads neither.
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	res := modelResources(md)
+	require.Len(t, res, 3, "the router and its two models")
+	assert.Equal(t, "unloaded", routerStatus(t, res["alpha"]))
+	assert.Equal(t, "unloaded", routerStatus(t, res["beta"]))
+	v, state := serverUp(t, md)
+	assert.Equal(t, int64(1), v)
+	assert.Equal(t, "ok", state)
+	router := res[""].Resource().Attributes()
+	_, hasPath := router.Get("llamacpp.model.path")
+	assert.False(t, hasPath, "a router's resource names no model")
+	md, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "unloaded", routerStatus(t, modelResources(md)["alpha"]), "a scrape does not load a model")
+
+	// Three requests to alpha load it (the router starts a child); one to beta.
+	var want usage
+	for _, content := range []string{"Tell me a story.", "What is the capital of France?", "Count to ten."} {
+		want.add(chatModel(t, srv.URL, "alpha", content))
+	}
+	wantBeta := chatModel(t, srv.URL, "beta", "Hello there.")
+	md, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	res = modelResources(md)
+	for name, u := range map[string]usage{"alpha": want, "beta": wantBeta} {
+		rm := res[name]
+		require.NotNil(t, rm.Resource(), name)
+		assert.Equal(t, "loaded", routerStatus(t, rm), name)
+		one := pmetric.NewMetrics()
+		rm.CopyTo(one.ResourceMetrics().AppendEmpty())
+		assert.Equal(t, u.PromptTokens, intValue(t, one, "llamacpp.prompt.tokens"), name)
+		assert.Equal(t, u.CompletionTokens, intValue(t, one, "llamacpp.generation.tokens"), name)
+		assert.Equal(t, 2, points(one, "llamacpp.slot.busy").Len(), "%s: its own two slots", name)
+		attrs := rm.Resource().Attributes()
+		path, _ := attrs.Get("llamacpp.model.path")
+		assert.Equal(t, name+".gguf", filepath.Base(path.Str()), name)
+		port, _ := attrs.Get("server.port")
+		assert.Equal(t, int64(srv.Port), port.Int(), "%s: reached through the router", name)
+	}
+	assert.Zero(t, points(pmetricOf(res[""]), "llamacpp.prompt.tokens").Len(), "the router itself has no counters")
+
+	// Unload beta: it stays listed as unloaded, and its counters start again once it is back.
+	unload, err := http.Post(srv.URL+"/models/unload", "application/json", strings.NewReader(`{"model":"beta"}`))
+	require.NoError(t, err)
+	require.NoError(t, unload.Body.Close())
+	require.Equal(t, http.StatusOK, unload.StatusCode)
+	require.Eventually(t, func() bool {
+		md, err = s.scrape(context.Background())
+		return err == nil && routerStatus(t, modelResources(md)["beta"]) == "unloaded"
+	}, 30*time.Second, 200*time.Millisecond)
+	assert.Zero(t, points(pmetricOf(modelResources(md)["beta"]), "llamacpp.prompt.tokens").Len())
+	again := chatModel(t, srv.URL, "beta", "Hello again.")
+	md, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	beta := pmetricOf(modelResources(md)["beta"])
+	assert.Equal(t, again.PromptTokens, intValue(t, beta, "llamacpp.prompt.tokens"), "a new child: counters from zero")
+}
+
+func pmetricOf(rm pmetric.ResourceMetrics) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm.CopyTo(md.ResourceMetrics().AppendEmpty())
+	return md
+}
+
+func chatModel(t *testing.T, url, model, content string) usage {
+	t.Helper()
+	body := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}],"max_tokens":8,"cache_prompt":false}`, model, content)
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
+	var out struct {
+		Model string `json:"model"`
+		Usage usage  `json:"usage"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &out))
+	require.Equal(t, model, out.Model)
+	return out.Usage
 }

@@ -123,3 +123,44 @@ func requestHover(r *Request) string {
 	}
 	return b.String()
 }
+
+// seriesPalette colours one series per model (Plotly's default colour sequence).
+var seriesPalette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"}
+
+func seriesColor(i int) string { return seriesPalette[i%len(seriesPalette)] }
+
+// modelGroup is the requests of one model, in the order of d.Requests.
+type modelGroup struct {
+	Model    string
+	Requests []Request
+}
+
+// maxModelGroups bounds the lines a panel draws per model; the rest are one "other models" line.
+const maxModelGroups = 8
+
+// byModel groups requests by the model their outermost span names (gen_ai.response.model, else
+// gen_ai.request.model; "unknown model" when neither), in order of first appearance.
+func byModel(rs []Request) []modelGroup {
+	var groups []modelGroup
+	index := map[string]int{}
+	for _, r := range rs {
+		m := "unknown model"
+		if r.Span != nil && r.Span.Model != "" {
+			m = r.Span.Model
+		}
+		i, ok := index[m]
+		if !ok {
+			if len(groups) >= maxModelGroups-1 {
+				m = "other models"
+				i, ok = index[m]
+			}
+			if !ok {
+				i = len(groups)
+				index[m] = i
+				groups = append(groups, modelGroup{Model: m})
+			}
+		}
+		groups[i].Requests = append(groups[i].Requests, r)
+	}
+	return groups
+}

@@ -81,15 +81,25 @@ func gpuUtilization(d *Data, id string) *Figure {
 func latencyOverTime(d *Data) *Figure {
 	const id, title = "live-request-latency", "Request latency"
 	if len(d.Requests) > 0 {
-		t := requestTimes(d.Requests)
-		v := make([]float64, len(t))
-		for i, r := range d.Requests {
-			v[i] = r.Latency * 1000
+		// One line per model when the requests name several (a router, or several servers).
+		groups := byModel(d.Requests)
+		var traces []Obj
+		for i, g := range groups {
+			t := requestTimes(g.Requests)
+			v := make([]float64, len(t))
+			for j, r := range g.Requests {
+				v[j] = r.Latency * 1000
+			}
+			name, color := "latency", colorInput
+			if len(groups) > 1 {
+				name, color = "latency · "+g.Model, seriesColor(i)
+			}
+			tr := line(name, d.thin(t, v, 1), color)
+			tr["mode"] = "lines+markers"
+			tr["marker"] = Obj{"size": 4}
+			traces = append(traces, tr)
 		}
-		tr := line("latency", d.thin(t, v, 1), colorInput)
-		tr["mode"] = "lines+markers"
-		tr["marker"] = Obj{"size": 4}
-		return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("ms"), Data: []Obj{tr}}
+		return &Figure{ID: id, Title: title, Height: panelHeight, Layout: timeLayout("ms"), Data: traces}
 	}
 	if ss := d.series(DerivedMeanLatency, nil); len(ss) > 0 {
 		var traces []Obj

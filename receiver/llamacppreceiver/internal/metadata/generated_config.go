@@ -358,6 +358,54 @@ func (ms *LlamacppRequestsProcessingMetricConfig) Unmarshal(parser *confmap.Conf
 	return nil
 }
 
+// LlamacppRouterModelStatusMetricAttributeKey specifies the key of an attribute for the llamacpp.router.model.status metric.
+type LlamacppRouterModelStatusMetricAttributeKey string
+
+const (
+	LlamacppRouterModelStatusMetricAttributeKeyLlamacppModelStatus LlamacppRouterModelStatusMetricAttributeKey = "llamacpp.model.status"
+)
+
+// LlamacppRouterModelStatusMetricConfig provides config for the llamacpp.router.model.status metric.
+type LlamacppRouterModelStatusMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+
+	AggregationStrategy string                                        `mapstructure:"aggregation_strategy"`
+	EnabledAttributes   []LlamacppRouterModelStatusMetricAttributeKey `mapstructure:"attributes"`
+}
+
+func (ms *LlamacppRouterModelStatusMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+func (ms *LlamacppRouterModelStatusMetricConfig) Validate() error {
+	for _, val := range ms.EnabledAttributes {
+		switch val {
+		case LlamacppRouterModelStatusMetricAttributeKeyLlamacppModelStatus:
+		default:
+			return fmt.Errorf("metric llamacpp.router.model.status doesn't have an attribute %v, valid attributes: [llamacpp.model.status]", val)
+		}
+	}
+
+	switch ms.AggregationStrategy {
+	case AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax:
+	default:
+		return fmt.Errorf("invalid aggregation strategy %q, valid strategies: [%s, %s, %s, %s]", ms.AggregationStrategy, AggregationStrategySum, AggregationStrategyAvg, AggregationStrategyMin, AggregationStrategyMax)
+	}
+
+	return nil
+}
+
 // LlamacppServerUpMetricAttributeKey specifies the key of an attribute for the llamacpp.server.up metric.
 type LlamacppServerUpMetricAttributeKey string
 
@@ -978,6 +1026,7 @@ type MetricsConfig struct {
 	LlamacppPromptWindowThroughput           LlamacppPromptWindowThroughputMetricConfig           `mapstructure:"llamacpp.prompt.window_throughput"`
 	LlamacppRequestsDeferred                 LlamacppRequestsDeferredMetricConfig                 `mapstructure:"llamacpp.requests.deferred"`
 	LlamacppRequestsProcessing               LlamacppRequestsProcessingMetricConfig               `mapstructure:"llamacpp.requests.processing"`
+	LlamacppRouterModelStatus                LlamacppRouterModelStatusMetricConfig                `mapstructure:"llamacpp.router.model.status"`
 	LlamacppServerUp                         LlamacppServerUpMetricConfig                         `mapstructure:"llamacpp.server.up"`
 	LlamacppSlotBusy                         LlamacppSlotBusyMetricConfig                         `mapstructure:"llamacpp.slot.busy"`
 	LlamacppSlotContextSize                  LlamacppSlotContextSizeMetricConfig                  `mapstructure:"llamacpp.slot.context.size"`
@@ -1047,6 +1096,11 @@ func DefaultMetricsConfig() MetricsConfig {
 		},
 		LlamacppRequestsProcessing: LlamacppRequestsProcessingMetricConfig{
 			Enabled: true,
+		},
+		LlamacppRouterModelStatus: LlamacppRouterModelStatusMetricConfig{
+			Enabled:             true,
+			AggregationStrategy: AggregationStrategyAvg,
+			EnabledAttributes:   []LlamacppRouterModelStatusMetricAttributeKey{LlamacppRouterModelStatusMetricAttributeKeyLlamacppModelStatus},
 		},
 		LlamacppServerUp: LlamacppServerUpMetricConfig{
 			Enabled:             true,

@@ -76,6 +76,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					LlamacppRequestsProcessing: LlamacppRequestsProcessingMetricConfig{
 						Enabled: true,
 					},
+					LlamacppRouterModelStatus: LlamacppRouterModelStatusMetricConfig{
+						Enabled:             true,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []LlamacppRouterModelStatusMetricAttributeKey{LlamacppRouterModelStatusMetricAttributeKeyLlamacppModelStatus},
+					},
 					LlamacppServerUp: LlamacppServerUpMetricConfig{
 						Enabled:             true,
 						AggregationStrategy: AggregationStrategyAvg,
@@ -222,6 +227,11 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					LlamacppRequestsProcessing: LlamacppRequestsProcessingMetricConfig{
 						Enabled: false,
 					},
+					LlamacppRouterModelStatus: LlamacppRouterModelStatusMetricConfig{
+						Enabled:             false,
+						AggregationStrategy: AggregationStrategyAvg,
+						EnabledAttributes:   []LlamacppRouterModelStatusMetricAttributeKey{LlamacppRouterModelStatusMetricAttributeKeyLlamacppModelStatus},
+					},
 					LlamacppServerUp: LlamacppServerUpMetricConfig{
 						Enabled:             false,
 						AggregationStrategy: AggregationStrategyAvg,
@@ -318,7 +328,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LlamacppBatchBusySlotsMetricConfig{}, LlamacppDecodeCallsMetricConfig{}, LlamacppGatewayRequestsMetricConfig{}, LlamacppGenerationDurationMetricConfig{}, LlamacppGenerationThroughputMetricConfig{}, LlamacppGenerationTokensMetricConfig{}, LlamacppGenerationWindowThroughputMetricConfig{}, LlamacppKvCacheTokensMetricConfig{}, LlamacppKvCacheUsageMetricConfig{}, LlamacppPromptDurationMetricConfig{}, LlamacppPromptThroughputMetricConfig{}, LlamacppPromptTokensMetricConfig{}, LlamacppPromptTokensCachedMetricConfig{}, LlamacppPromptWindowThroughputMetricConfig{}, LlamacppRequestsDeferredMetricConfig{}, LlamacppRequestsProcessingMetricConfig{}, LlamacppServerUpMetricConfig{}, LlamacppSlotBusyMetricConfig{}, LlamacppSlotContextSizeMetricConfig{}, LlamacppSlotPromptTokensMetricConfig{}, LlamacppSlotPromptTokensCachedMetricConfig{}, LlamacppSlotPromptTokensProcessedMetricConfig{}, LlamacppSlotTokensDecodedMetricConfig{}, LlamacppSlotTokensRemainingMetricConfig{}, LlamacppSlotsBusyMetricConfig{}, LlamacppSlotsTotalMetricConfig{}, LlamacppSpecDecodeAcceptedTokensMetricConfig{}, LlamacppSpecDecodeDraftTokensMetricConfig{}, LlamacppSpecDecodeDraftsMetricConfig{}, LlamacppSpecDecodePositionAcceptedTokensMetricConfig{}, LlamacppTokensMaxMetricConfig{}, LlamacppUnknownMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(LlamacppBatchBusySlotsMetricConfig{}, LlamacppDecodeCallsMetricConfig{}, LlamacppGatewayRequestsMetricConfig{}, LlamacppGenerationDurationMetricConfig{}, LlamacppGenerationThroughputMetricConfig{}, LlamacppGenerationTokensMetricConfig{}, LlamacppGenerationWindowThroughputMetricConfig{}, LlamacppKvCacheTokensMetricConfig{}, LlamacppKvCacheUsageMetricConfig{}, LlamacppPromptDurationMetricConfig{}, LlamacppPromptThroughputMetricConfig{}, LlamacppPromptTokensMetricConfig{}, LlamacppPromptTokensCachedMetricConfig{}, LlamacppPromptWindowThroughputMetricConfig{}, LlamacppRequestsDeferredMetricConfig{}, LlamacppRequestsProcessingMetricConfig{}, LlamacppRouterModelStatusMetricConfig{}, LlamacppServerUpMetricConfig{}, LlamacppSlotBusyMetricConfig{}, LlamacppSlotContextSizeMetricConfig{}, LlamacppSlotPromptTokensMetricConfig{}, LlamacppSlotPromptTokensCachedMetricConfig{}, LlamacppSlotPromptTokensProcessedMetricConfig{}, LlamacppSlotTokensDecodedMetricConfig{}, LlamacppSlotTokensRemainingMetricConfig{}, LlamacppSlotsBusyMetricConfig{}, LlamacppSlotsTotalMetricConfig{}, LlamacppSpecDecodeAcceptedTokensMetricConfig{}, LlamacppSpecDecodeDraftTokensMetricConfig{}, LlamacppSpecDecodeDraftsMetricConfig{}, LlamacppSpecDecodePositionAcceptedTokensMetricConfig{}, LlamacppTokensMaxMetricConfig{}, LlamacppUnknownMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}
@@ -332,6 +342,18 @@ func TestLlamacppGatewayRequestsMetricsConfig_Validate(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "metric llamacpp.gateway.requests doesn't have an attribute invalid, valid attributes: [outcome, gen_ai.operation.name]")
 
 	cfg = DefaultMetricsConfig().LlamacppGatewayRequests
+	cfg.AggregationStrategy = "invalid"
+	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
+}
+
+func TestLlamacppRouterModelStatusMetricsConfig_Validate(t *testing.T) {
+	cfg := DefaultMetricsConfig().LlamacppRouterModelStatus
+	require.NoError(t, cfg.Validate())
+
+	cfg.EnabledAttributes = []LlamacppRouterModelStatusMetricAttributeKey{"invalid"}
+	require.ErrorContains(t, cfg.Validate(), "metric llamacpp.router.model.status doesn't have an attribute invalid, valid attributes: [llamacpp.model.status]")
+
+	cfg = DefaultMetricsConfig().LlamacppRouterModelStatus
 	cfg.AggregationStrategy = "invalid"
 	require.ErrorContains(t, cfg.Validate(), "invalid aggregation strategy")
 }

@@ -91,6 +91,44 @@ var MapAttributeLlamacppMetricType = map[string]AttributeLlamacppMetricType{
 	"summary":         AttributeLlamacppMetricTypeSummary,
 }
 
+// AttributeLlamacppModelStatus specifies the value llamacpp.model.status attribute.
+type AttributeLlamacppModelStatus int
+
+const (
+	_ AttributeLlamacppModelStatus = iota
+	AttributeLlamacppModelStatusUnloaded
+	AttributeLlamacppModelStatusLoading
+	AttributeLlamacppModelStatusLoaded
+	AttributeLlamacppModelStatusSleeping
+	AttributeLlamacppModelStatusFailed
+)
+
+// String returns the string representation of the AttributeLlamacppModelStatus.
+func (av AttributeLlamacppModelStatus) String() string {
+	switch av {
+	case AttributeLlamacppModelStatusUnloaded:
+		return "unloaded"
+	case AttributeLlamacppModelStatusLoading:
+		return "loading"
+	case AttributeLlamacppModelStatusLoaded:
+		return "loaded"
+	case AttributeLlamacppModelStatusSleeping:
+		return "sleeping"
+	case AttributeLlamacppModelStatusFailed:
+		return "failed"
+	}
+	return ""
+}
+
+// MapAttributeLlamacppModelStatus is a helper map of string to AttributeLlamacppModelStatus attribute value.
+var MapAttributeLlamacppModelStatus = map[string]AttributeLlamacppModelStatus{
+	"unloaded": AttributeLlamacppModelStatusUnloaded,
+	"loading":  AttributeLlamacppModelStatusLoading,
+	"loaded":   AttributeLlamacppModelStatusLoaded,
+	"sleeping": AttributeLlamacppModelStatusSleeping,
+	"failed":   AttributeLlamacppModelStatusFailed,
+}
+
 // AttributeLlamacppServerState specifies the value llamacpp.server.state attribute.
 type AttributeLlamacppServerState int
 
@@ -201,6 +239,10 @@ var MetricsInfo = metricsInfo{
 	LlamacppRequestsProcessing: metricInfo{
 		Name: "llamacpp.requests.processing",
 	},
+	LlamacppRouterModelStatus: metricInfo{
+		Name:       "llamacpp.router.model.status",
+		Attributes: []string{"llamacpp.model.status"},
+	},
 	LlamacppServerUp: metricInfo{
 		Name:       "llamacpp.server.up",
 		Attributes: []string{"llamacpp.server.state"},
@@ -278,6 +320,7 @@ type metricsInfo struct {
 	LlamacppPromptWindowThroughput           metricInfo
 	LlamacppRequestsDeferred                 metricInfo
 	LlamacppRequestsProcessing               metricInfo
+	LlamacppRouterModelStatus                metricInfo
 	LlamacppServerUp                         metricInfo
 	LlamacppSlotBusy                         metricInfo
 	LlamacppSlotContextSize                  metricInfo
@@ -1149,6 +1192,95 @@ func (m *metricLlamacppRequestsProcessing) emit(metrics pmetric.MetricSlice) {
 
 func newMetricLlamacppRequestsProcessing(cfg LlamacppRequestsProcessingMetricConfig) metricLlamacppRequestsProcessing {
 	m := metricLlamacppRequestsProcessing{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricLlamacppRouterModelStatus struct {
+	data          pmetric.Metric                        // data buffer for generated metric.
+	config        LlamacppRouterModelStatusMetricConfig // metric config provided by user.
+	capacity      int                                   // max observed number of data points added to the metric.
+	aggDataPoints []int64                               // slice containing number of aggregated datapoints at each index
+}
+
+// init fills llamacpp.router.model.status metric with initial data.
+func (m *metricLlamacppRouterModelStatus) init() {
+	m.data.SetName("llamacpp.router.model.status")
+	m.data.SetDescription("For a llama-server in router mode, each model it serves, by status (1 for its current status, 0 for the others), under the model's resource (llamacpp.model.alias).")
+	m.data.SetUnit("1")
+	m.data.SetEmptyGauge()
+	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
+	m.aggDataPoints = m.aggDataPoints[:0]
+}
+
+func (m *metricLlamacppRouterModelStatus) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, llamacppModelStatusAttributeValue string) {
+	if !m.config.Enabled {
+		return
+	}
+
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	if slices.Contains(m.config.EnabledAttributes, LlamacppRouterModelStatusMetricAttributeKeyLlamacppModelStatus) {
+		dp.Attributes().PutStr("llamacpp.model.status", llamacppModelStatusAttributeValue)
+	}
+
+	var s string
+	dps := m.data.Gauge().DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dpi := dps.At(i)
+		if dp.Attributes().Equal(dpi.Attributes()) && dp.StartTimestamp() == dpi.StartTimestamp() && dp.Timestamp() == dpi.Timestamp() {
+			switch s = m.config.AggregationStrategy; s {
+			case AggregationStrategySum, AggregationStrategyAvg:
+				dpi.SetIntValue(dpi.IntValue() + val)
+				m.aggDataPoints[i] += 1
+				return
+			case AggregationStrategyMin:
+				if dpi.IntValue() > val {
+					dpi.SetIntValue(val)
+				}
+				return
+			case AggregationStrategyMax:
+				if dpi.IntValue() < val {
+					dpi.SetIntValue(val)
+				}
+				return
+			}
+		}
+	}
+
+	dp.SetIntValue(val)
+	m.aggDataPoints = append(m.aggDataPoints, 1)
+	dp.MoveTo(dps.AppendEmpty())
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricLlamacppRouterModelStatus) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricLlamacppRouterModelStatus) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		if m.config.AggregationStrategy == AggregationStrategyAvg {
+			for i, aggCount := range m.aggDataPoints {
+				m.data.Gauge().DataPoints().At(i).SetIntValue(m.data.Gauge().DataPoints().At(i).IntValue() / aggCount)
+			}
+		}
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricLlamacppRouterModelStatus(cfg LlamacppRouterModelStatusMetricConfig) metricLlamacppRouterModelStatus {
+	m := metricLlamacppRouterModelStatus{config: cfg}
 
 	if cfg.Enabled {
 		m.data = pmetric.NewMetric()
@@ -2387,6 +2519,7 @@ type MetricsBuilder struct {
 	metricLlamacppPromptWindowThroughput           metricLlamacppPromptWindowThroughput
 	metricLlamacppRequestsDeferred                 metricLlamacppRequestsDeferred
 	metricLlamacppRequestsProcessing               metricLlamacppRequestsProcessing
+	metricLlamacppRouterModelStatus                metricLlamacppRouterModelStatus
 	metricLlamacppServerUp                         metricLlamacppServerUp
 	metricLlamacppSlotBusy                         metricLlamacppSlotBusy
 	metricLlamacppSlotContextSize                  metricLlamacppSlotContextSize
@@ -2444,6 +2577,7 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		metricLlamacppPromptWindowThroughput:           newMetricLlamacppPromptWindowThroughput(mbc.Metrics.LlamacppPromptWindowThroughput),
 		metricLlamacppRequestsDeferred:                 newMetricLlamacppRequestsDeferred(mbc.Metrics.LlamacppRequestsDeferred),
 		metricLlamacppRequestsProcessing:               newMetricLlamacppRequestsProcessing(mbc.Metrics.LlamacppRequestsProcessing),
+		metricLlamacppRouterModelStatus:                newMetricLlamacppRouterModelStatus(mbc.Metrics.LlamacppRouterModelStatus),
 		metricLlamacppServerUp:                         newMetricLlamacppServerUp(mbc.Metrics.LlamacppServerUp),
 		metricLlamacppSlotBusy:                         newMetricLlamacppSlotBusy(mbc.Metrics.LlamacppSlotBusy),
 		metricLlamacppSlotContextSize:                  newMetricLlamacppSlotContextSize(mbc.Metrics.LlamacppSlotContextSize),
@@ -2662,6 +2796,7 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	mb.metricLlamacppPromptWindowThroughput.emit(ils.Metrics())
 	mb.metricLlamacppRequestsDeferred.emit(ils.Metrics())
 	mb.metricLlamacppRequestsProcessing.emit(ils.Metrics())
+	mb.metricLlamacppRouterModelStatus.emit(ils.Metrics())
 	mb.metricLlamacppServerUp.emit(ils.Metrics())
 	mb.metricLlamacppSlotBusy.emit(ils.Metrics())
 	mb.metricLlamacppSlotContextSize.emit(ils.Metrics())
@@ -2787,6 +2922,11 @@ func (mb *MetricsBuilder) RecordLlamacppRequestsDeferredDataPoint(ts pcommon.Tim
 // RecordLlamacppRequestsProcessingDataPoint adds a data point to llamacpp.requests.processing metric.
 func (mb *MetricsBuilder) RecordLlamacppRequestsProcessingDataPoint(ts pcommon.Timestamp, val int64) {
 	mb.metricLlamacppRequestsProcessing.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordLlamacppRouterModelStatusDataPoint adds a data point to llamacpp.router.model.status metric.
+func (mb *MetricsBuilder) RecordLlamacppRouterModelStatusDataPoint(ts pcommon.Timestamp, val int64, llamacppModelStatusAttributeValue AttributeLlamacppModelStatus) {
+	mb.metricLlamacppRouterModelStatus.recordDataPoint(mb.startTime, ts, val, llamacppModelStatusAttributeValue.String())
 }
 
 // RecordLlamacppServerUpDataPoint adds a data point to llamacpp.server.up metric.

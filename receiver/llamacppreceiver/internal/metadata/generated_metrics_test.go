@@ -68,6 +68,7 @@ func TestMetricsBuilder(t *testing.T) {
 			mb := NewMetricsBuilder(loadMetricsBuilderConfig(t, tt.name), settings, WithStartTime(start))
 			aggMap := make(map[string]string) // contains the aggregation strategies for each metric name
 			aggMap["llamacpp.gateway.requests"] = mb.metricLlamacppGatewayRequests.config.AggregationStrategy
+			aggMap["llamacpp.router.model.status"] = mb.metricLlamacppRouterModelStatus.config.AggregationStrategy
 			aggMap["llamacpp.server.up"] = mb.metricLlamacppServerUp.config.AggregationStrategy
 			aggMap["llamacpp.slot.busy"] = mb.metricLlamacppSlotBusy.config.AggregationStrategy
 			aggMap["llamacpp.slot.context.size"] = mb.metricLlamacppSlotContextSize.config.AggregationStrategy
@@ -137,6 +138,12 @@ func TestMetricsBuilder(t *testing.T) {
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordLlamacppRequestsProcessingDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordLlamacppRouterModelStatusDataPoint(ts, 1, AttributeLlamacppModelStatusUnloaded)
+			if tt.name == "reaggregate_set" {
+				mb.RecordLlamacppRouterModelStatusDataPoint(ts, 3, AttributeLlamacppModelStatusLoading)
+			}
 			defaultMetricsCount++
 			allMetricsCount++
 			mb.RecordLlamacppServerUpDataPoint(ts, 1, AttributeLlamacppServerStateOk)
@@ -240,6 +247,7 @@ func TestMetricsBuilder(t *testing.T) {
 			metrics := mb.Emit(WithResource(res))
 			if tt.name == "reaggregate_set" {
 				assert.Empty(t, mb.metricLlamacppGatewayRequests.aggDataPoints)
+				assert.Empty(t, mb.metricLlamacppRouterModelStatus.aggDataPoints)
 				assert.Empty(t, mb.metricLlamacppServerUp.aggDataPoints)
 				assert.Empty(t, mb.metricLlamacppSlotBusy.aggDataPoints)
 				assert.Empty(t, mb.metricLlamacppSlotContextSize.aggDataPoints)
@@ -518,6 +526,46 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, ts, dp.Timestamp())
 					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
 					assert.Equal(t, int64(1), dp.IntValue())
+				case "llamacpp.router.model.status":
+					if tt.name != "reaggregate_set" {
+						assert.False(t, validatedMetrics["llamacpp.router.model.status"], "Found a duplicate in the metrics slice: llamacpp.router.model.status")
+						validatedMetrics["llamacpp.router.model.status"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "For a llama-server in router mode, each model it serves, by status (1 for its current status, 0 for the others), under the model's resource (llamacpp.model.alias).", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						assert.Equal(t, int64(1), dp.IntValue())
+						llamacppModelStatusAttrVal, ok := dp.Attributes().Get("llamacpp.model.status")
+						assert.True(t, ok)
+						assert.Equal(t, "unloaded", llamacppModelStatusAttrVal.Str())
+					} else {
+						assert.False(t, validatedMetrics["llamacpp.router.model.status"], "Found a duplicate in the metrics slice: llamacpp.router.model.status")
+						validatedMetrics["llamacpp.router.model.status"] = true
+						assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+						assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+						assert.Equal(t, "For a llama-server in router mode, each model it serves, by status (1 for its current status, 0 for the others), under the model's resource (llamacpp.model.alias).", mi.Description())
+						assert.Equal(t, "1", mi.Unit())
+						dp := mi.Gauge().DataPoints().At(0)
+						assert.Equal(t, start, dp.StartTimestamp())
+						assert.Equal(t, ts, dp.Timestamp())
+						assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+						switch aggMap["llamacpp.router.model.status"] {
+						case "sum":
+							assert.Equal(t, int64(4), dp.IntValue())
+						case "avg":
+							assert.Equal(t, int64(2), dp.IntValue())
+						case "min":
+							assert.Equal(t, int64(1), dp.IntValue())
+						case "max":
+							assert.Equal(t, int64(3), dp.IntValue())
+						}
+						_, ok := dp.Attributes().Get("llamacpp.model.status")
+						assert.False(t, ok)
+					}
 				case "llamacpp.server.up":
 					if tt.name != "reaggregate_set" {
 						assert.False(t, validatedMetrics["llamacpp.server.up"], "Found a duplicate in the metrics slice: llamacpp.server.up")
