@@ -5,6 +5,7 @@ package llamacppreceiver
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,6 +74,31 @@ func FuzzMetrics(f *testing.F) {
 		}
 		if n := len(pm.known) + len(pm.unknown); md.DataPointCount() > n {
 			t.Fatalf("%d data points from %d samples", md.DataPointCount(), n)
+		}
+	})
+}
+
+// FuzzRouterModels: a router's /models body never panics the parser, and what it returns is
+// sorted by id, without empty or repeated ids, with a known status or none.
+func FuzzRouterModels(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		models, err := parseRouterModels(body)
+		if err != nil {
+			if models != nil {
+				t.Fatalf("models %v returned with error %v", models, err)
+			}
+			return
+		}
+		for i, m := range models {
+			if m.ID == "" {
+				t.Fatal("empty id accepted")
+			}
+			if i > 0 && models[i-1].ID >= m.ID {
+				t.Fatalf("ids not sorted or repeated: %q then %q", models[i-1].ID, m.ID)
+			}
+			if m.Status != 0 && !slices.Contains(allModelStatuses, m.Status) {
+				t.Fatalf("status %v", m.Status)
+			}
 		}
 	})
 }

@@ -41,7 +41,8 @@ type rawRouterModels struct {
 	} `json:"data"`
 }
 
-// parseRouterModels decodes a router's /models body, sorted by id, without empty or repeated ids.
+// parseRouterModels decodes a router's /models body, sorted by id, without empty or repeated ids
+// (the first listed of repeated ones is kept).
 func parseRouterModels(body []byte) ([]routerModel, error) {
 	var raw rawRouterModels
 	if err := json.Unmarshal(body, &raw); err != nil {
@@ -62,7 +63,8 @@ func parseRouterModels(body []byte) ([]routerModel, error) {
 		}
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b routerModel) int { return strings.Compare(a.ID, b.ID) })
+	// Stable: of repeated ids, the first listed is kept.
+	slices.SortStableFunc(out, func(a, b routerModel) int { return strings.Compare(a.ID, b.ID) })
 	return slices.CompactFunc(out, func(a, b routerModel) bool { return a.ID == b.ID }), nil
 }
 
