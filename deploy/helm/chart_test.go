@@ -49,7 +49,7 @@ func readValues(t *testing.T, file string) map[string]any {
 func examples(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(chartDir, "examples", "*.yaml"))
-	if err != nil || len(files) < 4 {
+	if err != nil || len(files) < 6 {
 		t.Fatalf("examples: %v %v", files, err)
 	}
 	return files
@@ -491,6 +491,18 @@ func TestRenderExamples(t *testing.T) {
 				if o.podSpec(t).Annotations["prometheus.io/scrape"] != "true" {
 					t.Error("no prometheus.io/scrape annotation")
 				}
+			case "fleet-agent.yaml":
+				checkAgent(t, o, vals, "dns", true)
+				if dig(cfg, "exporters", "load_balancing/traces", "resolver", "dns", "hostname") != "llt-gateway-otelcol-llt-headless.llm.svc" {
+					t.Errorf("agent resolves %v", dig(cfg, "exporters", "load_balancing/traces", "resolver"))
+				}
+			case "fleet-gateway.yaml":
+				checkGateway(t, o)
+				if dig(cfg, "exporters", "graphistry", "file", "path") != "/tmp/graphs" || !contains(dig(cfg, "service", "pipelines", "traces", "exporters"), "graphistry") {
+					t.Error("no graphistry exporter in file mode on the traces pipeline")
+				}
+			default:
+				t.Errorf("no checks for example %s", filepath.Base(f))
 			}
 		})
 	}

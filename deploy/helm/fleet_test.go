@@ -5,6 +5,7 @@ package helm
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -105,6 +106,32 @@ func TestRenderFleet(t *testing.T) {
 			t.Errorf("rules %v, want %v", got, want)
 		}
 	})
+}
+
+// TestFleetExamplesAgree: the agent example names the headless Service the gateway example
+// renders for the release name its comment installs it as, on the port it listens on.
+func TestFleetExamplesAgree(t *testing.T) {
+	dir := filepath.Join(chartDir, "examples")
+	agent := readValues(t, filepath.Join(dir, "fleet-agent.yaml"))
+	out, err := renderAs(loadChart(t), "llt-gateway", readValues(t, filepath.Join(dir, "fleet-gateway.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := decodeAll(t, out)
+	if gw.headless == nil {
+		t.Fatal("no headless Service")
+	}
+	fleet := agent["fleet"].(map[string]any)
+	if svc := dig(fleet, "gateway", "service"); svc != gw.headless.Name {
+		t.Errorf("agent example sends to %v, gateway release llt-gateway renders %s", svc, gw.headless.Name)
+	}
+	port := int32(4317)
+	if p, ok := dig(fleet, "gateway", "port").(float64); ok {
+		port = int32(p)
+	}
+	if gw.headless.Spec.Ports[0].Port != port {
+		t.Errorf("agent example sends to port %d, headless Service has %d", port, gw.headless.Spec.Ports[0].Port)
+	}
 }
 
 func checkNodeNameEnv(t *testing.T, c corev1.Container) {
