@@ -5,13 +5,18 @@ package helm
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/chartutil"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // The topologies agent and gateway (a GPU fleet): README "A GPU fleet: agents and a gateway".
@@ -413,5 +418,40 @@ func checkGateway(t *testing.T, o *objects) {
 	}
 	if !strings.Contains(o.notes, "fleet.gateway.service="+h.Name) {
 		t.Errorf("NOTES do not tell the agents' fleet.gateway.service:\n%s", o.notes)
+	}
+}
+
+// TestReadmeFleetExamples: the values the README shows under each fleet example's link are the
+// example's, once both are coalesced with the chart's defaults.
+func TestReadmeFleetExamples(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := loadChart(t)
+	for _, name := range []string{"fleet-gateway.yaml", "fleet-agent.yaml"} {
+		re := regexp.MustCompile("(?s)\\[`examples/" + regexp.QuoteMeta(name) + "`\\]\\([^)]*\\):\\n\\n```yaml\\n(.*?)```")
+		m := re.FindSubmatch(b)
+		if m == nil {
+			t.Errorf("README shows no values for %s", name)
+			continue
+		}
+		var shown map[string]any
+		if err := yaml.Unmarshal(m[1], &shown); err != nil {
+			t.Fatalf("README's %s: %v", name, err)
+		}
+		a, err := chartutil.CoalesceValues(c, shown)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := chartutil.CoalesceValues(c, readValues(t, filepath.Join(chartDir, "examples", name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a.AsMap(), e.AsMap()) {
+			ay, _ := yaml.Marshal(a.AsMap())
+			ey, _ := yaml.Marshal(e.AsMap())
+			t.Errorf("README's %s differs from the file:\n%s\n---\n%s", name, ay, ey)
+		}
 	}
 }
