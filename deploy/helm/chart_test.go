@@ -22,6 +22,7 @@ import (
 	"helm.sh/helm/v3/pkg/lint/support"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -48,15 +49,19 @@ func readValues(t *testing.T, file string) map[string]any {
 func examples(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(chartDir, "examples", "*.yaml"))
-	if err != nil || len(files) < 4 {
+	if err != nil || len(files) < 6 {
 		t.Fatalf("examples: %v %v", files, err)
 	}
 	return files
 }
 
-// render renders the chart like `helm template` (schema validation included).
+// render renders the chart like `helm template` (schema validation included), as release llt.
 func render(c *chart.Chart, vals map[string]any) (map[string]string, error) {
-	opts := chartutil.ReleaseOptions{Name: "llt", Namespace: "llm", Revision: 1, IsInstall: true}
+	return renderAs(c, "llt", vals)
+}
+
+func renderAs(c *chart.Chart, release string, vals map[string]any) (map[string]string, error) {
+	opts := chartutil.ReleaseOptions{Name: release, Namespace: "llm", Revision: 1, IsInstall: true}
 	rv, err := chartutil.ToRenderValues(c, vals, opts, chartutil.DefaultCapabilities)
 	if err != nil {
 		return nil, err
@@ -75,12 +80,15 @@ func mustRender(t *testing.T, vals map[string]any) map[string]string {
 
 // objects are the rendered Kubernetes objects, each decoded strictly into its k8s.io/api type.
 type objects struct {
-	configMap      *corev1.ConfigMap
-	deployment     *appsv1.Deployment
-	daemonSet      *appsv1.DaemonSet
-	service        *corev1.Service
-	serviceAccount *corev1.ServiceAccount
-	notes          string
+	configMap          *corev1.ConfigMap
+	deployment         *appsv1.Deployment
+	daemonSet          *appsv1.DaemonSet
+	service            *corev1.Service // the ClusterIP Service
+	headless           *corev1.Service // clusterIP: None (topology gateway)
+	serviceAccount     *corev1.ServiceAccount
+	clusterRole        *rbacv1.ClusterRole
+	clusterRoleBinding *rbacv1.ClusterRoleBinding
+	notes              string
 }
 
 func (o *objects) podSpec(t *testing.T) *corev1.PodTemplateSpec {
@@ -98,6 +106,7 @@ func (o *objects) podSpec(t *testing.T) *corev1.PodTemplateSpec {
 func decodeAll(t *testing.T, rendered map[string]string) *objects {
 	t.Helper()
 	o := &objects{}
+	var services []*corev1.Service
 	names := make([]string, 0, len(rendered))
 	for n := range rendered {
 		names = append(names, n)
@@ -135,11 +144,17 @@ func decodeAll(t *testing.T, rendered map[string]string) *objects {
 				o.daemonSet = &appsv1.DaemonSet{}
 				target = o.daemonSet
 			case "v1/Service":
-				o.service = &corev1.Service{}
-				target = o.service
+				services = append(services, &corev1.Service{})
+				target = services[len(services)-1]
 			case "v1/ServiceAccount":
 				o.serviceAccount = &corev1.ServiceAccount{}
 				target = o.serviceAccount
+			case "rbac.authorization.k8s.io/v1/ClusterRole":
+				o.clusterRole = &rbacv1.ClusterRole{}
+				target = o.clusterRole
+			case "rbac.authorization.k8s.io/v1/ClusterRoleBinding":
+				o.clusterRoleBinding = &rbacv1.ClusterRoleBinding{}
+				target = o.clusterRoleBinding
 			default:
 				t.Fatalf("%s: unexpected object %s %s", name, meta.APIVersion, meta.Kind)
 			}
@@ -147,6 +162,16 @@ func decodeAll(t *testing.T, rendered map[string]string) *objects {
 				t.Fatalf("%s: strict decoding into %T: %v\n%s", name, target, err, doc)
 			}
 		}
+	}
+	for _, svc := range services {
+		target := &o.service
+		if svc.Spec.ClusterIP == corev1.ClusterIPNone {
+			target = &o.headless
+		}
+		if *target != nil {
+			t.Fatalf("two Services of one kind: %s and %s", (*target).Name, svc.Name)
+		}
+		*target = svc
 	}
 	if o.configMap == nil {
 		t.Fatal("no ConfigMap rendered")
@@ -255,6 +280,10 @@ func checkPod(t *testing.T, o *objects, mode string, gpu bool, topology string) 
 	if spec.ServiceAccountName != o.serviceAccount.Name {
 		t.Errorf("serviceAccountName %q, want %q", spec.ServiceAccountName, o.serviceAccount.Name)
 	}
+	if o.clusterRole != nil || o.clusterRoleBinding != nil || o.headless != nil {
+		t.Errorf("%s renders a ClusterRole, ClusterRoleBinding or headless Service", topology)
+	}
+	checkNodeNameEnv(t, spec.Containers[0])
 
 	wantContainers := 1
 	if topology == "sidecar" {
@@ -462,6 +491,18 @@ func TestRenderExamples(t *testing.T) {
 				if o.podSpec(t).Annotations["prometheus.io/scrape"] != "true" {
 					t.Error("no prometheus.io/scrape annotation")
 				}
+			case "fleet-agent.yaml":
+				checkAgent(t, o, vals, "dns", true)
+				if dig(cfg, "exporters", "load_balancing/traces", "resolver", "dns", "hostname") != "llt-gateway-otelcol-llt-headless.llm.svc" {
+					t.Errorf("agent resolves %v", dig(cfg, "exporters", "load_balancing/traces", "resolver"))
+				}
+			case "fleet-gateway.yaml":
+				checkGateway(t, o)
+				if dig(cfg, "exporters", "graphistry", "file", "path") != "/tmp/graphs" || !contains(dig(cfg, "service", "pipelines", "traces", "exporters"), "graphistry") {
+					t.Error("no graphistry exporter in file mode on the traces pipeline")
+				}
+			default:
+				t.Errorf("no checks for example %s", filepath.Base(f))
 			}
 		})
 	}
@@ -495,6 +536,20 @@ func TestRenderFailures(t *testing.T) {
 		"topology":       {map[string]any{"topology": "both"}, "topology"},
 		"unknown key":    {map[string]any{"gpus": 1}, "gpus"},
 		"no healthcheck": {map[string]any{"config": map[string]any{"service": map[string]any{"extensions": []any{"llamalauncher"}}}}, "health_check"},
+		"agent as deployment": {map[string]any{"topology": "agent", "mode": "deployment",
+			"fleet": map[string]any{"gateway": map[string]any{"service": "gw-headless"}}}, "mode must be \"daemonset\""},
+		"agent without gateway": {map[string]any{"topology": "agent", "mode": "daemonset"}, "fleet.gateway.service"},
+		"gateway as daemonset":  {map[string]any{"topology": "gateway", "mode": "daemonset"}, "mode must be \"deployment\""},
+		"gateway with gpu":      {map[string]any{"topology": "gateway", "gpu": map[string]any{"enabled": true}}, "gpu.enabled"},
+		"gateway without otlp-grpc": {map[string]any{"topology": "gateway",
+			"ports": map[string]any{"otlp-grpc": map[string]any{"enabled": false}}}, "ports.otlp-grpc"},
+		"bad resolver": {map[string]any{"topology": "agent", "mode": "daemonset",
+			"fleet": map[string]any{"resolver": "consul", "gateway": map[string]any{"service": "gw-headless"}}}, "/fleet/resolver"},
+		"bad gateway service": {map[string]any{"topology": "agent", "mode": "daemonset",
+			"fleet": map[string]any{"gateway": map[string]any{"service": "gw.llm.svc"}}}, "/fleet/gateway/service"},
+		"bad collection interval": {map[string]any{"fleet": map[string]any{"collectionInterval": "5"}}, "/fleet/collectionInterval"},
+		"unknown fleet key":       {map[string]any{"fleet": map[string]any{"gatway": map[string]any{}}}, "gatway"},
+		"unknown clusterRole key": {map[string]any{"clusterRole": map[string]any{"enabled": true}}, "enabled"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := render(c, tc.vals)
@@ -539,6 +594,39 @@ func TestSchema(t *testing.T) {
 	if err := chartutil.ValidateAgainstSchema(c, badMode); err == nil {
 		t.Error("mode statefulset accepted by the schema")
 	}
+
+	// The fleet's values; a rejection names the key as a JSON pointer (/fleet/resolver).
+	fleet, err := chartutil.CoalesceValues(c, map[string]any{
+		"mode": "daemonset", "topology": "agent",
+		"fleet": map[string]any{"resolver": "k8s", "collectionInterval": "1m30s",
+			"gateway": map[string]any{"service": "llt-gateway-otelcol-llt-headless", "namespace": "obs", "port": 14317}},
+		"clusterRole": map[string]any{"name": "x", "annotations": map[string]any{"a": "b"},
+			"rules":              []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"configmaps"}, "verbs": []any{"get"}}},
+			"clusterRoleBinding": map[string]any{"name": "y"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chartutil.ValidateAgainstSchema(c, fleet); err != nil {
+		t.Errorf("fleet values rejected: %v", err)
+	}
+	for key, bad := range map[string]map[string]any{
+		"/topology":                       {"topology": "fleet"},
+		"/fleet/resolver":                 {"fleet": map[string]any{"resolver": "static"}},
+		"/fleet/gateway/port":             {"fleet": map[string]any{"gateway": map[string]any{"port": 0}}},
+		"/fleet/gateway/namespace":        {"fleet": map[string]any{"gateway": map[string]any{"namespace": "Obs"}}},
+		"/clusterRole/create":             {"clusterRole": map[string]any{"create": "yes"}},
+		"/clusterRole/rules/0":            {"clusterRole": map[string]any{"rules": []any{map[string]any{"resources": []any{"pods"}}}}},
+		"/clusterRole/clusterRoleBinding": {"clusterRole": map[string]any{"clusterRoleBinding": map[string]any{"subjects": []any{}}}},
+	} {
+		v, err := chartutil.CoalesceValues(c, bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := chartutil.ValidateAgainstSchema(c, v); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%v: err = %v, want one naming %s", bad, err, key)
+		}
+	}
 }
 
 // TestConfigValidates runs `otelcol-llt validate` on the config rendered for each topology and example.
@@ -563,6 +651,9 @@ func TestConfigValidates(t *testing.T) {
 		"launcher":     {"topology": "launcher"},
 		"launcher-gpu": {"topology": "launcher", "gpu": map[string]any{"enabled": true}},
 		"sidecar":      {"topology": "sidecar"},
+		"agent-k8s": {"topology": "agent", "mode": "daemonset",
+			"fleet": map[string]any{"resolver": "k8s", "gateway": map[string]any{"service": "gw-headless", "namespace": "obs"}}},
+		"gateway": {"topology": "gateway"},
 	}
 	for _, f := range examples(t) {
 		cases[filepath.Base(f)] = readValues(t, f)
@@ -570,28 +661,62 @@ func TestConfigValidates(t *testing.T) {
 	for name, vals := range cases {
 		t.Run(name, func(t *testing.T) {
 			o := decodeAll(t, mustRender(t, vals))
-			cfgFile := filepath.Join(t.TempDir(), "config.yaml")
-			if err := os.WriteFile(cfgFile, []byte(o.configMap.Data["relay"]), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(bin, "validate", "--config="+cfgFile)
-			cmd.Env = os.Environ()
 			// The env the pod gives the container.
+			env := []string{"LLT_MODEL=" + model, "MY_POD_IP=127.0.0.1", "K8S_NODE_NAME=gpu-node-1"}
 			for _, e := range o.podSpec(t).Spec.Containers[0].Env {
 				if e.ValueFrom == nil {
-					cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+					env = append(env, e.Name+"="+e.Value)
 				}
 			}
-			cmd.Env = append(cmd.Env, "LLT_MODEL="+model, "MY_POD_IP=127.0.0.1")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Run(); err != nil {
-				var ee *exec.ExitError
-				if errors.As(err, &ee) {
-					t.Fatalf("otelcol-llt validate failed (%v):\n%s\nconfig:\n%s", err, out.String(), o.configMap.Data["relay"])
-				}
+			validate(t, bin, o.configMap.Data["relay"], env)
+
+			// validate compiles receiver_creator's rules but not its templates' configs (they are
+			// checked when an endpoint appears): check each as a receiver of its own, with the
+			// host:port endpoint receiver_creator gives a llamacpp receiver.
+			var cfg map[string]any
+			if err := yaml.Unmarshal([]byte(o.configMap.Data["relay"]), &cfg); err != nil {
 				t.Fatal(err)
 			}
+			templates, _ := dig(cfg, "receivers", "receiver_creator", "receivers").(map[string]any)
+			for id, tmpl := range templates {
+				rc, _ := dig(tmpl.(map[string]any), "config").(map[string]any)
+				if rc == nil {
+					rc = map[string]any{}
+				}
+				if strings.HasPrefix(id, "llamacpp") {
+					rc["endpoint"] = "10.1.2.3:8080"
+				}
+				one, err := yaml.Marshal(map[string]any{
+					"receivers": map[string]any{id: rc},
+					"exporters": map[string]any{"debug": map[string]any{}},
+					"service": map[string]any{"pipelines": map[string]any{
+						"metrics": map[string]any{"receivers": []string{id}, "exporters": []string{"debug"}}}},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				validate(t, bin, string(one), env)
+			}
 		})
+	}
+}
+
+// validate runs `otelcol-llt validate` on a config, with env added to the environment.
+func validate(t *testing.T, bin, config string, env []string) {
+	t.Helper()
+	cfgFile := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "validate", "--config="+cfgFile)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("otelcol-llt validate failed (%v):\n%s\nconfig:\n%s", err, out.String(), config)
+		}
+		t.Fatal(err)
 	}
 }

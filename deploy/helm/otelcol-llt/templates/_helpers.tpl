@@ -47,8 +47,26 @@ app.kubernetes.io/component: {{ .Values.mode }}
 {{- if not (has .Values.mode (list "deployment" "daemonset")) }}
 {{- fail (printf "mode must be \"deployment\" or \"daemonset\", not %q" (toString .Values.mode)) }}
 {{- end }}
-{{- if not (has .Values.topology (list "launcher" "sidecar")) }}
-{{- fail (printf "topology must be \"launcher\" or \"sidecar\", not %q" (toString .Values.topology)) }}
+{{- if not (has .Values.topology (list "launcher" "sidecar" "agent" "gateway")) }}
+{{- fail (printf "topology must be \"launcher\", \"sidecar\", \"agent\" or \"gateway\", not %q" (toString .Values.topology)) }}
+{{- end }}
+{{- if and (eq .Values.topology "agent") (ne .Values.mode "daemonset") }}
+{{- fail (printf "topology agent runs one collector per node: mode must be \"daemonset\", not %q" (toString .Values.mode)) }}
+{{- end }}
+{{- if and (eq .Values.topology "agent") (not .Values.fleet.gateway.service) }}
+{{- fail "fleet.gateway.service must name the gateway's headless Service (topology agent), e.g. llt-gateway-otelcol-llt-headless" }}
+{{- end }}
+{{- if and (eq .Values.topology "agent") (not (has .Values.fleet.resolver (list "dns" "k8s"))) }}
+{{- fail (printf "fleet.resolver must be \"dns\" or \"k8s\", not %q" (toString .Values.fleet.resolver)) }}
+{{- end }}
+{{- if and (eq .Values.topology "gateway") (ne .Values.mode "deployment") }}
+{{- fail (printf "topology gateway: mode must be \"deployment\", not %q" (toString .Values.mode)) }}
+{{- end }}
+{{- if and (eq .Values.topology "gateway") .Values.gpu.enabled }}
+{{- fail "gpu.enabled must be false with topology gateway: the gateway runs no GPU work" }}
+{{- end }}
+{{- if and (eq .Values.topology "gateway") (not (index .Values.ports "otlp-grpc").enabled) }}
+{{- fail "ports.otlp-grpc.enabled must be true with topology gateway: the agents send OTLP/gRPC to it" }}
 {{- end }}
 {{- if not .Values.image.repository }}
 {{- fail "image.repository must be set (e.g. <your registry>/otelcol-llt)" }}
@@ -57,6 +75,17 @@ app.kubernetes.io/component: {{ .Values.mode }}
 
 {{/* The default collector config, before .Values.config is merged over it. */}}
 {{- define "otelcol-llt.defaultConfig" -}}
+{{- if eq .Values.topology "agent" }}
+{{- include "otelcol-llt.agentConfig" . }}
+{{- else if eq .Values.topology "gateway" }}
+{{- include "otelcol-llt.gatewayConfig" . }}
+{{- else }}
+{{- include "otelcol-llt.podConfig" . }}
+{{- end }}
+{{- end }}
+
+{{/* The default config of the launcher and sidecar topologies: llama-server in the pod. */}}
+{{- define "otelcol-llt.podConfig" -}}
 {{- $launcher := eq .Values.topology "launcher" }}
 extensions:
   health_check:
@@ -184,6 +213,19 @@ service:
 {{- end }}
 {{- end }}
 
+{{/* The enabled ports of .Values.ports that something listens on in this topology, as a YAML map:
+the llamacpp gateway (8081) only where llama-server is in the pod (launcher, sidecar), the dashboard
+(8050) not on agents. */}}
+{{- define "otelcol-llt.ports" -}}
+{{- $ports := dict }}
+{{- range $name, $port := .Values.ports }}
+{{- if and $port.enabled (not (and (eq $name "gateway") (has $.Values.topology (list "agent" "gateway")))) (not (and (eq $name "dashboard") (eq $.Values.topology "agent"))) }}
+{{- $_ := set $ports $name $port }}
+{{- end }}
+{{- end }}
+{{- toYaml $ports }}
+{{- end }}
+
 {{/* The pod spec shared by the Deployment and the DaemonSet. */}}
 {{- define "otelcol-llt.podTemplate" -}}
 metadata:
@@ -236,6 +278,11 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: spec.nodeName
+        # The name k8s_observer's `node` and k8s_attributes' `filter.node_from_env_var` read.
+        - name: K8S_NODE_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: spec.nodeName
         - name: OTEL_K8S_POD_NAME
           valueFrom:
             fieldRef:
@@ -244,6 +291,14 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.namespace
+        {{- if and (eq .Values.topology "agent") .Values.gpu.enabled }}
+        # nvml reads every GPU of the node without claiming one (the NVIDIA container runtime
+        # mounts them for this variable); the llama-server pods hold the nvidia.com/gpu limits.
+        - name: NVIDIA_VISIBLE_DEVICES
+          value: all
+        - name: NVIDIA_DRIVER_CAPABILITIES
+          value: utility
+        {{- end }}
         {{- if eq .Values.topology "launcher" }}
         - name: LLT_MODEL
           value: {{ printf "/models/%s" .Values.model.file | quote }}
@@ -254,12 +309,10 @@ spec:
         {{- toYaml . | nindent 8 }}
         {{- end }}
       ports:
-        {{- range $name, $port := .Values.ports }}
-        {{- if $port.enabled }}
+        {{- range $name, $port := (include "otelcol-llt.ports" . | fromYaml) }}
         - name: {{ $name }}
           containerPort: {{ $port.containerPort }}
           protocol: {{ $port.protocol | default "TCP" }}
-        {{- end }}
         {{- end }}
         - name: health
           containerPort: 13133
@@ -287,9 +340,11 @@ spec:
         - name: config
           mountPath: /conf
           readOnly: true
+        {{- if has .Values.topology (list "launcher" "sidecar") }}
         - name: models
           mountPath: /models
           readOnly: true
+        {{- end }}
         - name: tmp
           mountPath: /tmp
     {{- if eq .Values.topology "sidecar" }}
@@ -334,6 +389,7 @@ spec:
         items:
           - key: relay
             path: config.yaml
+    {{- if has .Values.topology (list "launcher" "sidecar") }}
     - name: models
       {{- if .Values.model.pvc.claimName }}
       persistentVolumeClaim:
@@ -346,6 +402,7 @@ spec:
       {{- else }}
       emptyDir: {}
       {{- end }}
+    {{- end }}
     - name: tmp
       emptyDir: {}
   {{- with .Values.nodeSelector }}
