@@ -21,8 +21,17 @@ type command struct {
 // shell: each element is one argument. The API key goes into the environment (LLAMA_API_KEY),
 // because a command line is readable by every user of the machine through /proc.
 func buildCommand(cfg *Config, path, alias string, port int) command {
-	argv := []string{path,
-		"--model", cfg.Model,
+	argv := []string{path}
+	if cfg.ModelsDir != "" {
+		// Router mode: the router passes its own flags on to each model's child.
+		argv = append(argv, "--models-dir", cfg.ModelsDir)
+		if cfg.ModelsMax > 0 {
+			argv = append(argv, "--models-max", strconv.Itoa(cfg.ModelsMax))
+		}
+	} else {
+		argv = append(argv, "--model", cfg.Model)
+	}
+	argv = append(argv,
 		"--host", cfg.Host,
 		"--port", strconv.Itoa(port),
 		"--ctx-size", strconv.Itoa(cfg.ContextSize),
@@ -30,7 +39,9 @@ func buildCommand(cfg *Config, path, alias string, port int) command {
 		"--metrics", "--slots",
 		// The log parser reads the level letter and the server's own timestamp from each line.
 		"--log-prefix", "--log-timestamps",
-		"--alias", alias,
+	)
+	if cfg.ModelsDir == "" {
+		argv = append(argv, "--alias", alias)
 	}
 	if cfg.Threads > 0 {
 		argv = append(argv, "--threads", strconv.Itoa(cfg.Threads))

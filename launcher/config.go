@@ -22,12 +22,20 @@ type Config struct {
 	// Executable is the llama-server to run: a name looked up on PATH or an absolute path.
 	// Default: $LLAMA_SERVER when set, else "llama-server".
 	Executable string `mapstructure:"executable"`
-	// Model is the GGUF file to serve (--model). Required; it must exist and start with the
-	// GGUF magic (checked at start).
+	// Model is the GGUF file to serve (--model). Required unless ModelsDir is set; it must exist
+	// and start with the GGUF magic (checked at start).
 	Model string `mapstructure:"model"`
 	// Alias is the served model name (--alias). Default: general.name from the GGUF, else the
-	// file name without its extension.
+	// file name without its extension. Only with Model.
 	Alias string `mapstructure:"alias"`
+	// ModelsDir runs llama-server in router mode (--models-dir, instead of Model): it serves
+	// every GGUF file of the folder under its file name without .gguf, each in a llama-server
+	// child it starts when a request names the model. The folder must exist (checked at start).
+	ModelsDir string `mapstructure:"models_dir"`
+	// ModelsMax is how many models a router keeps loaded at once (--models-max); loading one
+	// more unloads the least recently used. Default 0: llama-server's own default (4). Only with
+	// ModelsDir.
+	ModelsMax int `mapstructure:"models_max"`
 	// Host is the address llama-server binds (--host). Default 127.0.0.1.
 	Host string `mapstructure:"host"`
 	// Port is the TCP port (--port). Default 8080; 0 picks a free port at every start.
@@ -155,7 +163,10 @@ func createDefaultConfig() *Config {
 }
 
 var (
-	errNoModel      = errors.New("`model` is required: the GGUF file to serve")
+	errNoModel      = errors.New("`model` is required: the GGUF file to serve (or `models_dir`, a folder of them, for router mode)")
+	errTwoModels    = errors.New("`model` and `models_dir` are mutually exclusive: one model, or a folder of them for router mode")
+	errAliasRouter  = errors.New("`alias` is for `model`: in router mode (`models_dir`) each model is served under its file name")
+	errModelsMax    = errors.New("`models_max` is for router mode: set `models_dir` too")
 	errNoHost       = errors.New("`host` must not be empty")
 	errReadyTimeout = errors.New("`ready_timeout` must be positive")
 	errShutdown     = errors.New("`shutdown_timeout` must be positive")
@@ -167,8 +178,19 @@ var logLevels = map[string]bool{"debug": true, "info": true, "warn": true, "erro
 // the executable are checked when the extension starts.
 func (cfg *Config) Validate() error {
 	var errs []error
-	if strings.TrimSpace(cfg.Model) == "" {
+	model, dir := strings.TrimSpace(cfg.Model) != "", strings.TrimSpace(cfg.ModelsDir) != ""
+	switch {
+	case !model && !dir:
 		errs = append(errs, errNoModel)
+	case model && dir:
+		errs = append(errs, errTwoModels)
+	case dir && cfg.Alias != "":
+		errs = append(errs, errAliasRouter)
+	}
+	if cfg.ModelsMax < 0 {
+		errs = append(errs, fmt.Errorf("`models_max` must not be negative, got %d", cfg.ModelsMax))
+	} else if cfg.ModelsMax > 0 && !dir {
+		errs = append(errs, errModelsMax)
 	}
 	if cfg.Host == "" {
 		errs = append(errs, errNoHost)

@@ -51,6 +51,9 @@ func TestLoadConfig(t *testing.T) {
 	noHang := createDefaultConfig()
 	noHang.Model = "/models/tiny.gguf"
 	noHang.HealthCheck.HungAfter = 0
+	router := createDefaultConfig()
+	router.ModelsDir = "/models"
+	router.ModelsMax = 2
 	cpu := createDefaultConfig()
 	cpu.Model = "/models/tiny.gguf"
 	cpu.GPU.Devices = []int{}
@@ -65,6 +68,10 @@ func TestLoadConfig(t *testing.T) {
 		{name: "log_level_warn", expected: warn},
 		{name: "cpu", expected: cpu},
 		{name: "no_model", errSubstr: []string{"`model` is required"}},
+		{name: "router", expected: router},
+		{name: "router_conflicts", errSubstr: []string{"`model` and `models_dir` are mutually exclusive", "`models_max` must not be negative, got -1"}},
+		{name: "router_alias", errSubstr: []string{"`alias` is for `model`"}},
+		{name: "models_max_alone", errSubstr: []string{"`models_max` is for router mode"}},
 		{name: "bad_values", errSubstr: []string{
 			"`port` must be between 0 and 65535, got 70000",
 			"`parallel` must be at least 1, got 0",

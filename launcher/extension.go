@@ -94,8 +94,19 @@ func resolveExecutable(cfg *Config) (string, error) {
 	return filepath.Abs(path)
 }
 
-// readModel checks the model file and reads its facts from the GGUF header.
+// readModel checks the model file and reads its facts from the GGUF header. In router mode it
+// checks the folder and returns no model: the router serves several, each named by requests.
 func readModel(cfg *Config) (launcherapi.Model, error) {
+	if cfg.ModelsDir != "" {
+		fi, err := os.Stat(cfg.ModelsDir)
+		if err != nil {
+			return launcherapi.Model{}, fmt.Errorf("`models_dir` %q: %w", cfg.ModelsDir, err)
+		}
+		if !fi.IsDir() {
+			return launcherapi.Model{}, fmt.Errorf("`models_dir` %q is not a folder", cfg.ModelsDir)
+		}
+		return launcherapi.Model{}, nil
+	}
 	f, err := gguf.Open(cfg.Model)
 	if err != nil {
 		return launcherapi.Model{}, fmt.Errorf("`model` %q: %w", cfg.Model, err)

@@ -84,7 +84,10 @@ var errAttentionLayers = errors.New("attention::layers")
 // machine cannot compute attention, and the caller logs them and goes on without it.
 func newAttentionSampler(cfg *Config, l launcherapi.Launcher, next consumer.Traces, tb *metadata.TelemetryBuilder, logger *zap.Logger) (*attentionSampler, error) {
 	ac := cfg.Attention
-	path := modelPath(cfg, l)
+	path, err := modelPath(cfg, l)
+	if err != nil {
+		return nil, err
+	}
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)

@@ -80,15 +80,21 @@ func llamaServer(cfg *Config, l launcherapi.Launcher) (server, bool) {
 	return srv, l != nil || endpoint != ""
 }
 
-// modelPath is the GGUF file of the served model: the launcher's, else models[0]'s.
-func modelPath(cfg *Config, l launcherapi.Launcher) string {
+// errNoModelFile says that no GGUF file names the model to read.
+var errNoModelFile = errors.New("no model file: the launcher runs llama-server in router mode (`models_dir`) or there is no launcher; name the GGUF file under `models`")
+
+// modelPath is the GGUF file of the served model: the launcher's (none in router mode), else
+// models[0]'s; errNoModelFile when neither names one.
+func modelPath(cfg *Config, l launcherapi.Launcher) (string, error) {
 	if l != nil {
-		return l.Model().Path
+		if p := l.Model().Path; p != "" {
+			return p, nil
+		}
 	}
 	if len(cfg.Models) > 0 {
-		return cfg.Models[0].GGUF
+		return cfg.Models[0].GGUF, nil
 	}
-	return ""
+	return "", errNoModelFile
 }
 
 type ggufVectorizer struct {
@@ -186,7 +192,10 @@ func newEmbedder(_ context.Context, cfg *Config, l launcherapi.Launcher, logger 
 	case SourceServer:
 		e.vec = serverVectorizer{srv}
 	default:
-		path := modelPath(cfg, l)
+		path, err := modelPath(cfg, l)
+		if err != nil {
+			return nil, err
+		}
 		rows, err := embed.OpenTokenEmbeddings(path)
 		if err != nil {
 			return nil, fmt.Errorf("token embeddings of %s: %w", path, err)

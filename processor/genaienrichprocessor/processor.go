@@ -68,10 +68,13 @@ func (e *enricher) start(ctx context.Context, host component.Host) error {
 			return fmt.Errorf("launcher: %w", err)
 		}
 		e.launcher = l
-		m := l.Model()
-		f := factsOf(m.Facts)
-		e.facts.add(f, m.Alias, m.Path)
-		e.facts.setLauncher(f, l.BaseURL)
+		// A launcher in router mode (`models_dir`) serves no single model: its models' facts
+		// come from `models`.
+		if m := l.Model(); m.Path != "" {
+			f := factsOf(m.Facts)
+			e.facts.add(f, m.Alias, m.Path)
+			e.facts.setLauncher(f, l.BaseURL)
+		}
 	}
 	for i, m := range e.cfg.Models {
 		file, err := gguf.Open(m.GGUF)

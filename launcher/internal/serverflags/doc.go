@@ -85,8 +85,9 @@
 //     presets --embd-gemma-default, --fim-qwen-*, --gpt-oss-*-default,
 //     --vision-gemma-*-default (they also override port, context and batch
 //     settings);
-//   - router mode, where the launcher runs one model: --models-dir,
-//     --models-preset, --models-max, --models-autoload;
+//   - router mode's --models-preset (a preset may set any flag for each
+//     model, past these checks; `models_dir` runs router mode) and
+//     --models-autoload (a request naming a model loads it);
 //   - they let API clients act on the host: --tools, --tools-runtime,
 //     --mcp-servers-config, --mcp-servers-json, -ag/--agent, --ui-mcp-proxy;
 //   - --video-ffmpeg-dir makes llama-server run programs from a configured

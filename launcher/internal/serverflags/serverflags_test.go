@@ -292,6 +292,8 @@ var ownedSpellings = map[string]string{
 	"--embeddings":        "embeddings",
 	"-a":                  "alias",
 	"--alias":             "alias",
+	"--models-dir":        "models_dir",
+	"--models-max":        "models_max",
 	"--metrics":           "",
 	"--slots":             "",
 	"--no-slots":          "",
@@ -363,7 +365,7 @@ func TestDeniedFlagsRefused(t *testing.T) {
 	}
 	for _, n := range []string{
 		"--log-disable", "--log-file", "--log-colors", "--log-jsonl", "--no-log-jsonl", "--help", "--list-devices",
-		"-hft", "--hf-token", "-hfd", "--spec-draft-hf", "-mmu", "--models-dir", "--models-preset",
+		"-hft", "--hf-token", "-hfd", "--spec-draft-hf", "-mmu", "--models-preset", "--no-models-autoload",
 		"--tools", "--agent", "--ui-mcp-proxy", "--mcp-servers-json", "--ssl-key-file", "--ssl-cert-file",
 		"--api-prefix", "--reuse-port", "--gpt-oss-20b-default", "--video-ffmpeg-dir",
 	} {
