@@ -35,18 +35,40 @@ func TestRouterMode(t *testing.T) {
 	beta.Name, beta.Arch, beta.BlockCount, beta.Seed = "beta", "qwen2", 3, 2
 	require.NoError(t, modelgen.WriteFile(filepath.Join(models, "alpha.gguf"), alpha))
 	require.NoError(t, modelgen.WriteFile(filepath.Join(models, "beta.gguf"), beta))
-	srv := llamatest.Start(t, llamatest.Options{ModelsDir: models})
+	// endpoint: a router started outside the collector; launcher: the llamalauncher's models_dir.
+	t.Run("endpoint", func(t *testing.T) {
+		srv := llamatest.Start(t, llamatest.Options{ModelsDir: models})
+		routerRun(t, "endpoint: "+srv.URL, "")
+	})
+	t.Run("launcher", func(t *testing.T) {
+		routerRun(t, "launcher: llamalauncher", fmt.Sprintf(`
+  llamalauncher:
+    executable: %s
+    models_dir: %s
+    port: %d
+    parallel: 2
+    context_size: 1024
+    gpu: {devices: []}`, llamatest.Server(t), models, llamatest.FreePort(t)))
+	})
+}
 
+// routerRun runs the collector with the llamacpp receiver's target (target) and, when launcher is
+// not "", that llamalauncher extension, and checks what TestRouterMode says.
+func routerRun(t *testing.T, target, launcher string) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "telemetry.jsonl")
 	gatewayPort, servePort, healthPort := llamatest.FreePort(t), llamatest.FreePort(t), llamatest.FreePort(t)
 	cfg := filepath.Join(dir, "config.yaml")
+	extensions := "[health_check]"
+	if launcher != "" {
+		extensions = "[health_check, llamalauncher]"
+	}
 	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, `
 extensions:
-  health_check: {endpoint: "127.0.0.1:%d"}
+  health_check: {endpoint: "127.0.0.1:%d"}%s
 receivers:
   llamacpp:
-    endpoint: %s
+    %s
     collection_interval: 500ms
     gateway: {endpoint: "127.0.0.1:%d"}
 processors:
@@ -55,11 +77,11 @@ exporters:
   file: {path: %q}
   plotlyhtml: {path: %q, interval: 1s, serve: {endpoint: "127.0.0.1:%d"}}
 service:
-  extensions: [health_check]
+  extensions: %s
   pipelines:
     metrics: {receivers: [llamacpp], exporters: [file, plotlyhtml]}
     traces: {receivers: [llamacpp], processors: [genaienrich], exporters: [file, plotlyhtml]}
-`, healthPort, srv.URL, gatewayPort, out, filepath.Join(dir, "dashboard.html"), servePort), 0o600))
+`, healthPort, launcher, target, gatewayPort, out, filepath.Join(dir, "dashboard.html"), servePort, extensions), 0o600))
 	logs := &lockedBuffer{}
 	execCollector(t, cfg, logs)
 	waitOK(t, fmt.Sprintf("http://127.0.0.1:%d/", healthPort), 30*time.Second, "collector not healthy:\n%s", logs)
