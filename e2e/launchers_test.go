@@ -439,3 +439,42 @@ func liveTraceNames(servePort int, id string) []string {
 	}
 	return names
 }
+
+// TestTwoLaunchersOnOnePort: two launchers configured with one port stop the collector's start
+// with an error that names both, and leave no llama-server behind.
+func TestTwoLaunchersOnOnePort(t *testing.T) {
+	t.Setenv("LLT_E2E", "1")
+	server := llamatest.Server(t)
+	bin := otelcolBin(t)
+	model := llamatest.WriteModel(t, modelgen.Tiny())
+	port := llamatest.FreePort(t)
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, fmt.Appendf(nil, `
+extensions:
+  llamalauncher/a: {executable: %[1]q, model: %[2]q, port: %[3]d, context_size: 1024, parallel: 1, gpu: {devices: []}}
+  llamalauncher/b: {executable: %[1]q, model: %[2]q, port: %[3]d, context_size: 1024, parallel: 1, gpu: {devices: []}}
+receivers:
+  llamacpp/a: {launcher: llamalauncher/a}
+  llamacpp/b: {launcher: llamalauncher/b}
+exporters:
+  debug: {}
+service:
+  extensions: [llamalauncher/a, llamalauncher/b]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    metrics: {receivers: [llamacpp/a, llamacpp/b], exporters: [debug]}
+`, server, model, port), 0o600))
+	logs := &lockedBuffer{}
+	cmd := execCollectorBin(t, bin, cfg, logs)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		require.Error(t, err, "the collector must not start:\n%s", logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the collector still runs 30 s after its start:\n%s", logs)
+	}
+	assert.Regexp(t, "`port` "+strconv.Itoa(port)+" on 127.0.0.1: llamalauncher/[ab] and llamalauncher/[ab] \\(on 127.0.0.1\\) both have it", logs.String())
+	require.Eventually(t, func() bool { return len(llamatest.ProcessesWithArgs("--model", model)) == 0 },
+		10*time.Second, 20*time.Millisecond, "a llama-server outlived the failed start")
+}
