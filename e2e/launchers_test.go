@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/llamatelemetry/otelcol-llt/internal/fakenvml"
 	"github.com/llamatelemetry/otelcol-llt/internal/llamatest"
 	"github.com/llamatelemetry/otelcol-llt/pkg/gguf/modelgen"
 )
@@ -477,4 +478,209 @@ service:
 	assert.Regexp(t, "`port` "+strconv.Itoa(port)+" on 127.0.0.1: llamalauncher/[ab] and llamalauncher/[ab] \\(on 127.0.0.1\\) both have it", logs.String())
 	require.Eventually(t, func() bool { return len(llamatest.ProcessesWithArgs("--model", model)) == 0 },
 		10*time.Second, 20*time.Millisecond, "a llama-server outlived the failed start")
+}
+
+// gpuProcess is what the nvml receiver's nvidia.gpu.process.memory.usage says of one process.
+type gpuProcess struct {
+	memory   int64
+	child    bool
+	launcher string // llamacpp.launcher; "" when absent
+}
+
+// lastGPUProcesses maps each GPU (hw.id) to the processes of its newest
+// nvidia.gpu.process.memory.usage in the file exporter's output at path.
+func lastGPUProcesses(path string) map[string]map[int64]gpuProcess {
+	out := map[string]map[int64]gpuProcess{}
+	eachResourceMetrics(path, func(rm pmetric.ResourceMetrics) {
+		id, ok := rm.Resource().Attributes().Get("hw.id")
+		if !ok {
+			return
+		}
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if m.Name() != "nvidia.gpu.process.memory.usage" {
+					continue
+				}
+				procs := map[int64]gpuProcess{}
+				for _, dp := range m.Sum().DataPoints().All() {
+					pid, _ := dp.Attributes().Get("process.pid")
+					child, _ := dp.Attributes().Get("llamacpp.launcher.child")
+					p := gpuProcess{memory: dp.IntValue(), child: child.Bool()}
+					if l, ok := dp.Attributes().Get("llamacpp.launcher"); ok {
+						p.launcher = l.Str()
+					}
+					procs[pid.Int()] = p
+				}
+				out[id.Str()] = procs
+			}
+		}
+	})
+	return out
+}
+
+// gpuIDsByPort maps each llama-server port (server.port) to the newest llamacpp.gpu.ids of its
+// receiver's metrics.
+func gpuIDsByPort(path string) map[int64]string {
+	out := map[int64]string{}
+	eachResourceMetrics(path, func(rm pmetric.ResourceMetrics) {
+		port, ok := rm.Resource().Attributes().Get("server.port")
+		if !ok {
+			return
+		}
+		if v, ok := rm.Resource().Attributes().Get("llamacpp.gpu.ids"); ok {
+			out[port.Int()] = fmt.Sprint(v.Slice().AsRaw())
+		}
+	})
+	return out
+}
+
+// TestTwoLaunchersOnTwoFakeGPUs is the one-model-per-GPU form of TestTwoLaunchers on two fake GPUs
+// (internal/fakenvml): llamalauncher/a runs its (CPU) llama-server told it has GPU 0, llamalauncher/b
+// GPU 1, and the nvml receiver names both (`launchers`). The fake GPUs list the servers' processes
+// (the test writes each server's PID into its GPU's processes file, and another process on GPU 1).
+// Each server's GPU memory must be reported on its own GPU only, marked with its own launcher;
+// each receiver's llamacpp.gpu.ids must name its own launcher's GPU; each gateway span must carry
+// the energy of its own server's GPU; and after kill -9 of server a, a's new process is a's.
+func TestTwoLaunchersOnTwoFakeGPUs(t *testing.T) {
+	t.Setenv("LLT_E2E", "1")
+	server := llamatest.Server(t)
+	bin := otelcolBin(t)
+	lib := filepath.Join(fakenvml.Build(t), fakenvml.LibraryName)
+	model := llamatest.WriteModel(t, modelgen.Tiny())
+	dir := t.TempDir()
+	out := filepath.Join(dir, "telemetry.jsonl")
+	gpus := []fakenvml.GPU{
+		{UUID: "GPU-0a0a0a0a-0000-4000-8000-00000000000a", PowerMW: 200000, UtilGPU: 30, EnergyMJ: 1_000_000, ProcessesFile: filepath.Join(dir, "procs0")},
+		{UUID: "GPU-0b0b0b0b-0000-4000-8000-00000000000b", PowerMW: 300000, UtilGPU: 40, EnergyMJ: 2_000_000, ProcessesFile: filepath.Join(dir, "procs1")},
+	}
+	a := twoServer{name: "a", llamaPort: llamatest.FreePort(t), gatewayPort: llamatest.FreePort(t)}
+	b := twoServer{name: "b", llamaPort: llamatest.FreePort(t), gatewayPort: llamatest.FreePort(t)}
+	cfg := filepath.Join(dir, "config.yaml")
+	section := func(s twoServer, device int) string {
+		return fmt.Sprintf(`
+  llamalauncher/%[1]s:
+    executable: %[2]q
+    model: %[3]q
+    port: %[4]d
+    context_size: 1024
+    parallel: 2
+    gpu: {devices: [%[5]d], energy_max_wait: 5s}`, s.name, server, model, s.llamaPort, device)
+	}
+	receiver := func(s twoServer) string {
+		return fmt.Sprintf(`
+  llamacpp/%[1]s:
+    launcher: llamalauncher/%[1]s
+    collection_interval: 500ms
+    gateway: {endpoint: "127.0.0.1:%[2]d"}`, s.name, s.gatewayPort)
+	}
+	require.NoError(t, os.WriteFile(cfg, []byte("extensions:"+section(a, 0)+section(b, 1)+"\nreceivers:"+receiver(a)+receiver(b)+fmt.Sprintf(`
+  nvml:
+    launchers: [llamalauncher/a, llamalauncher/b]
+    library_path: %q
+    collection_interval: 500ms
+exporters:
+  file: {path: %q, flush_interval: 100ms}
+service:
+  extensions: [llamalauncher/a, llamalauncher/b]
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [llamacpp/a, llamacpp/b], exporters: [file]}
+    metrics: {receivers: [llamacpp/a, llamacpp/b, nvml], exporters: [file]}
+`, lib, out)), 0o600))
+
+	cmd := exec.Command(bin, "--config", cfg)
+	cmd.Env = append(os.Environ(), fakenvml.Script{GPUs: gpus}.Env()...)
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+	for _, s := range []twoServer{a, b} {
+		waitOK(t, s.health(), 2*time.Minute, "llama-server of llamalauncher/%s never became healthy:\n%s", s.name, logs)
+		waitOK(t, fmt.Sprintf("http://127.0.0.1:%d/health", s.gatewayPort), 30*time.Second, "gateway %s:\n%s", s.name, logs)
+	}
+	require.Eventually(t, func() bool { return strings.Count(logs.String(), "GPU energy per request: on") == 2 },
+		10*time.Second, 20*time.Millisecond, "the nvml receiver must meter each launcher's GPU:\n%s", logs)
+	on := launcherLines(logs.String(), "GPU energy per request: on")
+	assert.Len(t, on["nvml"], 2, "both meters attached by the nvml receiver: %v", on)
+	assert.Regexp(t, `"launcher": "llamalauncher/a", "gpus": \["gpu0:`+gpus[0].UUID+`"\]`, logs.String())
+	assert.Regexp(t, `"launcher": "llamalauncher/b", "gpus": \["gpu1:`+gpus[1].UUID+`"\]`, logs.String())
+
+	// The fake GPUs run the servers: a's on GPU 0; b's and another process (this test) on GPU 1.
+	pidA, pidB, other := a.pid(t), b.pid(t), os.Getpid()
+	require.NotZero(t, pidA)
+	require.NotZero(t, pidB)
+	const memA, memB, memOther = 3 << 30, 5 << 30, 1 << 30
+	require.NoError(t, fakenvml.WriteProcesses(gpus[0].ProcessesFile, fakenvml.Process{PID: pidA, UsedMemory: memA}))
+	require.NoError(t, fakenvml.WriteProcesses(gpus[1].ProcessesFile,
+		fakenvml.Process{PID: pidB, UsedMemory: memB}, fakenvml.Process{PID: other, UsedMemory: memOther}))
+	want := map[string]map[int64]gpuProcess{
+		gpus[0].UUID: {int64(pidA): {memory: memA, child: true, launcher: "llamalauncher/a"}},
+		gpus[1].UUID: {
+			int64(pidB):  {memory: memB, child: true, launcher: "llamalauncher/b"},
+			int64(other): {memory: memOther},
+		},
+	}
+	require.Eventually(t, func() bool { return assert.ObjectsAreEqual(want, lastGPUProcesses(out)) },
+		10*time.Second, 100*time.Millisecond, "each server's GPU memory on its own GPU, marked with its launcher: %v", lastGPUProcesses(out))
+
+	// Each receiver's llamacpp.gpu.ids is its own launcher's GPU.
+	require.Eventually(t, func() bool {
+		ids := gpuIDsByPort(out)
+		return ids[int64(a.llamaPort)] == fmt.Sprint([]any{gpus[0].UUID}) && ids[int64(b.llamaPort)] == fmt.Sprint([]any{gpus[1].UUID})
+	}, 10*time.Second, 100*time.Millisecond, "llamacpp.gpu.ids by server port: %v", gpuIDsByPort(out))
+
+	// A request through each gateway: its span carries the energy of its own server's GPU.
+	client := &http.Client{Timeout: time.Minute}
+	const traceA, traceB = "6bf92f3577b34da6a3ce929d0e0e4a01", "6bf92f3577b34da6a3ce929d0e0e4b01"
+	for id, s := range map[string]twoServer{traceA: a, traceB: b} {
+		status, err := twoChat(client, s.chat(), id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, status, "llamacpp/%s", s.name)
+	}
+	var spans map[string]jsonSpan
+	require.Eventually(t, func() bool {
+		spans = map[string]jsonSpan{}
+		for _, sp := range gatewaySpansOf(out) {
+			spans[sp.TraceID] = sp
+		}
+		_, okA := spans[traceA]
+		_, okB := spans[traceB]
+		return okA && okB
+	}, 20*time.Second, 100*time.Millisecond, "the gateway spans (with their energy, up to energy_max_wait) never came:\n%s", logs)
+	for id, want := range map[string]struct {
+		s    twoServer
+		gpu  fakenvml.GPU
+		name string
+	}{traceA: {a, gpus[0], "gpu0"}, traceB: {b, gpus[1], "gpu1"}} {
+		attrs := spans[id].Attrs
+		assert.Equal(t, int64(want.s.llamaPort), attrs["server.port"], "llamacpp/%s", want.s.name)
+		assert.Equal(t, want.gpu.UUID, attrs["hw.id"], "llamacpp/%s: its span names its own server's GPU", want.s.name)
+		assert.Equal(t, want.name, attrs["hw.name"], "llamacpp/%s", want.s.name)
+		e, _ := attrs["llt.gen_ai.gpu.energy"].(float64)
+		assert.Positive(t, e, "llamacpp/%s: energy", want.s.name)
+		t.Logf("llamacpp/%s: span on %s, %.3f J", want.s.name, attrs["hw.name"], e)
+	}
+
+	// kill -9 server a: its new process, listed on GPU 0 in its place, is a's.
+	require.NoError(t, syscall.Kill(pidA, syscall.SIGKILL))
+	var newA int
+	require.Eventually(t, func() bool {
+		newA = a.pid(t)
+		return newA != 0 && newA != pidA
+	}, time.Minute, 10*time.Millisecond, "llamalauncher/a never started a new llama-server:\n%s", logs)
+	waitOK(t, a.health(), time.Minute, "the new llama-server of llamalauncher/a:\n%s", logs)
+	require.NoError(t, fakenvml.WriteProcesses(gpus[0].ProcessesFile, fakenvml.Process{PID: newA, UsedMemory: memA}))
+	want[gpus[0].UUID] = map[int64]gpuProcess{int64(newA): {memory: memA, child: true, launcher: "llamalauncher/a"}}
+	require.Eventually(t, func() bool { return assert.ObjectsAreEqual(want, lastGPUProcesses(out)) },
+		10*time.Second, 100*time.Millisecond, "after the restart: %v", lastGPUProcesses(out))
+	assert.Equal(t, pidB, b.pid(t), "llamalauncher/b's server is the same process")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	require.NoError(t, cmd.Wait(), "collector exit:\n%s", tail(logs.String(), 60))
+	assert.Empty(t, llamatest.ProcessesWithArgs("--model", model), "a llama-server outlived the collector")
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "\twarn\t") && strings.Contains(line, `"otelcol.component.id": "nvml"`) {
+			t.Errorf("the nvml receiver warned: %s", line)
+		}
+	}
 }
