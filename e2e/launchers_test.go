@@ -684,3 +684,25 @@ service:
 		}
 	}
 }
+
+// TestSeveralLaunchersREADME: the configurations of the launcher README's "Several launchers"
+// section are valid for the built distribution: the GPU one alone, and with the CPU one's
+// launchers merged over it.
+func TestSeveralLaunchersREADME(t *testing.T) {
+	readme, err := os.ReadFile("../launcher/README.md")
+	require.NoError(t, err)
+	text := string(readme)
+	start := strings.Index(text, "## Several launchers")
+	require.NotEqual(t, -1, start, "no Several launchers section")
+	end := strings.Index(text[start+1:], "\n## ")
+	require.NotEqual(t, -1, end)
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(text[start:start+1+end], -1)
+	require.Len(t, blocks, 2, "the GPU and the CPU configuration")
+	dir := t.TempDir()
+	gpu, cpu := filepath.Join(dir, "gpu.yaml"), filepath.Join(dir, "cpu.yaml")
+	require.NoError(t, os.WriteFile(gpu, []byte(blocks[0][1]), 0o600))
+	require.NoError(t, os.WriteFile(cpu, []byte(blocks[1][1]), 0o600))
+	bin := otelcolBin(t)
+	run(t, nil, bin, "validate", "--config", gpu)
+	run(t, nil, bin, "validate", "--config", gpu, "--config", cpu)
+}
