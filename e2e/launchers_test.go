@@ -42,15 +42,26 @@ func (s twoServer) chat() string {
 	return fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", s.gatewayPort)
 }
 
-// pid is the one live llama-server listening on the server's port, or 0.
+// pid is the one live llama-server with the server's port, or 0 when there is none; more than one
+// fails t.
 func (s twoServer) pid(t *testing.T) int {
 	t.Helper()
+	pid, ok := s.onePID()
+	require.True(t, ok, "llamalauncher/%s: more than one llama-server on port %d: %v", s.name, s.llamaPort,
+		llamatest.ProcessesWithArgs("--port", strconv.Itoa(s.llamaPort)))
+	return pid
+}
+
+// onePID is pid for a polling condition: ok is false when more than one process has the port.
+func (s twoServer) onePID() (pid int, ok bool) {
 	pids := llamatest.ProcessesWithArgs("--port", strconv.Itoa(s.llamaPort))
-	require.LessOrEqual(t, len(pids), 1, "llamalauncher/%s: more than one llama-server on port %d: %v", s.name, s.llamaPort, pids)
-	if len(pids) == 0 {
-		return 0
+	switch len(pids) {
+	case 0:
+		return 0, true
+	case 1:
+		return pids[0], true
 	}
-	return pids[0]
+	return 0, false
 }
 
 // twoChat sends one chat completion through url with traceID in a W3C traceparent, and returns
@@ -283,9 +294,9 @@ service:
 		return n
 	}
 	require.Eventually(t, func() bool {
-		accA := tel.InternalMetric(t, "otelcol_receiver_accepted_spans", `receiver="llamacpp/a"`)
-		accB := tel.InternalMetric(t, "otelcol_receiver_accepted_spans", `receiver="llamacpp/b"`)
-		return accA > 0 && accA == float64(spansOf(a)) && accB > accA && accB == float64(spansOf(b))
+		accA, errA := tel.internalMetric("otelcol_receiver_accepted_spans", `receiver="llamacpp/a"`)
+		accB, errB := tel.internalMetric("otelcol_receiver_accepted_spans", `receiver="llamacpp/b"`)
+		return errA == nil && errB == nil && accA > 0 && accA == float64(spansOf(a)) && accB > accA && accB == float64(spansOf(b))
 	}, 10*time.Second, 200*time.Millisecond, "otelcol_receiver_accepted_spans per receiver: the spans of its own gateway's requests")
 	t.Logf("spans accepted: llamacpp/a %v, llamacpp/b %v", tel.InternalMetric(t, "otelcol_receiver_accepted_spans", `receiver="llamacpp/a"`),
 		tel.InternalMetric(t, "otelcol_receiver_accepted_spans", `receiver="llamacpp/b"`))
@@ -320,10 +331,7 @@ service:
 			case <-time.After(100 * time.Millisecond):
 			}
 			t0 := time.Now()
-			status, err := twoChat(client, b.chat(), fmt.Sprintf("5bf92f3577b34da6a3ce9290%08x", i))
-			if err != nil {
-				status = 0
-			}
+			status, _ := twoChat(client, b.chat(), fmt.Sprintf("5bf92f3577b34da6a3ce9290%08x", i)) // 0 without an answer
 			mu.Lock()
 			bResults = append(bResults, bResult{sent: t0, took: time.Since(t0), status: status})
 			mu.Unlock()
@@ -334,9 +342,10 @@ service:
 	require.NoError(t, syscall.Kill(pidA, syscall.SIGKILL))
 	var newA int
 	require.Eventually(t, func() bool {
-		newA = a.pid(t)
+		newA, _ = a.onePID()
 		return newA != 0 && newA != pidA
 	}, time.Minute, 10*time.Millisecond, "llamalauncher/a never started a new llama-server:\n%s", logs)
+	newA = a.pid(t) // and only one
 	startedAgain := time.Since(killedAt)
 	waitOK(t, a.health(), time.Minute, "the new llama-server of llamalauncher/a never became healthy:\n%s", logs)
 	healthyAgain := time.Since(killedAt)
@@ -665,9 +674,10 @@ service:
 	require.NoError(t, syscall.Kill(pidA, syscall.SIGKILL))
 	var newA int
 	require.Eventually(t, func() bool {
-		newA = a.pid(t)
+		newA, _ = a.onePID()
 		return newA != 0 && newA != pidA
 	}, time.Minute, 10*time.Millisecond, "llamalauncher/a never started a new llama-server:\n%s", logs)
+	newA = a.pid(t) // and only one
 	waitOK(t, a.health(), time.Minute, "the new llama-server of llamalauncher/a:\n%s", logs)
 	require.NoError(t, fakenvml.WriteProcesses(gpus[0].ProcessesFile, fakenvml.Process{PID: newA, UsedMemory: memA}))
 	want[gpus[0].UUID] = map[int64]gpuProcess{int64(newA): {memory: memA, child: true, launcher: "llamalauncher/a"}}
