@@ -48,7 +48,6 @@ func (m *gpuMeter) Read() ([]launcherapi.GPUReading, error) {
 
 // ledgerMeter is one launcher's energy ledger with the meter of its GPUs attached.
 type ledgerMeter struct {
-	launcher string
 	// metered are the GPU states of the meter's GPUs, in its order (to hand over the scrape's
 	// energy readings).
 	metered []*gpuState
@@ -82,7 +81,7 @@ func (s *nvmlScraper) newMeter(l namedLauncher, users map[int][]string) *ledgerM
 	}
 	log := s.logger.With(zap.String("launcher", l.id))
 	m := &gpuMeter{}
-	lm := &ledgerMeter{launcher: l.id}
+	lm := &ledgerMeter{}
 	var missing []string
 	for _, idx := range gl.GPUDevices() {
 		if len(users[idx]) > 1 {
