@@ -548,8 +548,9 @@ func gpuIDsByPort(path string) map[int64]string {
 // GPU 1, and the nvml receiver names both (`launchers`). The fake GPUs list the servers' processes
 // (the test writes each server's PID into its GPU's processes file, and another process on GPU 1).
 // Each server's GPU memory must be reported on its own GPU only, marked with its own launcher;
-// each receiver's llamacpp.gpu.ids must name its own launcher's GPU; each gateway span must carry
-// the energy of its own server's GPU; and after kill -9 of server a, a's new process is a's.
+// each receiver's llamacpp.gpu.ids must name its own launcher's GPU; each gateway span must name its
+// own server's GPU and carry an energy share from that GPU's ledger; and after kill -9 of server a,
+// a's new process is a's.
 func TestTwoLaunchersOnTwoFakeGPUs(t *testing.T) {
 	t.Setenv("LLT_E2E", "1")
 	server := llamatest.Server(t)
@@ -638,7 +639,7 @@ service:
 		return ids[int64(a.llamaPort)] == fmt.Sprint([]any{gpus[0].UUID}) && ids[int64(b.llamaPort)] == fmt.Sprint([]any{gpus[1].UUID})
 	}, 10*time.Second, 100*time.Millisecond, "llamacpp.gpu.ids by server port: %v", gpuIDsByPort(out))
 
-	// A request through each gateway: its span carries the energy of its own server's GPU.
+	// A request through each gateway: its span names its own server's GPU.
 	client := &http.Client{Timeout: time.Minute}
 	const traceA, traceB = "6bf92f3577b34da6a3ce929d0e0e4a01", "6bf92f3577b34da6a3ce929d0e0e4b01"
 	for id, s := range map[string]twoServer{traceA: a, traceB: b} {
@@ -665,8 +666,13 @@ service:
 		assert.Equal(t, int64(want.s.llamaPort), attrs["server.port"], "llamacpp/%s", want.s.name)
 		assert.Equal(t, want.gpu.UUID, attrs["hw.id"], "llamacpp/%s: its span names its own server's GPU", want.s.name)
 		assert.Equal(t, want.name, attrs["hw.name"], "llamacpp/%s", want.s.name)
-		e, _ := attrs["llt.gen_ai.gpu.energy"].(float64)
-		assert.Positive(t, e, "llamacpp/%s: energy", want.s.name)
+		// Its energy share comes from its own launcher's ledger. It may be 0: the fake GPU's power
+		// does not rise with a request, so a request's share (its period's energy less the idle
+		// power times the idle time) is within the timing noise of the readings and can be clamped
+		// to 0 (TestGPUEnergyOnSpans checks the split itself).
+		e, ok := attrs["llt.gen_ai.gpu.energy"].(float64)
+		assert.True(t, ok, "llamacpp/%s: no llt.gen_ai.gpu.energy: %v", want.s.name, attrs)
+		assert.GreaterOrEqual(t, e, 0.0, "llamacpp/%s: energy", want.s.name)
 		t.Logf("llamacpp/%s: span on %s, %.3f J", want.s.name, attrs["hw.name"], e)
 	}
 
