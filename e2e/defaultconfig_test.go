@@ -167,11 +167,23 @@ func (r *defaultRun) readSpans() ([]fileSpan, error) {
 // telemetry endpoint) over the series whose labels contain every one of labels.
 func (r *defaultRun) InternalMetric(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", r.TelemetryPort))
+	total, err := r.internalMetric(name, labels...)
 	require.NoError(t, err)
+	return total
+}
+
+// internalMetric is InternalMetric for a polling condition (which must not fail the test from its
+// own goroutine): the error instead.
+func (r *defaultRun) internalMetric(name string, labels ...string) (float64, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", r.TelemetryPort))
+	if err != nil {
+		return 0, err
+	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	if err != nil {
+		return 0, err
+	}
 	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(\{[^}]*\})?\s+(\S+)$`)
 	total := 0.0
 	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
@@ -183,7 +195,7 @@ func (r *defaultRun) InternalMetric(t *testing.T, name string, labels ...string)
 			total += v
 		}
 	}
-	return total
+	return total, nil
 }
 
 // fileSpan is one span of the file exporter's OTLP/JSON, with what the tests look at.

@@ -29,6 +29,7 @@ import (
 // through the mutex-guarded fields below.
 type llamaLauncher struct {
 	cfg    *Config
+	id     component.ID // this instance's ID, e.g. llamalauncher/a
 	logger *zap.Logger
 	client httpGetter
 	// resetAfter is healthyResetAfter; tests shorten it.
@@ -66,6 +67,7 @@ var _ launcherapi.ErrorReporter = (*llamaLauncher)(nil)
 func newLauncher(cfg *Config, set extension.Settings) *llamaLauncher {
 	return &llamaLauncher{
 		cfg:        cfg,
+		id:         set.ID,
 		logger:     set.Logger,
 		resetAfter: healthyResetAfter,
 		client:     newHealthClient(cfg.HealthCheck.Timeout),
@@ -134,6 +136,9 @@ func (l *llamaLauncher) Start(_ context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
+	if err := claimPort(l); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	l.model = model
 	l.host = host
@@ -158,6 +163,7 @@ func (l *llamaLauncher) Start(_ context.Context, host component.Host) error {
 // Shutdown stops llama-server (SIGTERM, then SIGKILL after shutdown_timeout) and waits for it.
 // It is safe without Start and when called twice.
 func (l *llamaLauncher) Shutdown(ctx context.Context) error {
+	defer releasePort(l)
 	l.mu.Lock()
 	cancel, done := l.cancel, l.done
 	l.mu.Unlock()

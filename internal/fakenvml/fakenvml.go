@@ -89,6 +89,35 @@ type GPU struct {
 	TemperatureC uint32
 	// BusyFile, when set, is a file whose existence makes the GPU busy.
 	BusyFile string
+	// ProcessesFile, when set, is a file that lists the GPU's compute processes
+	// (nvmlDeviceGetComputeRunningProcesses_v3), read at every call: write it with WriteProcesses.
+	// No file: no process.
+	ProcessesFile string
+}
+
+// Process is a compute process on a fake GPU.
+type Process struct {
+	// PID is the process id (> 0).
+	PID int
+	// UsedMemory is its GPU memory in bytes.
+	UsedMemory uint64
+}
+
+// WriteProcesses makes procs the compute processes of the GPUs whose ProcessesFile is path. It
+// replaces the file at once (a rename), so that the fake never reads half of it.
+func WriteProcesses(path string, procs ...Process) error {
+	var b []byte
+	for _, p := range procs {
+		if p.PID <= 0 {
+			return fmt.Errorf("fakenvml: process id %d: must be positive", p.PID)
+		}
+		b = fmt.Appendf(b, "%d %d\n", p.PID, p.UsedMemory)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // Env returns the FAKENVML_* variables that script the fake, to append to a process's
@@ -124,6 +153,7 @@ func (s Script) Env() []string {
 		set("ENERGY_MJ", g.EnergyMJ, g.EnergyMJ == 0)
 		set("TEMPERATURE_C", g.TemperatureC, g.TemperatureC == 0)
 		set("BUSY_FILE", g.BusyFile, g.BusyFile == "")
+		set("PROCESSES_FILE", g.ProcessesFile, g.ProcessesFile == "")
 	}
 	return env
 }

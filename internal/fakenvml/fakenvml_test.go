@@ -5,6 +5,7 @@ package fakenvml
 
 import (
 	"debug/elf"
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -56,7 +57,7 @@ func TestExportsNVMLOnly(t *testing.T) {
 func TestEnv(t *testing.T) {
 	s := Script{
 		GPUs: []GPU{
-			{UUID: "GPU-12345678-9abc-4def-8123-456789abcdef", PowerMW: 100000, EnergyMJ: 5, BusyFile: "/tmp/busy"},
+			{UUID: "GPU-12345678-9abc-4def-8123-456789abcdef", PowerMW: 100000, EnergyMJ: 5, BusyFile: "/tmp/busy", ProcessesFile: "/tmp/procs"},
 			{},
 		},
 		CUDADriverVersion: 12050,
@@ -70,6 +71,20 @@ func TestEnv(t *testing.T) {
 		"FAKENVML_GPU0_POWER_MW=100000",
 		"FAKENVML_GPU0_ENERGY_MJ=5",
 		"FAKENVML_GPU0_BUSY_FILE=/tmp/busy",
+		"FAKENVML_GPU0_PROCESSES_FILE=/tmp/procs",
 	}, s.Env())
 	assert.Equal(t, []string{"FAKENVML_GPU_COUNT=0"}, Script{}.Env())
+}
+
+func TestWriteProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "procs")
+	require.NoError(t, WriteProcesses(path, Process{PID: 4101, UsedMemory: 3 << 30}, Process{PID: 7, UsedMemory: 0}))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "4101 3221225472\n7 0\n", string(b))
+	require.NoError(t, WriteProcesses(path))
+	b, err = os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Empty(t, b)
+	assert.ErrorContains(t, WriteProcesses(path, Process{PID: 0}), "must be positive")
 }

@@ -27,6 +27,7 @@ const (
 	childEnv = "FAKENVML_TEST_CHILD" // the scenario TestChild runs: "calls" or "init"
 	libEnv   = "FAKENVML_TEST_LIB"   // the library to load
 	busyEnv  = "FAKENVML_TEST_BUSY"  // the busy file of GPU 0 in "calls"
+	procsEnv = "FAKENVML_TEST_PROCS" // the processes file of GPU 0 in "processes"
 )
 
 // runChild runs TestChild in a new process with the scenario, the library and env, and returns
@@ -61,6 +62,15 @@ func TestThroughGoNVML(t *testing.T) {
 	lib := filepath.Join(Build(t), LibraryName)
 	busy := filepath.Join(t.TempDir(), "busy0")
 	runChild(t, "calls", lib, append(callsScript(busy).Env(), busyEnv+"="+busy))
+}
+
+// TestProcesses: nvmlDeviceGetComputeRunningProcesses_v3 lists the processes of a GPU's
+// processes file, read at every call, through go-nvml's sizing loop.
+func TestProcesses(t *testing.T) {
+	lib := filepath.Join(Build(t), LibraryName)
+	procs := filepath.Join(t.TempDir(), "procs0")
+	out := runChild(t, "processes", lib, append(Script{GPUs: []GPU{{ProcessesFile: procs}, {}}}.Env(), procsEnv+"="+procs))
+	assert.Contains(t, out, `fakenvml: `+procs+`:2: not "PID USED_BYTES"`, "a malformed line is reported on stderr")
 }
 
 // TestInit: a scripted Init failure, an invalid script (Init fails with NVML_ERROR_UNKNOWN and
@@ -109,6 +119,8 @@ func TestChild(t *testing.T) {
 		childInit(t)
 	case "calls":
 		childCalls(t)
+	case "processes":
+		childProcesses(t)
 	default:
 		t.Fatalf("unknown scenario %q", os.Getenv(childEnv))
 	}
@@ -364,4 +376,42 @@ func cString(b []int8) string {
 		s = append(s, byte(c))
 	}
 	return string(s)
+}
+
+func childProcesses(t *testing.T) {
+	path := os.Getenv(procsEnv)
+	lib := nvml.New(nvml.WithLibraryPath(os.Getenv(libEnv)))
+	require.Equal(t, nvml.SUCCESS, lib.Init())
+	defer func() { require.Equal(t, nvml.SUCCESS, lib.Shutdown()) }()
+	d0, ret := lib.DeviceGetHandleByIndex(0)
+	require.Equal(t, nvml.SUCCESS, ret)
+	d1, ret := lib.DeviceGetHandleByIndex(1)
+	require.Equal(t, nvml.SUCCESS, ret)
+	procs := func(d nvml.Device) []nvml.ProcessInfo {
+		t.Helper()
+		p, ret := d.GetComputeRunningProcesses()
+		require.Equal(t, nvml.SUCCESS, ret)
+		return p
+	}
+
+	assert.Empty(t, procs(d0), "no file yet: no process")
+	// Three processes: more than go-nvml's first guess (1), so the call answers
+	// NVML_ERROR_INSUFFICIENT_SIZE with the count first.
+	require.NoError(t, WriteProcesses(path, Process{PID: 4101, UsedMemory: 3 << 30}, Process{PID: 4200, UsedMemory: 5 << 30}, Process{PID: 777, UsedMemory: 0}))
+	const noInstance = 0xFFFFFFFF
+	assert.Equal(t, []nvml.ProcessInfo{
+		{Pid: 4101, UsedGpuMemory: 3 << 30, GpuInstanceId: noInstance, ComputeInstanceId: noInstance},
+		{Pid: 4200, UsedGpuMemory: 5 << 30, GpuInstanceId: noInstance, ComputeInstanceId: noInstance},
+		{Pid: 777, UsedGpuMemory: 0, GpuInstanceId: noInstance, ComputeInstanceId: noInstance},
+	}, procs(d0))
+	assert.Empty(t, procs(d1), "GPU 1 has no processes file")
+	require.NoError(t, WriteProcesses(path, Process{PID: 4300, UsedMemory: 1}))
+	assert.Equal(t, []nvml.ProcessInfo{{Pid: 4300, UsedGpuMemory: 1, GpuInstanceId: noInstance, ComputeInstanceId: noInstance}}, procs(d0), "read at every call")
+	require.NoError(t, os.WriteFile(path, []byte("# pid bytes\n\n  4400\t2 \r\n"), 0o600))
+	assert.Equal(t, []nvml.ProcessInfo{{Pid: 4400, UsedGpuMemory: 2, GpuInstanceId: noInstance, ComputeInstanceId: noInstance}}, procs(d0), "comments, blanks, tabs")
+	require.NoError(t, os.WriteFile(path, []byte("4400 2\n4401\n"), 0o600))
+	_, ret = d0.GetComputeRunningProcesses()
+	assert.Equal(t, nvml.ERROR_UNKNOWN, ret, "a malformed file")
+	require.NoError(t, os.Remove(path))
+	assert.Empty(t, procs(d0), "file removed: no process")
 }

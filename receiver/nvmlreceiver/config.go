@@ -22,9 +22,13 @@ type Config struct {
 	// ControllerConfig holds `collection_interval` (default 1s), `initial_delay` and `timeout`.
 	scraperhelper.ControllerConfig `mapstructure:",squash"`
 	// Launcher is the ID of a llamalauncher extension: the GPU memory of the llama-server it runs
-	// (and of the processes that server starts) carries llamacpp.launcher.child=true, across
-	// restarts. Optional.
+	// (and of the processes that server starts) carries llamacpp.launcher.child=true and
+	// llamacpp.launcher=<the ID>, across restarts. Optional; Launchers names several.
 	Launcher *component.ID `mapstructure:"launcher"`
+	// Launchers are the IDs of several llamalauncher extensions (one model per GPU, say): each
+	// one's processes are marked as Launcher's are, with their own ID in llamacpp.launcher, and
+	// each one's GPUs are metered for its own energy ledger. Not together with Launcher.
+	Launchers []component.ID `mapstructure:"launchers"`
 	// LibraryPath is the NVML library to load: an absolute path, or a file name for the dynamic
 	// loader to search. Default "": libnvidia-ml.so.1 through the loader's search, then the usual
 	// driver locations (/usr/lib/x86_64-linux-gnu, /usr/lib64, /usr/lib/aarch64-linux-gnu,
@@ -72,13 +76,34 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	return conf.Unmarshal(cfg)
 }
 
-var errLibraryPathRelative = errors.New("`library_path` must be an absolute path or a bare file name such as libnvidia-ml.so.1")
+var (
+	errLibraryPathRelative  = errors.New("`library_path` must be an absolute path or a bare file name such as libnvidia-ml.so.1")
+	errLauncherAndLaunchers = errors.New("`launcher` and `launchers` are both set: list every launcher under `launchers`")
+)
+
+// launcherIDs are the launchers named by Launcher or Launchers, in their order.
+func (cfg *Config) launcherIDs() []component.ID {
+	if cfg.Launcher != nil {
+		return []component.ID{*cfg.Launcher}
+	}
+	return cfg.Launchers
+}
 
 // Validate checks the receiver's configuration.
 func (cfg *Config) Validate() error {
 	var errs []error
 	if p := cfg.LibraryPath; p != "" && !strings.HasPrefix(p, "/") && strings.Contains(p, "/") {
 		errs = append(errs, errLibraryPathRelative)
+	}
+	if cfg.Launcher != nil && len(cfg.Launchers) > 0 {
+		errs = append(errs, errLauncherAndLaunchers)
+	}
+	seenLaunchers := make(map[component.ID]bool, len(cfg.Launchers))
+	for _, id := range cfg.Launchers {
+		if seenLaunchers[id] {
+			errs = append(errs, fmt.Errorf("`launchers`: %q is listed twice", id))
+		}
+		seenLaunchers[id] = true
 	}
 	seen := make(map[string]bool, len(cfg.Devices))
 	for _, d := range cfg.Devices {

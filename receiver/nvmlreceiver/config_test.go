@@ -31,6 +31,9 @@ func TestLoadConfig(t *testing.T) {
 	}).Unmarshal(&all.MetricsBuilderConfig))
 	require.False(t, all.Metrics.NvidiaGpuFanSpeedRatio.Enabled)
 
+	launchers := createDefaultConfig().(*Config)
+	launchers.Launchers = []component.ID{component.MustNewIDWithName("llamalauncher", "a"), component.MustNewIDWithName("llamalauncher", "b")}
+
 	libraryName := createDefaultConfig().(*Config)
 	libraryName.LibraryPath = "libnvidia-ml.so.1"
 
@@ -42,6 +45,9 @@ func TestLoadConfig(t *testing.T) {
 		{name: "defaults", expected: createDefaultConfig().(*Config)},
 		{name: "all", expected: all},
 		{name: "library_name", expected: libraryName},
+		{name: "launchers", expected: launchers},
+		{name: "launcher_and_launchers", errs: []string{"`launcher` and `launchers` are both set"}},
+		{name: "launchers_twice", errs: []string{"`launchers`: \"llamalauncher/a\" is listed twice"}},
 		{name: "bad_devices", errs: []string{
 			"`devices`: \"-1\" is neither a GPU index (0, 1, ...) nor a UUID starting with GPU- or MIG-",
 			"`devices`: \"gpu0\" is neither",
@@ -81,5 +87,16 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Empty(t, cfg.LibraryPath)
 	assert.Empty(t, cfg.Devices)
 	assert.Nil(t, cfg.Launcher)
+	assert.Empty(t, cfg.Launchers)
 	assert.NoError(t, cfg.Validate())
+}
+
+func TestLauncherIDs(t *testing.T) {
+	a, b := component.MustNewIDWithName("llamalauncher", "a"), component.MustNewIDWithName("llamalauncher", "b")
+	cfg := createDefaultConfig().(*Config)
+	assert.Empty(t, cfg.launcherIDs())
+	cfg.Launcher = &launcherID
+	assert.Equal(t, []component.ID{launcherID}, cfg.launcherIDs())
+	cfg.Launcher, cfg.Launchers = nil, []component.ID{a, b}
+	assert.Equal(t, []component.ID{a, b}, cfg.launcherIDs())
 }

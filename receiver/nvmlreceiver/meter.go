@@ -46,24 +46,49 @@ func (m *gpuMeter) Read() ([]launcherapi.GPUReading, error) {
 	return out, nil
 }
 
-// attachMeter gives the launcher's energy ledger a meter of the launcher's GPUs, when the
-// launcher runs llama-server on GPUs that this receiver reads, and keeps the ledger, the
-// meter's GPU states (to hand over the scrape's energy readings) and the detach function.
-func (s *nvmlScraper) attachMeter() {
-	metered, ledger, detach := s.newMeter()
-	if detach != nil {
-		s.metered, s.ledger, s.detachMeter = metered, ledger, detach
+// ledgerMeter is one launcher's energy ledger with the meter of its GPUs attached.
+type ledgerMeter struct {
+	// metered are the GPU states of the meter's GPUs, in its order (to hand over the scrape's
+	// energy readings).
+	metered []*gpuState
+	ledger  launcherapi.EnergyLedger
+	detach  func()
+}
+
+// attachMeters gives each launcher's energy ledger a meter of its GPUs, when the launcher runs
+// llama-server on GPUs that this receiver reads. A GPU that two launchers use is metered for
+// neither: each ledger would split the whole GPU's energy among its own requests.
+func (s *nvmlScraper) attachMeters() {
+	users := map[int][]string{} // NVML index -> the launchers on it
+	for _, l := range s.launchers {
+		if gl, ok := l.Launcher.(launcherapi.GPULauncher); ok {
+			for _, idx := range gl.GPUDevices() {
+				users[idx] = append(users[idx], l.id)
+			}
+		}
+	}
+	for _, l := range s.launchers {
+		if m := s.newMeter(l, users); m != nil {
+			s.meters = append(s.meters, m)
+		}
 	}
 }
 
-func (s *nvmlScraper) newMeter() (metered []*gpuState, ledger launcherapi.EnergyLedger, detach func()) {
-	gl, ok := s.launcher.(launcherapi.GPULauncher)
+func (s *nvmlScraper) newMeter(l namedLauncher, users map[int][]string) *ledgerMeter {
+	gl, ok := l.Launcher.(launcherapi.GPULauncher)
 	if !ok || len(gl.GPUDevices()) == 0 {
-		return nil, nil, nil
+		return nil
 	}
+	log := s.logger.With(zap.String("launcher", l.id))
 	m := &gpuMeter{}
+	lm := &ledgerMeter{}
 	var missing []string
 	for _, idx := range gl.GPUDevices() {
+		if len(users[idx]) > 1 {
+			log.Warn("GPU energy per request is off for this launcher: another launcher uses the same GPU, and each would count its whole energy",
+				zap.Int("gpu", idx), zap.Strings("launchers", users[idx]))
+			return nil
+		}
 		var found *gpuState
 		for _, g := range s.gpus {
 			if g.index == idx && !g.mig {
@@ -76,67 +101,73 @@ func (s *nvmlScraper) newMeter() (metered []*gpuState, ledger launcherapi.Energy
 			continue
 		}
 		if _, err := found.dev.TotalEnergy(); err != nil {
-			s.logger.Warn("GPU energy per request is off: the GPU has no energy counter (Volta or newer is needed)",
+			log.Warn("GPU energy per request is off: the GPU has no energy counter (Volta or newer is needed)",
 				zap.String("gpu", found.uuid), zap.Error(err))
-			return nil, nil, nil
+			return nil
 		}
 		model, _ := found.dev.Name()
 		m.gpus = append(m.gpus, launcherapi.GPU{ID: found.uuid, Name: fmt.Sprintf("gpu%d", idx), Model: model, Index: idx})
 		m.devs = append(m.devs, found.dev)
-		metered = append(metered, found)
+		lm.metered = append(lm.metered, found)
 	}
 	if len(missing) > 0 {
-		s.logger.Warn("GPU energy per request is off: the launcher's GPUs are not all read by this receiver (check `devices`)",
+		log.Warn("GPU energy per request is off: the launcher's GPUs are not all read by this receiver (check `devices`)",
 			zap.String("missing", strings.Join(missing, ",")))
-		return nil, nil, nil
+		return nil
 	}
 	names := make([]string, len(m.gpus))
 	for i, g := range m.gpus {
 		names[i] = g.Name + ":" + g.ID
 	}
-	s.logger.Info("GPU energy per request: on", zap.Strings("gpus", names))
-	ledger = gl.EnergyLedger()
-	return metered, ledger, ledger.AttachMeter(m)
+	log.Info("GPU energy per request: on", zap.Strings("gpus", names))
+	lm.ledger = gl.EnergyLedger()
+	lm.detach = lm.ledger.AttachMeter(m)
+	return lm
 }
 
 // observeEnergy hands the energy counters that the previous scrape read (every energyInterval)
-// to the ledger, which saves it reading them itself; utilization is left for it to carry over.
+// to each ledger, which saves it reading them itself; utilization is left for it to carry over.
 func (s *nvmlScraper) observeEnergy(now time.Time) {
-	if s.ledger == nil {
-		return
+	for _, m := range s.meters {
+		m.observe(now)
 	}
-	at := s.metered[0].energyAt
+}
+
+func (m *ledgerMeter) observe(now time.Time) {
+	at := m.metered[0].energyAt
 	if at.IsZero() || now.Sub(at) > energyInterval {
 		return
 	}
-	rs := make([]launcherapi.GPUReading, len(s.metered))
-	for i, g := range s.metered {
+	rs := make([]launcherapi.GPUReading, len(m.metered))
+	for i, g := range m.metered {
 		if !g.energyAt.Equal(at) {
 			return // not read in the same scrape
 		}
 		rs[i] = launcherapi.GPUReading{EnergyMJ: g.energyMJ, Utilization: -1}
 	}
-	for _, g := range s.metered {
+	for _, g := range m.metered {
 		g.energyAt = time.Time{} // once
 	}
-	s.ledger.Observe(at, rs)
+	m.ledger.Observe(at, rs)
 }
 
-// energyTotals are the ledger's splits by GPU UUID, once per scrape; nil without a ledger or
-// with nvidia.gpu.energy.attribution off.
+// energyTotals are the ledgers' splits by GPU UUID, once per scrape; nil without a ledger or
+// with nvidia.gpu.energy.attribution off. No GPU is in two ledgers (attachMeters).
 func (s *nvmlScraper) energyTotals() map[string]launcherapi.GPUEnergyTotals {
-	if s.ledger == nil || !s.cfg.Metrics.NvidiaGpuEnergyAttribution.Enabled {
+	if len(s.meters) == 0 || !s.cfg.Metrics.NvidiaGpuEnergyAttribution.Enabled {
 		return nil
 	}
 	out := map[string]launcherapi.GPUEnergyTotals{}
-	for _, t := range s.ledger.Totals() {
-		out[t.GPU.ID] = t
+	for _, m := range s.meters {
+		for _, t := range m.ledger.Totals() {
+			out[t.GPU.ID] = t
+		}
 	}
 	return out
 }
 
 // recordEnergyAttribution records g's split of energy between requests and idle, when g is
-// one of the launcher's metered GPUs.
+// one of a launcher's metered GPUs.
 func (s *nvmlScraper) recordEnergyAttribution(g *gpuState, ts pcommon.Timestamp, totals map[string]launcherapi.GPUEnergyTotals) {
 	if t, ok := totals[g.uuid]; ok {
 		s.mb.RecordNvidiaGpuEnergyAttributionDataPoint(ts, t.RequestJoules, metadata.AttributeNvidiaGpuEnergyUseRequests)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/llamatelemetry/otelcol-llt/pkg/launcherapi"
@@ -125,5 +126,31 @@ func TestMeterOff(t *testing.T) {
 				require.Equal(t, 1, logs.FilterMessageSnippet(tc.warn).Len(), "%v", logs.All())
 			}
 		})
+	}
+}
+
+// Two launchers on one GPU would each split that GPU's whole energy among their own requests:
+// neither gets a meter, each with a warning that names the GPU and both launchers; a third
+// launcher on a GPU of its own is metered.
+func TestMeterOffForASharedGPU(t *testing.T) {
+	devs := []*fakeDevice{h200(0), h200(1), h200(2)}
+	idA, idB, idC := component.MustNewIDWithName("llamalauncher", "a"), component.MustNewIDWithName("llamalauncher", "b"), component.MustNewIDWithName("llamalauncher", "c")
+	s, logs := newTestScraper(t, newFakeLibrary(devs...), "", func(c *Config) { c.Launchers = []component.ID{idA, idB, idC} })
+	a := &gpuLauncher{devices: []int{0}, ledger: &recordingLedger{}}
+	b := &gpuLauncher{devices: []int{1, 0}, ledger: &recordingLedger{}}
+	c := &gpuLauncher{devices: []int{2}, ledger: &recordingLedger{}}
+	require.NoError(t, s.start(context.Background(), hostWith{idA: a, idB: b, idC: c}))
+	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+	assert.Nil(t, a.ledger.meter)
+	assert.Nil(t, b.ledger.meter)
+	require.NotNil(t, c.ledger.meter)
+	assert.Equal(t, devs[2].uuid, c.ledger.meter.GPUs()[0].ID)
+	warned := logs.FilterMessageSnippet("another launcher uses the same GPU").All()
+	require.Len(t, warned, 2, "%v", logs.All())
+	for i, want := range []string{"llamalauncher/a", "llamalauncher/b"} {
+		fields := warned[i].ContextMap()
+		assert.Equal(t, want, fields["launcher"])
+		assert.Equal(t, int64(0), fields["gpu"])
+		assert.Equal(t, []any{"llamalauncher/a", "llamalauncher/b"}, fields["launchers"])
 	}
 }

@@ -50,31 +50,31 @@ func (p *procFS) forget() {
 	clear(p.seen)
 }
 
-// descendsFrom reports whether pid is ancestor or one of its descendants (up to a few
-// generations: a wrapper script that forks rather than execs).
-func (p *procFS) descendsFrom(pid uint32, ancestor int) bool {
-	if ancestor <= 0 {
-		return false
+// ancestorIn returns the key of roots that is pid itself or its nearest ancestor (up to a few
+// generations: a wrapper script that forks rather than execs), and whether there is one.
+func (p *procFS) ancestorIn(pid uint32, roots map[int]string) (int, bool) {
+	if len(roots) == 0 {
+		return 0, false
 	}
 	cur := int(pid)
 	for range 8 {
-		if cur == ancestor {
-			return true
+		if _, ok := roots[cur]; ok && cur > 0 {
+			return cur, true
 		}
 		if cur <= 1 {
-			return false
+			return 0, false
 		}
 		stat, err := os.ReadFile(filepath.Join(p.root, strconv.Itoa(cur), "stat"))
 		if err != nil {
-			return false
+			return 0, false
 		}
 		ppid, ok := parentPID(stat)
 		if !ok {
-			return false
+			return 0, false
 		}
 		cur = ppid
 	}
-	return false
+	return 0, false
 }
 
 // parentPID reads the 4th field of /proc/<pid>/stat ("pid (comm) state ppid ..."); comm may

@@ -61,11 +61,27 @@ func TestProcFS(t *testing.T) {
 	writeProc(t, root, 12, 11, "worker", "/usr/bin/worker")
 	p := newProcFS(root)
 
-	assert.True(t, p.descendsFrom(11, 11))
-	assert.True(t, p.descendsFrom(12, 10))
-	assert.False(t, p.descendsFrom(10, 11))
-	assert.False(t, p.descendsFrom(12, 0), "no launcher child")
-	assert.False(t, p.descendsFrom(99, 10), "gone")
+	descendsFrom := func(pid uint32, ancestor int) bool {
+		_, ok := p.ancestorIn(pid, map[int]string{ancestor: "l"})
+		return ok
+	}
+	assert.True(t, descendsFrom(11, 11))
+	assert.True(t, descendsFrom(12, 10))
+	assert.False(t, descendsFrom(10, 11))
+	assert.False(t, descendsFrom(12, 0), "no launcher child")
+	assert.False(t, descendsFrom(99, 10), "gone")
+
+	// Two launchers, one server the other's descendant (a server started through a wrapper that
+	// another launcher runs is not a real setup, but the nearest one wins).
+	servers := map[int]string{10: "llamalauncher/a", 11: "llamalauncher/b"}
+	got, ok := p.ancestorIn(12, servers)
+	assert.True(t, ok)
+	assert.Equal(t, 11, got, "the nearest ancestor")
+	got, ok = p.ancestorIn(10, servers)
+	assert.True(t, ok)
+	assert.Equal(t, 10, got)
+	_, ok = p.ancestorIn(12, nil)
+	assert.False(t, ok)
 
 	assert.Equal(t, "llama-server", p.name(11))
 	p.forget()

@@ -15,19 +15,25 @@ import (
 
 // recordProcesses records the GPU memory and the utilization of each process. The list of compute
 // processes is read for either metric: the utilization reports 0 for a listed process without a
-// sample.
-func (s *nvmlScraper) recordProcesses(g *gpuState, ts pcommon.Timestamp, launcherPID int) {
+// sample. A process that is, or descends from, a launcher's llama-server (servers: PID to the
+// launcher's ID) is marked llamacpp.launcher.child=true and llamacpp.launcher=<ID>.
+func (s *nvmlScraper) recordProcesses(g *gpuState, ts pcommon.Timestamp, servers map[int]string) {
 	m := &s.cfg.Metrics
 	procs, _ := readValue(s, g, qProcesses, g.dev.ComputeProcesses)
 	type procAttrs struct {
 		name  string
 		child bool
+		opts  []metadata.MetricAttributeOption
 	}
 	known := map[uint32]procAttrs{}
 	attrs := func(pid uint32) procAttrs {
 		a, ok := known[pid]
 		if !ok {
-			a = procAttrs{s.proc.name(pid), s.proc.descendsFrom(pid, launcherPID)}
+			a.name = s.proc.name(pid)
+			if server, found := s.proc.ancestorIn(pid, servers); found {
+				a.child = true
+				a.opts = []metadata.MetricAttributeOption{metadata.WithLlamacppLauncherMetricAttribute(servers[server])}
+			}
 			known[pid] = a
 		}
 		return a
@@ -38,7 +44,7 @@ func (s *nvmlScraper) recordProcesses(g *gpuState, ts pcommon.Timestamp, launche
 				continue
 			}
 			a := attrs(p.PID)
-			s.mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, int64(p.UsedMemory), int64(p.PID), a.name, a.child)
+			s.mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, int64(p.UsedMemory), int64(p.PID), a.name, a.child, a.opts...)
 		}
 	}
 	if !m.NvidiaGpuProcessUtilization.Enabled {
@@ -66,9 +72,9 @@ func (s *nvmlScraper) recordProcesses(g *gpuState, ts pcommon.Timestamp, launche
 	for _, pid := range pids {
 		u := usage[pid] // zero for a listed process without a sample: it was idle
 		a := attrs(pid)
-		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.sm/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskGeneral)
-		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.encoder/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskEncoder)
-		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.decoder/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskDecoder)
+		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.sm/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskGeneral, a.opts...)
+		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.encoder/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskEncoder, a.opts...)
+		s.mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, u.decoder/100, int64(pid), a.name, a.child, metadata.AttributeHwGpuTaskDecoder, a.opts...)
 	}
 }
 

@@ -32,7 +32,8 @@ var throttleReasons = []struct {
 // SW thermal, HW slowdown, HW thermal and HW power brake slowdown.
 const degradingReasons = 0x20 | 0x8 | 0x40 | 0x80
 
-func (s *nvmlScraper) scrapeGPU(g *gpuState, now time.Time, ts pcommon.Timestamp, launcherPID int) {
+// servers maps each launcher's llama-server PID to the launcher's ID (launcherPIDs).
+func (s *nvmlScraper) scrapeGPU(g *gpuState, now time.Time, ts pcommon.Timestamp, servers map[int]string) {
 	m := &s.cfg.Metrics
 	g.lost = false
 	if m.HwGpuUtilization.Enabled {
@@ -44,7 +45,7 @@ func (s *nvmlScraper) scrapeGPU(g *gpuState, now time.Time, ts pcommon.Timestamp
 	// A GPU in MIG mode gives its processes' aggregate to privileged users only; they are read on
 	// its MIG devices instead, which also keeps them from being counted twice.
 	if (m.NvidiaGpuProcessMemoryUsage.Enabled || m.NvidiaGpuProcessUtilization.Enabled) && !g.migEnabled {
-		s.recordProcesses(g, ts, launcherPID)
+		s.recordProcesses(g, ts, servers)
 	}
 	if !g.mig {
 		s.scrapeBoard(g, now, ts)

@@ -55,12 +55,17 @@ type nvmlScraper struct {
 	gpus     []*gpuState
 	xids     xidSource
 	xidFails int
-	launcher launcherapi.Launcher
+	// launchers are the launchers named by `launcher` or `launchers`, in their order.
+	launchers []namedLauncher
 
-	// The launcher's energy ledger, when its GPUs are read here (meter.go).
-	metered     []*gpuState
-	ledger      launcherapi.EnergyLedger
-	detachMeter func()
+	// meters are the launchers' energy ledgers whose GPUs are read here (meter.go).
+	meters []*ledgerMeter
+}
+
+// namedLauncher is a launcher with the ID the configuration names it by.
+type namedLauncher struct {
+	id string // component.ID.String(): the llamacpp.launcher attribute
+	launcherapi.Launcher
 }
 
 // gpuState is what the scraper keeps about one GPU or MIG device.
@@ -108,12 +113,13 @@ func newScraper(cfg *Config, set receiver.Settings) *nvmlScraper {
 
 func (s *nvmlScraper) start(_ context.Context, host component.Host) error {
 	s.mb = metadata.NewMetricsBuilder(s.cfg.MetricsBuilderConfig, s.settings)
-	if s.cfg.Launcher != nil {
-		l, err := launcherapi.Find(host, *s.cfg.Launcher)
+	s.launchers = nil
+	for _, id := range s.cfg.launcherIDs() {
+		l, err := launcherapi.Find(host, id)
 		if err != nil {
 			return err
 		}
-		s.launcher = l
+		s.launchers = append(s.launchers, namedLauncher{id: id.String(), Launcher: l})
 	}
 
 	lib := s.newLibrary(s.cfg.LibraryPath)
@@ -139,7 +145,7 @@ func (s *nvmlScraper) start(_ context.Context, host component.Host) error {
 	}
 	s.lib, s.gpus = lib, gpus
 	s.watchXIDs()
-	s.attachMeter()
+	s.attachMeters()
 
 	names := make([]string, len(gpus))
 	for i, g := range gpus {
@@ -168,10 +174,10 @@ func (s *nvmlScraper) shutdown(context.Context) error {
 	if s.lib == nil {
 		return nil
 	}
-	if s.detachMeter != nil { // before NVML goes: the ledger's goroutine reads the devices
-		s.detachMeter()
-		s.detachMeter, s.metered, s.ledger = nil, nil, nil
+	for _, m := range s.meters { // before NVML goes: the ledgers' goroutines read the devices
+		m.detach()
 	}
+	s.meters = nil
 	if s.xids != nil {
 		if err := s.xids.Close(); err != nil {
 			s.logger.Debug("freeing the XID event set failed", zap.Error(err))
@@ -193,17 +199,29 @@ func (s *nvmlScraper) scrape(context.Context) (pmetric.Metrics, error) {
 	now := s.now()
 	ts := pcommon.NewTimestampFromTime(now)
 	s.pollXIDs()
-	launcherPID := 0
-	if s.launcher != nil {
-		launcherPID = s.launcher.PID()
-	}
+	servers := s.launcherPIDs()
 	s.observeEnergy(now)
 	totals := s.energyTotals()
 	for _, g := range s.gpus {
-		s.scrapeGPU(g, now, ts, launcherPID)
+		s.scrapeGPU(g, now, ts, servers)
 		s.recordEnergyAttribution(g, ts, totals)
 		s.mb.EmitForResource(metadata.WithResource(g.resource))
 	}
 	s.proc.forget()
 	return s.mb.Emit(), nil
+}
+
+// launcherPIDs maps the PID of each launcher's llama-server, asked once per scrape (it changes
+// at every restart), to the launcher's ID; a launcher without a running server is left out.
+func (s *nvmlScraper) launcherPIDs() map[int]string {
+	if len(s.launchers) == 0 {
+		return nil
+	}
+	out := make(map[int]string, len(s.launchers))
+	for _, l := range s.launchers {
+		if pid := l.PID(); pid > 0 {
+			out[pid] = l.id
+		}
+	}
+	return out
 }

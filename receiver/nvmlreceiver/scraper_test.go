@@ -390,6 +390,13 @@ func TestLauncherNotFound(t *testing.T) {
 	require.ErrorContains(t, err, `launcher "llamalauncher": no such extension`)
 }
 
+func TestLaunchersNotFound(t *testing.T) {
+	idA, idB := component.MustNewIDWithName("llamalauncher", "a"), component.MustNewIDWithName("llamalauncher", "b")
+	s, _ := newTestScraper(t, newFakeLibrary(h200(0)), "", func(c *Config) { c.Launchers = []component.ID{idA, idB} })
+	err := s.start(context.Background(), hostWith{idA: &fakeLauncher{}})
+	require.ErrorContains(t, err, `launcher "llamalauncher/b": no such extension`)
+}
+
 func TestDeviceSelection(t *testing.T) {
 	devs := []*fakeDevice{h200(0), h200(1), h200(2)}
 	lib := newFakeLibrary(devs...)

@@ -211,6 +211,7 @@ struct gpu_script {
     unsigned long long energy_mj;                                    /* counter at the first nvmlInit */
     unsigned int temperature_c;
     char busy_file[PATH_MAX];
+    char processes_file[PATH_MAX]; /* read at each nvmlDeviceGetComputeRunningProcesses_v3 */
 };
 
 struct nvmlDevice_st {
@@ -391,6 +392,7 @@ static int read_gpu(int i, struct gpu_script *g) {
     err |= number(i, "ENERGY_MJ", ULLONG_MAX / 2, &g->energy_mj);
     err |= number32(i, "TEMPERATURE_C", 200, &g->temperature_c);
     err |= string(i, "BUSY_FILE", 1, g->busy_file, sizeof g->busy_file);
+    err |= string(i, "PROCESSES_FILE", 1, g->processes_file, sizeof g->processes_file);
     return err;
 }
 
@@ -978,11 +980,82 @@ NVML_API nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t d, nvmlMemoryErro
     return unlock(NVML_SUCCESS);
 }
 
-/* nvmlDeviceGetComputeRunningProcesses_v3: no process runs on the fake GPU: *infoCount = 0 and
- * NVML_SUCCESS ("NVML_SUCCESS if none are running"). */
+/* The most compute processes a GPU's processes file may list. */
+#define MAX_PROCESSES 64
+
+/* read_processes reads d's processes file: one "PID USED_BYTES" line per process, in decimal
+ * (blank lines and lines starting with # are skipped). No file set, or no such file, is no
+ * process. It returns the count, or -1 after saying on stderr why the file is malformed. */
+static int read_processes(const struct nvmlDevice_st *d, nvmlProcessInfo_t out[MAX_PROCESSES]) {
+    const char *path = d->s.processes_file;
+    char line[256];
+    int n = 0, lineno = 0;
+    FILE *f;
+    if (path[0] == '\0') {
+        return 0;
+    }
+    if ((f = fopen(path, "r")) == NULL) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        fprintf(stderr, "fakenvml: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *p = line, *end;
+        unsigned long long pid, used;
+        lineno++;
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        if (*p == '\n' || *p == '\r' || *p == '\0' || *p == '#') {
+            continue;
+        }
+        if (n == MAX_PROCESSES) {
+            fprintf(stderr, "fakenvml: %s: more than %d processes\n", path, MAX_PROCESSES);
+            n = -1;
+            break;
+        }
+        errno = 0;
+        pid = strtoull(p, &end, 10);
+        if (*p >= '0' && *p <= '9' && errno == 0 && pid > 0 && pid <= UINT_MAX && (*end == ' ' || *end == '\t')) {
+            p = end;
+            while (*p == ' ' || *p == '\t') {
+                p++;
+            }
+            used = strtoull(p, &end, 10);
+            if (*p >= '0' && *p <= '9' && errno == 0) {
+                while (*end == ' ' || *end == '\t' || *end == '\r') {
+                    end++;
+                }
+                if (*end == '\n' || *end == '\0') {
+                    out[n].pid = (unsigned int)pid;
+                    out[n].usedGpuMemory = used;
+                    out[n].gpuInstanceId = 0xFFFFFFFFu; /* not a MIG device */
+                    out[n].computeInstanceId = 0xFFFFFFFFu;
+                    n++;
+                    continue;
+                }
+            }
+        }
+        fprintf(stderr, "fakenvml: %s:%d: not \"PID USED_BYTES\" (decimal, PID > 0)\n", path, lineno);
+        n = -1;
+        break;
+    }
+    fclose(f);
+    return n;
+}
+
+/* nvmlDeviceGetComputeRunningProcesses_v3: the processes of the GPU's processes file (none when it
+ * has none): with *infoCount too small for them, NVML_ERROR_INSUFFICIENT_SIZE and the count needed
+ * in *infoCount ("infoCount will contain minimal amount of space necessary for the call to
+ * complete"); else the processes and NVML_SUCCESS ("NVML_SUCCESS if none are running" too). A
+ * malformed file: NVML_ERROR_UNKNOWN. */
 NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t d, unsigned int *infoCount,
                                                               nvmlProcessInfo_t *infos) {
     long long now;
+    nvmlProcessInfo_t procs[MAX_PROCESSES];
+    int n;
     nvmlReturn_t ret = device(d, &now);
     if (ret != NVML_SUCCESS) {
         return ret;
@@ -990,11 +1063,21 @@ NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t d, un
     if (infoCount == NULL || (infos == NULL && *infoCount != 0)) {
         return unlock(NVML_ERROR_INVALID_ARGUMENT);
     }
-    *infoCount = 0;
+    if ((n = read_processes(d, procs)) < 0) {
+        return unlock(NVML_ERROR_UNKNOWN);
+    }
+    if (*infoCount < (unsigned int)n) {
+        *infoCount = (unsigned int)n;
+        return unlock(NVML_ERROR_INSUFFICIENT_SIZE);
+    }
+    if (n > 0) {
+        memcpy(infos, procs, (size_t)n * sizeof procs[0]);
+    }
+    *infoCount = (unsigned int)n;
     return unlock(NVML_SUCCESS);
 }
 
-/* nvmlDeviceGetProcessUtilization: no process runs, so there is no sample: NVML_ERROR_NOT_FOUND
+/* nvmlDeviceGetProcessUtilization: no process sample is scripted (a listed process is idle): NVML_ERROR_NOT_FOUND
  * ("If no valid sample entries are found since the lastSeenTimeStamp"), for the sizing call
  * (utilization NULL) as for the reading one. */
 NVML_API nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t d, nvmlProcessUtilizationSample_t *utilization,

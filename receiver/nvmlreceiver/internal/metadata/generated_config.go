@@ -540,6 +540,7 @@ const (
 	NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid            NvidiaGpuProcessMemoryUsageMetricAttributeKey = "process.pid"
 	NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName NvidiaGpuProcessMemoryUsageMetricAttributeKey = "process.executable.name"
 	NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild NvidiaGpuProcessMemoryUsageMetricAttributeKey = "llamacpp.launcher.child"
+	NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncher      NvidiaGpuProcessMemoryUsageMetricAttributeKey = "llamacpp.launcher"
 )
 
 // NvidiaGpuProcessMemoryUsageMetricConfig provides config for the nvidia.gpu.process.memory.usage metric.
@@ -568,9 +569,9 @@ func (ms *NvidiaGpuProcessMemoryUsageMetricConfig) Unmarshal(parser *confmap.Con
 func (ms *NvidiaGpuProcessMemoryUsageMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid, NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild:
+		case NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid, NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncher:
 		default:
-			return fmt.Errorf("metric nvidia.gpu.process.memory.usage doesn't have an attribute %v, valid attributes: [process.pid, process.executable.name, llamacpp.launcher.child]", val)
+			return fmt.Errorf("metric nvidia.gpu.process.memory.usage doesn't have an attribute %v, valid attributes: [process.pid, process.executable.name, llamacpp.launcher.child, llamacpp.launcher]", val)
 		}
 	}
 
@@ -590,6 +591,7 @@ const (
 	NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid            NvidiaGpuProcessUtilizationMetricAttributeKey = "process.pid"
 	NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName NvidiaGpuProcessUtilizationMetricAttributeKey = "process.executable.name"
 	NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild NvidiaGpuProcessUtilizationMetricAttributeKey = "llamacpp.launcher.child"
+	NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncher      NvidiaGpuProcessUtilizationMetricAttributeKey = "llamacpp.launcher"
 	NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask             NvidiaGpuProcessUtilizationMetricAttributeKey = "hw.gpu.task"
 )
 
@@ -619,9 +621,9 @@ func (ms *NvidiaGpuProcessUtilizationMetricConfig) Unmarshal(parser *confmap.Con
 func (ms *NvidiaGpuProcessUtilizationMetricConfig) Validate() error {
 	for _, val := range ms.EnabledAttributes {
 		switch val {
-		case NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask:
+		case NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncher, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask:
 		default:
-			return fmt.Errorf("metric nvidia.gpu.process.utilization doesn't have an attribute %v, valid attributes: [process.pid, process.executable.name, llamacpp.launcher.child, hw.gpu.task]", val)
+			return fmt.Errorf("metric nvidia.gpu.process.utilization doesn't have an attribute %v, valid attributes: [process.pid, process.executable.name, llamacpp.launcher.child, llamacpp.launcher, hw.gpu.task]", val)
 		}
 	}
 
@@ -721,12 +723,12 @@ func DefaultMetricsConfig() MetricsConfig {
 		NvidiaGpuProcessMemoryUsage: NvidiaGpuProcessMemoryUsageMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategySum,
-			EnabledAttributes:   []NvidiaGpuProcessMemoryUsageMetricAttributeKey{NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid, NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild},
+			EnabledAttributes:   []NvidiaGpuProcessMemoryUsageMetricAttributeKey{NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessPid, NvidiaGpuProcessMemoryUsageMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncher},
 		},
 		NvidiaGpuProcessUtilization: NvidiaGpuProcessUtilizationMetricConfig{
 			Enabled:             true,
 			AggregationStrategy: AggregationStrategyAvg,
-			EnabledAttributes:   []NvidiaGpuProcessUtilizationMetricAttributeKey{NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask},
+			EnabledAttributes:   []NvidiaGpuProcessUtilizationMetricAttributeKey{NvidiaGpuProcessUtilizationMetricAttributeKeyProcessPid, NvidiaGpuProcessUtilizationMetricAttributeKeyProcessExecutableName, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncherChild, NvidiaGpuProcessUtilizationMetricAttributeKeyLlamacppLauncher, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask},
 		},
 	}
 }

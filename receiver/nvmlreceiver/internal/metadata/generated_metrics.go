@@ -323,11 +323,11 @@ var MetricsInfo = metricsInfo{
 	},
 	NvidiaGpuProcessMemoryUsage: metricInfo{
 		Name:       "nvidia.gpu.process.memory.usage",
-		Attributes: []string{"process.pid", "process.executable.name", "llamacpp.launcher.child"},
+		Attributes: []string{"process.pid", "process.executable.name", "llamacpp.launcher.child", "llamacpp.launcher"},
 	},
 	NvidiaGpuProcessUtilization: metricInfo{
 		Name:       "nvidia.gpu.process.utilization",
-		Attributes: []string{"process.pid", "process.executable.name", "llamacpp.launcher.child", "hw.gpu.task"},
+		Attributes: []string{"process.pid", "process.executable.name", "llamacpp.launcher.child", "llamacpp.launcher", "hw.gpu.task"},
 	},
 }
 
@@ -354,6 +354,22 @@ type metricsInfo struct {
 type metricInfo struct {
 	Name       string
 	Attributes []string
+}
+
+type MetricAttributeOption interface {
+	apply(pmetric.NumberDataPoint)
+}
+
+type metricAttributeOptionFunc func(pmetric.NumberDataPoint)
+
+func (maof metricAttributeOptionFunc) apply(dp pmetric.NumberDataPoint) {
+	maof(dp)
+}
+
+func WithLlamacppLauncherMetricAttribute(llamacppLauncherAttributeValue string) MetricAttributeOption {
+	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
+		dp.Attributes().PutStr("llamacpp.launcher", llamacppLauncherAttributeValue)
+	})
 }
 
 type metricHwEnergy struct {
@@ -1453,7 +1469,7 @@ func (m *metricNvidiaGpuProcessMemoryUsage) init() {
 	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricNvidiaGpuProcessMemoryUsage) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool) {
+func (m *metricNvidiaGpuProcessMemoryUsage) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -1469,6 +1485,9 @@ func (m *metricNvidiaGpuProcessMemoryUsage) recordDataPoint(start pcommon.Timest
 	}
 	if slices.Contains(m.config.EnabledAttributes, NvidiaGpuProcessMemoryUsageMetricAttributeKeyLlamacppLauncherChild) {
 		dp.Attributes().PutBool("llamacpp.launcher.child", llamacppLauncherChildAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
 	}
 
 	var s string
@@ -1548,7 +1567,7 @@ func (m *metricNvidiaGpuProcessUtilization) init() {
 	m.aggDataPoints = m.aggDataPoints[:0]
 }
 
-func (m *metricNvidiaGpuProcessUtilization) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, hwGpuTaskAttributeValue string) {
+func (m *metricNvidiaGpuProcessUtilization) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, hwGpuTaskAttributeValue string, options ...MetricAttributeOption) {
 	if !m.config.Enabled {
 		return
 	}
@@ -1567,6 +1586,9 @@ func (m *metricNvidiaGpuProcessUtilization) recordDataPoint(start pcommon.Timest
 	}
 	if slices.Contains(m.config.EnabledAttributes, NvidiaGpuProcessUtilizationMetricAttributeKeyHwGpuTask) {
 		dp.Attributes().PutStr("hw.gpu.task", hwGpuTaskAttributeValue)
+	}
+	for _, op := range options {
+		op.apply(dp)
 	}
 
 	var s string
@@ -1966,13 +1988,13 @@ func (mb *MetricsBuilder) RecordNvidiaGpuPerformanceStateDataPoint(ts pcommon.Ti
 }
 
 // RecordNvidiaGpuProcessMemoryUsageDataPoint adds a data point to nvidia.gpu.process.memory.usage metric.
-func (mb *MetricsBuilder) RecordNvidiaGpuProcessMemoryUsageDataPoint(ts pcommon.Timestamp, val int64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool) {
-	mb.metricNvidiaGpuProcessMemoryUsage.recordDataPoint(mb.startTime, ts, val, processPidAttributeValue, processExecutableNameAttributeValue, llamacppLauncherChildAttributeValue)
+func (mb *MetricsBuilder) RecordNvidiaGpuProcessMemoryUsageDataPoint(ts pcommon.Timestamp, val int64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, options ...MetricAttributeOption) {
+	mb.metricNvidiaGpuProcessMemoryUsage.recordDataPoint(mb.startTime, ts, val, processPidAttributeValue, processExecutableNameAttributeValue, llamacppLauncherChildAttributeValue, options...)
 }
 
 // RecordNvidiaGpuProcessUtilizationDataPoint adds a data point to nvidia.gpu.process.utilization metric.
-func (mb *MetricsBuilder) RecordNvidiaGpuProcessUtilizationDataPoint(ts pcommon.Timestamp, val float64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, hwGpuTaskAttributeValue AttributeHwGpuTask) {
-	mb.metricNvidiaGpuProcessUtilization.recordDataPoint(mb.startTime, ts, val, processPidAttributeValue, processExecutableNameAttributeValue, llamacppLauncherChildAttributeValue, hwGpuTaskAttributeValue.String())
+func (mb *MetricsBuilder) RecordNvidiaGpuProcessUtilizationDataPoint(ts pcommon.Timestamp, val float64, processPidAttributeValue int64, processExecutableNameAttributeValue string, llamacppLauncherChildAttributeValue bool, hwGpuTaskAttributeValue AttributeHwGpuTask, options ...MetricAttributeOption) {
+	mb.metricNvidiaGpuProcessUtilization.recordDataPoint(mb.startTime, ts, val, processPidAttributeValue, processExecutableNameAttributeValue, llamacppLauncherChildAttributeValue, hwGpuTaskAttributeValue.String(), options...)
 }
 
 // Reset resets metrics builder to its initial state. It should be used when external metrics source is restarted,

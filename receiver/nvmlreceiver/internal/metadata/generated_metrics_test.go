@@ -156,15 +156,15 @@ func TestMetricsBuilder(t *testing.T) {
 			mb.RecordNvidiaGpuPerformanceStateDataPoint(ts, 1)
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, 1, 11, "process.executable.name-val", false)
+			mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, 1, 11, "process.executable.name-val", false, WithLlamacppLauncherMetricAttribute("llamacpp.launcher-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, 3, 12, "process.executable.name-val-2", true)
+				mb.RecordNvidiaGpuProcessMemoryUsageDataPoint(ts, 3, 12, "process.executable.name-val-2", true, WithLlamacppLauncherMetricAttribute("llamacpp.launcher-val"))
 			}
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, 1, 11, "process.executable.name-val", false, AttributeHwGpuTaskGeneral)
+			mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, 1, 11, "process.executable.name-val", false, AttributeHwGpuTaskGeneral, WithLlamacppLauncherMetricAttribute("llamacpp.launcher-val"))
 			if tt.name == "reaggregate_set" {
-				mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, 3, 12, "process.executable.name-val-2", true, AttributeHwGpuTaskEncoder)
+				mb.RecordNvidiaGpuProcessUtilizationDataPoint(ts, 3, 12, "process.executable.name-val-2", true, AttributeHwGpuTaskEncoder, WithLlamacppLauncherMetricAttribute("llamacpp.launcher-val"))
 			}
 
 			rb := mb.NewResourceBuilder()
@@ -674,6 +674,9 @@ func TestMetricsBuilder(t *testing.T) {
 						llamacppLauncherChildAttrVal, ok := dp.Attributes().Get("llamacpp.launcher.child")
 						assert.True(t, ok)
 						assert.False(t, llamacppLauncherChildAttrVal.Bool())
+						llamacppLauncherAttrVal, ok := dp.Attributes().Get("llamacpp.launcher")
+						assert.True(t, ok)
+						assert.Equal(t, "llamacpp.launcher-val", llamacppLauncherAttrVal.Str())
 					} else {
 						assert.False(t, validatedMetrics["nvidia.gpu.process.memory.usage"], "Found a duplicate in the metrics slice: nvidia.gpu.process.memory.usage")
 						validatedMetrics["nvidia.gpu.process.memory.usage"] = true
@@ -726,6 +729,9 @@ func TestMetricsBuilder(t *testing.T) {
 						llamacppLauncherChildAttrVal, ok := dp.Attributes().Get("llamacpp.launcher.child")
 						assert.True(t, ok)
 						assert.False(t, llamacppLauncherChildAttrVal.Bool())
+						llamacppLauncherAttrVal, ok := dp.Attributes().Get("llamacpp.launcher")
+						assert.True(t, ok)
+						assert.Equal(t, "llamacpp.launcher-val", llamacppLauncherAttrVal.Str())
 						hwGpuTaskAttrVal, ok := dp.Attributes().Get("hw.gpu.task")
 						assert.True(t, ok)
 						assert.Equal(t, "general", hwGpuTaskAttrVal.Str())
