@@ -301,13 +301,16 @@ service:
 	t.Logf("spans accepted: llamacpp/a %v, llamacpp/b %v", tel.InternalMetric(t, "otelcol_receiver_accepted_spans", `receiver="llamacpp/a"`),
 		tel.InternalMetric(t, "otelcol_receiver_accepted_spans", `receiver="llamacpp/b"`))
 
-	// The live dashboard's data has both servers, told apart by address:port.
-	labelA, labelB := fmt.Sprintf("127.0.0.1:%d", a.llamaPort), fmt.Sprintf("127.0.0.1:%d", b.llamaPort)
+	// The live dashboard's data has both servers, told apart by address:port (then the model,
+	// the same for both here: "busy slots · 127.0.0.1:<port> llt-tiny").
+	labelA, labelB := fmt.Sprintf("127.0.0.1:%d ", a.llamaPort), fmt.Sprintf("127.0.0.1:%d ", b.llamaPort)
 	var names []string
+	has := func(prefix string) bool {
+		return slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, prefix) })
+	}
 	require.Eventually(t, func() bool {
 		names = liveTraceNames(servePort, "live-active-slots")
-		return slices.Contains(names, "busy slots · "+labelA) && slices.Contains(names, "busy slots · "+labelB) &&
-			slices.Contains(names, "slots · "+labelA) && slices.Contains(names, "slots · "+labelB)
+		return has("busy slots · "+labelA) && has("busy slots · "+labelB) && has("slots · "+labelA) && has("slots · "+labelB)
 	}, 20*time.Second, 200*time.Millisecond, "the live page's active slots must draw each server: %q", &names)
 	t.Logf("live-active-slots series: %q", names)
 
