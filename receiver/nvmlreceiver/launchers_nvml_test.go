@@ -188,3 +188,51 @@ func energySplit(m pmetric.Metrics) map[string]map[string]float64 {
 	}
 	return split
 }
+
+// TestOneLauncherSplitOverTwoGPUs is the tensor-split form (one llama-server with
+// `gpu.devices: [0, 1]`, split_mode layer or row) on go-nvml's mock of a DGX H200: the server's
+// one process holds memory on both GPUs (NVML lists it on each), and each GPU's point carries the
+// launcher; the launcher's ledger meters both GPUs, in device order.
+func TestOneLauncherSplitOverTwoGPUs(t *testing.T) {
+	const serverPid, mem0, mem1 = 5100, 7 << 30, 6 << 30
+	proc := t.TempDir()
+	writeProc(t, proc, serverPid, 1, "llama-server", "/usr/bin/llama-server", "--port", "8090", "--tensor-split", "1,1")
+
+	srv := mockH200()
+	gpu0, gpu1 := srv.Devices[0].(*server.Device), srv.Devices[1].(*server.Device)
+	gpu0.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) {
+		return []nvml.ProcessInfo{{Pid: serverPid, UsedGpuMemory: mem0}}, nvml.SUCCESS
+	}
+	gpu1.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) {
+		return []nvml.ProcessInfo{{Pid: serverPid, UsedGpuMemory: mem1}}, nvml.SUCCESS
+	}
+	for _, d := range []*server.Device{gpu0, gpu1} {
+		d.GetProcessUtilizationFunc = func(uint64) ([]nvml.ProcessUtilizationSample, nvml.Return) {
+			return nil, nvml.ERROR_NOT_FOUND
+		}
+	}
+	id := component.MustNewID("llamalauncher")
+	l := &gpuLauncher{devices: []int{0, 1}, ledger: &recordingLedger{}}
+	l.pid.Store(serverPid)
+	s, logs := newTestScraper(t, nil, proc, func(c *Config) {
+		c.Devices = []string{"0", "1"}
+		c.Launcher = &id
+	})
+	s.newLibrary = mockLibrary(srv)
+	require.NoError(t, s.start(context.Background(), hostWith{id: l}))
+	defer func() { require.NoError(t, s.shutdown(context.Background())) }()
+	assert.Empty(t, logs.FilterLevelExact(zapcore.WarnLevel).All())
+
+	require.NotNil(t, l.ledger.meter)
+	model, _ := gpu0.GetName()
+	assert.Equal(t, []launcherapi.GPU{
+		{ID: gpu0.UUID, Name: "gpu0", Model: model, Index: 0},
+		{ID: gpu1.UUID, Name: "gpu1", Model: model, Index: 1},
+	}, l.ledger.meter.GPUs(), "one ledger meters both GPUs of the split")
+
+	scrapeOnce(t, s)
+	assert.Equal(t, map[string]map[int64]processOwner{
+		gpu0.UUID: {serverPid: {memory: mem0, child: true, launcher: "llamalauncher"}},
+		gpu1.UUID: {serverPid: {memory: mem1, child: true, launcher: "llamalauncher"}},
+	}, processOwners(t, scrapeOnce(t, s)))
+}
