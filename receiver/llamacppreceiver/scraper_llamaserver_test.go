@@ -39,7 +39,13 @@ func (u *usage) add(o usage) {
 
 func chat(t *testing.T, url, content string, cachePrompt bool) usage {
 	t.Helper()
-	body := fmt.Sprintf(`{"model":"tiny-test","messages":[{"role":"user","content":%q}],"max_tokens":8,"cache_prompt":%t}`, content, cachePrompt)
+	return chatWith(t, url, "tiny-test", content, cachePrompt)
+}
+
+// chatWith sends one chat completion for model and returns its usage; the answer must name model.
+func chatWith(t *testing.T, url, model, content string, cachePrompt bool) usage {
+	t.Helper()
+	body := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}],"max_tokens":8,"cache_prompt":%t}`, model, content, cachePrompt)
 	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
 	require.NoError(t, err)
 	raw, err := io.ReadAll(resp.Body)
@@ -47,10 +53,12 @@ func chat(t *testing.T, url, content string, cachePrompt bool) usage {
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
 	var out struct {
-		Usage usage `json:"usage"`
+		Model string `json:"model"`
+		Usage usage  `json:"usage"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &out))
 	require.Positive(t, out.Usage.PromptTokens)
+	require.Equal(t, model, out.Model)
 	return out.Usage
 }
 
@@ -190,9 +198,9 @@ func TestScrapeRealRouter(t *testing.T) {
 	// Three requests to alpha load it (the router starts a child); one to beta.
 	var want usage
 	for _, content := range []string{"Tell me a story.", "What is the capital of France?", "Count to ten."} {
-		want.add(chatModel(t, srv.URL, "alpha", content))
+		want.add(chatWith(t, srv.URL, "alpha", content, false))
 	}
-	wantBeta := chatModel(t, srv.URL, "beta", "Hello there.")
+	wantBeta := chatWith(t, srv.URL, "beta", "Hello there.", false)
 	md, err = s.scrape(context.Background())
 	require.NoError(t, err)
 	res = modelResources(md)
@@ -223,7 +231,7 @@ func TestScrapeRealRouter(t *testing.T) {
 		return err == nil && routerStatus(t, modelResources(md)["beta"]) == "unloaded"
 	}, 30*time.Second, 200*time.Millisecond)
 	assert.Zero(t, points(pmetricOf(modelResources(md)["beta"]), "llamacpp.prompt.tokens").Len())
-	again := chatModel(t, srv.URL, "beta", "Hello again.")
+	again := chatWith(t, srv.URL, "beta", "Hello again.", false)
 	md, err = s.scrape(context.Background())
 	require.NoError(t, err)
 	beta := pmetricOf(modelResources(md)["beta"])
@@ -234,22 +242,4 @@ func pmetricOf(rm pmetric.ResourceMetrics) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm.CopyTo(md.ResourceMetrics().AppendEmpty())
 	return md
-}
-
-func chatModel(t *testing.T, url, model, content string) usage {
-	t.Helper()
-	body := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":%q}],"max_tokens":8,"cache_prompt":false}`, model, content)
-	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
-	var out struct {
-		Model string `json:"model"`
-		Usage usage  `json:"usage"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &out))
-	require.Equal(t, model, out.Model)
-	return out.Usage
 }
