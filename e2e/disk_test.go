@@ -127,12 +127,15 @@ exporters:
 	run := func(name string, breakDisks func(), restore func()) {
 		p := &phase{name: name, logFrom: len(r.logs.String())}
 		phases = append(phases, p)
-		pageBefore, err := os.ReadFile(page)
-		require.NoError(t, err)
 		liveBefore := live()
 		fileAtStart := diskLines(file)
 		p.start = time.Now()
 		breakDisks()
+		// A write of the page that began before the disk broke may still land (its rename was
+		// under way): the page is taken once such a write has had time to end (interval 1s).
+		time.Sleep(1500 * time.Millisecond)
+		pageBefore, err := os.ReadFile(page)
+		require.NoError(t, err)
 		debugAt := strings.Count(r.logs.String(), `"otelcol.component.id": "debug"`)
 		deadline := p.start.Add(outage)
 		for time.Now().Before(deadline) {

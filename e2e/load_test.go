@@ -343,12 +343,20 @@ func TestChaosManyStreams(t *testing.T) {
 		peak := sampler.Stop()
 		after := loadSettle(t, r, baseline, 40, 30*time.Second)
 
-		var ok, other int
+		// closed: llama-server itself closed a connection without answering (seen about once in
+		// a few thousand streams at this concurrency, never under the default limit); the gateway
+		// must say so (502, the message below), never hang or answer anything else.
+		var ok, closed, other int
 		var durs []time.Duration
 		for _, res := range results {
 			if res.err == nil && res.status == http.StatusOK && res.done {
 				ok++
 				durs = append(durs, res.dur)
+				continue
+			}
+			if res.err == nil && res.status == http.StatusBadGateway && strings.Contains(res.errMsg, "closed the connection before answering") {
+				closed++
+				t.Logf("llama-server closed a connection without answering: 502 after %v", res.dur)
 				continue
 			}
 			other++
@@ -363,12 +371,13 @@ func TestChaosManyStreams(t *testing.T) {
 			}
 			return durs[int(p*float64(len(durs)-1))].Round(time.Millisecond)
 		}
-		t.Logf("%d concurrent streams, max_concurrent_requests %d: %d streamed to [DONE], %d other, in %v; in flight (gauge) peak %v; stream durations p50 %v p99 %v max %v",
-			streams, limit, ok, other, elapsed.Round(time.Millisecond), inFlightPeak, pct(0.5), pct(0.99), pct(1))
+		t.Logf("%d concurrent streams, max_concurrent_requests %d: %d streamed to [DONE], %d closed by llama-server, %d other, in %v; in flight (gauge) peak %v; stream durations p50 %v p99 %v max %v",
+			streams, limit, ok, closed, other, elapsed.Round(time.Millisecond), inFlightPeak, pct(0.5), pct(0.99), pct(1))
 		t.Logf("collector: baseline %v; peak %v (+%d goroutines, +%d fds, +%.1f MiB); after %v",
 			baseline, peak, peak.Goroutines-baseline.Goroutines, peak.FDs-baseline.FDs, loadMiB(peak.RSSKiB-baseline.RSSKiB), after)
 
-		assert.Equal(t, streams, ok, "every stream was served")
+		assert.Zero(t, other, "every stream was served, or refused by llama-server with a clear 502")
+		assert.LessOrEqual(t, closed, streams/100, "llama-server closed at most 1%% of the connections")
 		assert.Zero(t, r.InternalMetric(t, "otelcol_llamacpp_gateway_requests_rejected"), "nothing refused under a limit above the load")
 		assert.Less(t, peak.Goroutines-baseline.Goroutines, 8*streams, "goroutines")
 		assert.Less(t, peak.FDs-baseline.FDs, 3*streams, "fds")
