@@ -184,17 +184,19 @@ func eachResourceMetrics(path string, fn func(pmetric.ResourceMetrics)) {
 	}
 }
 
-func readGPUMetric(m *gpuMetrics, metric pmetric.Metric) {
-	var dps pmetric.NumberDataPointSlice
+// numberPoints are the points of a gauge or a sum; none for another type.
+func numberPoints(metric pmetric.Metric) pmetric.NumberDataPointSlice {
 	switch metric.Type() {
 	case pmetric.MetricTypeGauge:
-		dps = metric.Gauge().DataPoints()
+		return metric.Gauge().DataPoints()
 	case pmetric.MetricTypeSum:
-		dps = metric.Sum().DataPoints()
-	default:
-		return
+		return metric.Sum().DataPoints()
 	}
-	for _, dp := range dps.All() {
+	return pmetric.NewNumberDataPointSlice()
+}
+
+func readGPUMetric(m *gpuMetrics, metric pmetric.Metric) {
+	for _, dp := range numberPoints(metric).All() {
 		v := dp.DoubleValue()
 		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 			v = float64(dp.IntValue())

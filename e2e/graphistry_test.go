@@ -130,9 +130,5 @@ service:
 
 // execCollector starts the distribution with cfg, its output into logs.
 func execCollector(t *testing.T, cfg string, logs *lockedBuffer) *exec.Cmd {
-	cmd := exec.Command(otelcolBin(t), "--config", cfg)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	return cmd
+	return execCollectorBin(t, otelcolBin(t), cfg, logs)
 }

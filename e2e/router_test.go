@@ -230,40 +230,18 @@ func eachMetric(rm pmetric.ResourceMetrics, name string, fn func(pmetric.NumberD
 			if m.Name() != name {
 				continue
 			}
-			var dps pmetric.NumberDataPointSlice
-			switch m.Type() {
-			case pmetric.MetricTypeGauge:
-				dps = m.Gauge().DataPoints()
-			case pmetric.MetricTypeSum:
-				dps = m.Sum().DataPoints()
-			default:
-				continue
-			}
-			for _, dp := range dps.All() {
+			for _, dp := range numberPoints(m).All() {
 				fn(dp)
 			}
 		}
 	}
 }
 
-// routerFigureNames returns the trace names of each live panel, by panel id.
+// routerFigureNames returns the trace names of the live panels the test reads, by panel id.
 func routerFigureNames(servePort int) map[string][]string {
 	out := map[string][]string{}
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/dashboard.json?d=live", servePort))
-	if err != nil {
-		return out
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var f liveFeed
-	if json.NewDecoder(resp.Body).Decode(&f) != nil {
-		return out
-	}
-	for _, sec := range f.Sections {
-		for _, fig := range sec.Figures {
-			for _, d := range fig.Data {
-				out[fig.ID] = append(out[fig.ID], d.Name)
-			}
-		}
+	for _, id := range []string{"live-request-latency", "live-generation-rate", "live-active-slots"} {
+		out[id] = liveTraceNames(servePort, id)
 	}
 	return out
 }

@@ -82,6 +82,12 @@ type serverState struct {
 	modelFresh  bool
 }
 
+// gone reports whether status, for a router's model, says that the model is not loaded (any
+// more): 400 with autoload=false, 503 while it loads again.
+func (st *serverState) gone(status int) bool {
+	return st.query != "" && (status == http.StatusBadRequest || status == http.StatusServiceUnavailable)
+}
+
 // newServer notes that the server was or is being replaced: its counters get a new start time
 // once they are read again, and /props and /v1/models are read again.
 func (st *serverState) newServer(now time.Time) {
@@ -309,7 +315,7 @@ func (s *llamacppScraper) scrapeMetrics(ctx context.Context, base string, st *se
 	case err != nil:
 		errs.AddPartial(1, err)
 		return false
-	case st.query != "" && (a.status == http.StatusBadRequest || a.status == http.StatusServiceUnavailable):
+	case st.gone(a.status):
 		return true
 	case a.status == http.StatusNotImplemented:
 		if !s.warnedMetric {
@@ -392,7 +398,7 @@ func (s *llamacppScraper) scrapeSlots(ctx context.Context, base string, st *serv
 	case err != nil:
 		errs.AddPartial(1, err)
 		return
-	case st.query != "" && (a.status == http.StatusBadRequest || a.status == http.StatusServiceUnavailable):
+	case st.gone(a.status):
 		return // unloaded since /metrics was read
 	case a.status == http.StatusNotImplemented:
 		if !s.warnedSlots {
@@ -423,7 +429,7 @@ func (s *llamacppScraper) refreshProps(ctx context.Context, base string, st *ser
 	switch {
 	case err != nil:
 		errs.AddPartial(0, err)
-	case st.query != "" && (a.status == http.StatusBadRequest || a.status == http.StatusServiceUnavailable):
+	case st.gone(a.status):
 		// unloaded since /metrics was read: asked again once it is loaded
 	case a.status != http.StatusOK:
 		errs.AddPartial(0, statusError(path, a.status, a.body))
