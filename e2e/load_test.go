@@ -91,6 +91,15 @@ func (s *loadSampler) Stop() procStats {
 }
 
 // loadResult is what one client request got.
+// closedByServer reports a stream that llama-server itself closed without answering: the gateway
+// answers it 502 with this message. llama-server does that to about one connection in a few
+// thousand in a burst of new connections (seen in CI under the default limit of 128 as well as at
+// 1,000 at once); the gateway does not send such a request again, since it may have reached
+// llama-server. The load tests allow it (at most 1%, each logged), and nothing else.
+func (r loadResult) closedByServer() bool {
+	return r.err == nil && r.status == http.StatusBadGateway && strings.Contains(r.errMsg, "closed the connection before answering")
+}
+
 type loadResult struct {
 	status     int
 	retryAfter string
@@ -246,13 +255,16 @@ func TestChaosManyStreams(t *testing.T) {
 		tr.CloseIdleConnections()
 		peak := sampler.Stop()
 
-		var ok, refused, other int
+		var ok, refused, closed, other int
 		var refusedSlowest, okSlowest time.Duration
 		for _, res := range results {
 			switch {
 			case res.err == nil && res.status == http.StatusOK && res.done:
 				ok++
 				okSlowest = max(okSlowest, res.dur)
+			case res.closedByServer():
+				closed++
+				t.Logf("llama-server closed a connection without answering: 502 after %v", res.dur)
 			case res.status == http.StatusTooManyRequests:
 				refused++
 				refusedSlowest = max(refusedSlowest, res.dur)
@@ -266,12 +278,13 @@ func TestChaosManyStreams(t *testing.T) {
 			}
 		}
 		after := loadSettle(t, r, baseline, 40, 30*time.Second)
-		t.Logf("%d concurrent streams, max_concurrent_requests %d: %d streamed to [DONE] (slowest %v), %d refused 429 (slowest refusal %v), %d other; all done in %v",
-			streams, limit, ok, okSlowest.Round(time.Millisecond), refused, refusedSlowest.Round(time.Millisecond), other, elapsed.Round(time.Millisecond))
+		t.Logf("%d concurrent streams, max_concurrent_requests %d: %d streamed to [DONE] (slowest %v), %d refused 429 (slowest refusal %v), %d closed by llama-server, %d other; all done in %v",
+			streams, limit, ok, okSlowest.Round(time.Millisecond), refused, refusedSlowest.Round(time.Millisecond), closed, other, elapsed.Round(time.Millisecond))
 		t.Logf("in flight (gauge) peak %v; polite client: %d requests served, %d refusals waited out, latencies %v", inFlightPeak, len(latencies), politeRefused, latencies)
 		t.Logf("collector: baseline %v; peak %v; after %v", baseline, peak, after)
 
-		assert.Zero(t, other, "every stream either streamed to its end or was refused 429")
+		assert.Zero(t, other, "every stream either streamed to its end, was refused 429, or was closed by llama-server with a clear 502")
+		assert.LessOrEqual(t, closed, streams/100, "llama-server closed at most 1%% of the connections")
 		assert.GreaterOrEqual(t, ok, limit, "at least the limit's worth of streams were served")
 		assert.Positive(t, refused)
 		assert.LessOrEqual(t, inFlightPeak, float64(limit))
@@ -343,9 +356,6 @@ func TestChaosManyStreams(t *testing.T) {
 		peak := sampler.Stop()
 		after := loadSettle(t, r, baseline, 40, 30*time.Second)
 
-		// closed: llama-server itself closed a connection without answering (seen about once in
-		// a few thousand streams at this concurrency, never under the default limit); the gateway
-		// must say so (502, the message below), never hang or answer anything else.
 		var ok, closed, other int
 		var durs []time.Duration
 		for _, res := range results {
@@ -354,7 +364,7 @@ func TestChaosManyStreams(t *testing.T) {
 				durs = append(durs, res.dur)
 				continue
 			}
-			if res.err == nil && res.status == http.StatusBadGateway && strings.Contains(res.errMsg, "closed the connection before answering") {
+			if res.closedByServer() {
 				closed++
 				t.Logf("llama-server closed a connection without answering: 502 after %v", res.dur)
 				continue
